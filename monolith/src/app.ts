@@ -1,0 +1,70 @@
+import type { HttpApp, Knex, Logger, RunningServer } from '../../platform/src/index.js';
+import { createHttpApp, createTokens, startServer } from '../../platform/src/index.js';
+import type { MonolithConfig } from './config.js';
+import { openModuleDb } from './database.js';
+import { createCatalog } from './modules/catalog/index.js';
+import { createOrders } from './modules/orders/index.js';
+import { createPayments, createSandboxProvider, type PaymentProvider } from './modules/payments/index.js';
+import { createUsers } from './modules/users/index.js';
+import { modules } from './modules.js';
+
+export interface MonolithDeps {
+  config: MonolithConfig;
+  logger: Logger;
+  /** The payment provider adapter; the deterministic sandbox when omitted. */
+  paymentProvider?: PaymentProvider;
+}
+
+export interface Monolith extends HttpApp {
+  /** Each module's knex, connected as its own role. */
+  dbs: ReadonlyMap<string, Knex>;
+  close(): Promise<void>;
+}
+
+/** The composition root: one knex per module, modules wired through their index.ts, routes under /api/v1. Nothing else. */
+export function createMonolith(deps: MonolithDeps): Monolith {
+  const { config, logger } = deps;
+  const dbs = new Map(modules.map((definition) => [definition.manifest.name, openModuleDb(config, definition)]));
+  const db = (name: string) => dbs.get(name)!;
+  const tokens = createTokens({ secret: config.JWT_SECRET, ttlSeconds: config.JWT_TTL_SECONDS });
+
+  const catalog = createCatalog({ db: db('catalog'), tokens });
+  const users = createUsers({ db: db('users'), tokens });
+  const payments = createPayments({
+    db: db('payments'),
+    tokens,
+    provider: deps.paymentProvider ?? createSandboxProvider(),
+    timeoutMs: config.PAYMENT_TIMEOUT_MS,
+  });
+  const orders = createOrders({ db: db('orders'), tokens, logger: logger.child({ module: 'orders' }), catalog: catalog.api, payments: payments.api });
+
+  const http = createHttpApp({
+    metricsPrefix: 'monolith',
+    logger,
+    bodyLimit: config.BODY_LIMIT,
+    readiness: [...dbs].map(([name, knex]) => ({ name: `db:${name}`, check: async () => void (await knex.raw('select 1')) })),
+    routes: [catalog, users, payments, orders].map((module) => ({ path: '/api/v1', router: module.routes })),
+  });
+  return {
+    ...http,
+    dbs,
+    close: async () => {
+      await Promise.all([...dbs.values()].map((knex) => knex.destroy()));
+    },
+  };
+}
+
+/** Starts the monolith on HOST:PORT; shutdown drains requests, then closes the pools. */
+export async function startMonolith(deps: MonolithDeps): Promise<RunningServer & { monolith: Monolith }> {
+  const monolith = createMonolith(deps);
+  const running = await startServer({
+    server: monolith.server,
+    lifecycle: monolith.lifecycle,
+    host: deps.config.HOST,
+    port: deps.config.PORT,
+    logger: deps.logger,
+    shutdownTimeoutMs: deps.config.SHUTDOWN_TIMEOUT_MS,
+    onClose: monolith.close,
+  });
+  return { ...running, monolith };
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { platformConfigSchema, postgresUrl } from '../../platform/src/index.js';
+
+const devSecret = 'ficus-development-secret-change-me-in-production';
+const devRolePassword = 'ficus-dev-role-password';
+
+/**
+ * The monolith's environment. DATABASE_URL is the admin connection used to provision and
+ * migrate; at run time each module connects as its own role (DATABASE_URL_<MODULE>, or the
+ * admin URL with the role `${DB_ROLE_PREFIX}<schema>` and DB_ROLE_PASSWORD).
+ */
+export const monolithConfigSchema = platformConfigSchema
+  .extend({
+    DATABASE_URL: postgresUrl,
+    DB_ROLE_PREFIX: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('ficus_'),
+    DB_ROLE_PASSWORD: z.string().min(8).default(devRolePassword),
+    DATABASE_URL_CATALOG: postgresUrl.optional(),
+    DATABASE_URL_USERS: postgresUrl.optional(),
+    DATABASE_URL_PAYMENTS: postgresUrl.optional(),
+    DATABASE_URL_ORDERS: postgresUrl.optional(),
+    /** HS256 key for user tokens; shared with extracted services and the router. */
+    JWT_SECRET: z.string().min(32, 'use at least 32 characters').default(devSecret),
+    JWT_TTL_SECONDS: z.coerce.number().int().positive().default(3600),
+    /** How long payments waits for the provider before abandoning a charge. */
+    PAYMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
+  })
+  .superRefine((config, ctx) => {
+    if (config.NODE_ENV !== 'production') return;
+    if (config.JWT_SECRET === devSecret) ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'set a secret of your own in production' });
+    if (config.DB_ROLE_PASSWORD === devRolePassword) {
+      ctx.addIssue({ code: 'custom', path: ['DB_ROLE_PASSWORD'], message: 'set a password of your own in production (or DATABASE_URL_<MODULE> per module)' });
+    }
+  });
+
+export type MonolithConfig = z.output<typeof monolithConfigSchema>;

@@ -1,0 +1,6 @@
+import type { Migration } from '../../../../../platform/src/index.js';
+import { createProducts } from './001-create-products.js';
+import { createReservations } from './002-create-reservations.js';
+
+/** In order; append, never reorder or edit one that has shipped. */
+export const migrations: readonly Migration[] = [createProducts, createReservations];

@@ -1,0 +1,47 @@
+/**
+ * orders — place, list and get orders. Depends on catalog (stock) and payments (charges),
+ * through their index.ts only, as module.json declares.
+ * This file is the module's only public surface.
+ */
+import type { Router } from 'express';
+import type { Knex, Logger, ModuleDefinition, Tokens } from '../../../../platform/src/index.js';
+import { parseManifest } from '../../../../platform/src/index.js';
+import type { CatalogApi } from '../catalog/index.js';
+import type { PaymentsApi } from '../payments/index.js';
+import { ordersRoutes } from './http/routes.js';
+import { getOrder, listOrders, type Order, type OrderLine, type OrderStatus } from './internal/order-repository.js';
+import { placeOrder, type PlaceOrderRequest } from './internal/place-order.js';
+import { migrations } from './migrations/index.js';
+import manifest from './module.json' with { type: 'json' };
+
+export type { Order, OrderLine, OrderStatus, PlaceOrderRequest };
+
+export interface OrdersApi {
+  placeOrder(request: PlaceOrderRequest): Promise<Order>;
+  getOrder(id: string, userId?: string): Promise<Order>;
+  listOrders(userId: string, page?: { limit: number; offset: number }): Promise<Order[]>;
+}
+
+export const ordersModule: ModuleDefinition = {
+  manifest: parseManifest(manifest, 'monolith/src/modules/orders/module.json'),
+  migrations,
+};
+
+export interface OrdersDeps {
+  db: Knex;
+  tokens: Tokens;
+  logger: Logger;
+  catalog: CatalogApi;
+  payments: PaymentsApi;
+}
+
+export function createOrders(deps: OrdersDeps): { api: OrdersApi; routes: Router } {
+  return {
+    api: {
+      placeOrder: (request) => placeOrder(deps, request),
+      getOrder: (id, userId) => getOrder(deps.db, id, userId),
+      listOrders: (userId, page = { limit: 20, offset: 0 }) => listOrders(deps.db, userId, page),
+    },
+    routes: ordersRoutes(deps),
+  };
+}

@@ -1,0 +1,5 @@
+import type { Migration } from '../../../../../platform/src/index.js';
+import { createOrders } from './001-create-orders.js';
+
+/** In order; append, never reorder or edit one that has shipped. */
+export const migrations: readonly Migration[] = [createOrders];

@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import express, { type Express, type Router } from 'express';
+import { pinoHttp } from 'pino-http';
+import { Lifecycle } from '../lifecycle.js';
+import type { Logger } from '../logger.js';
+import { healthz, readyz, type ReadinessCheck } from './health.js';
+import { createHttpMetrics, rememberMountPath, type HttpMetrics } from './metrics.js';
+import { notFoundHandler, problemHandler } from './problem.js';
+
+const acceptableRequestId = /^[\w.:-]{1,128}$/;
+
+export interface HttpAppOptions {
+  /** Prefix of metric names, e.g. `monolith` → `monolith_http_requests_total`. */
+  metricsPrefix: string;
+  logger: Logger;
+  /** Largest JSON body in bytes; beyond it 413. */
+  bodyLimit: number;
+  readiness: readonly ReadinessCheck[];
+  /** The application's routers, each mounted at its path prefix (e.g. `/api/v1`). */
+  routes: ReadonlyArray<{ path: string; router: Router }>;
+}
+
+export interface HttpApp {
+  app: Express;
+  server: Server;
+  lifecycle: Lifecycle;
+  metrics: HttpMetrics;
+}
+
+/**
+ * The chassis every ficus HTTP process shares: request ids and logs, metrics, graceful drain,
+ * health endpoints, JSON body limit, problem+json errors. Applications only mount routes.
+ */
+export function createHttpApp(options: HttpAppOptions): HttpApp {
+  const app = express();
+  const lifecycle = new Lifecycle();
+  const metrics = createHttpMetrics(options.metricsPrefix);
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(
+    pinoHttp({
+      logger: options.logger,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && acceptableRequestId.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
+    }),
+  );
+  app.use(metrics.middleware);
+  app.use(lifecycle.middleware);
+  app.get('/healthz', healthz);
+  app.get('/readyz', readyz(options.readiness));
+  app.get('/metrics', metrics.handler);
+  app.use(express.json({ limit: options.bodyLimit, strict: true }));
+  for (const { path, router } of options.routes) app.use(path, rememberMountPath, router);
+  app.use(notFoundHandler);
+  app.use(problemHandler);
+  return { app, server: createServer(app), lifecycle, metrics };
+}

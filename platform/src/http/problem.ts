@@ -1,0 +1,51 @@
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { FicusError, toProblem } from '../errors.js';
+
+/** Sends `error` as RFC 9457 application/problem+json. */
+export function sendProblem(req: Request, res: Response, error: FicusError): void {
+  const problem = toProblem(error, { instance: req.originalUrl, requestId: String(req.id ?? '') || undefined });
+  res.status(error.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+interface BodyParserError {
+  type?: string;
+  limit?: number;
+  status?: number;
+  message: string;
+}
+
+/**
+ * Maps anything thrown by a handler to a FicusError: ours pass through, body-parser's become
+ * 400/413/415 with what to do, anything else is a logged 500 that leaks no internals.
+ */
+export function asFicusError(error: unknown): FicusError {
+  if (error instanceof FicusError) return error;
+  const parserError = error as BodyParserError;
+  switch (parserError?.type) {
+    case 'entity.parse.failed':
+      return new FicusError('FICUS_ERR_MALFORMED_JSON', `request body is not valid JSON (${parserError.message}); send a JSON object`);
+    case 'entity.too.large':
+      return new FicusError('FICUS_ERR_BODY_TOO_LARGE', `request body exceeds the limit of ${parserError.limit} bytes; send a smaller body`, {
+        extensions: { limit: parserError.limit },
+      });
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new FicusError('FICUS_ERR_UNSUPPORTED_MEDIA_TYPE', `${parserError.message}; send UTF-8 JSON`);
+    default:
+      return new FicusError('FICUS_ERR_INTERNAL', 'the server failed to handle this request; the request id identifies it in the logs', { cause: error });
+  }
+}
+
+export const problemHandler: ErrorRequestHandler = (error, req, res, next) => {
+  const ficusError = asFicusError(error);
+  if (ficusError.status >= 500) req.log.error({ err: error }, 'request failed');
+  if (res.headersSent) {
+    next(error);
+    return;
+  }
+  sendProblem(req, res, ficusError);
+};
+
+export const notFoundHandler: RequestHandler = (req, res) => {
+  sendProblem(req, res, new FicusError('FICUS_ERR_NOT_FOUND', `no route for ${req.method} ${req.path}`));
+};

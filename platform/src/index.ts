@@ -1,0 +1,14 @@
+export { FicusError, errorCodes, toProblem, problemType, type ErrorCode, type FieldError, type Problem } from './errors.js';
+export { loadConfig, platformConfigSchema, postgresUrl, byteSize, port, parseByteSize, type PlatformConfig } from './config.js';
+export { createLogger, type Logger } from './logger.js';
+export {
+  createDb, moduleRoleName, moduleDatabaseUrl, databaseName, withDatabase, provisionModuleSchema, ensureDatabase, dropDatabase,
+  type Knex, type DbOptions,
+} from './db.js';
+export { parseManifest, migrationSource, migratorConfig, moduleManifestSchema, type ModuleManifest, type ModuleDefinition, type Migration } from './module.js';
+export { createHttpApp, type HttpApp, type HttpAppOptions } from './http/app.js';
+export type { ReadinessCheck } from './http/health.js';
+export { sendProblem } from './http/problem.js';
+export { parseBody, parseQuery, parseParams, fieldErrors } from './http/validate.js';
+export { Lifecycle, startServer, exitOnSignals, type RunningServer } from './lifecycle.js';
+export { createTokens, requireAuth, principalOf, type Principal, type Tokens } from './auth.js';

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import type { Knex } from 'knex';
+import { FicusError } from './errors.js';
+
+const name = z.string().regex(/^[a-z][a-z0-9-]*$/, 'use lower-case letters, digits and -');
+
+/** module.json: who a module is, which schema it owns, which modules it may call. */
+export const moduleManifestSchema = z.strictObject({
+  name,
+  /** The PostgreSQL schema this module owns; nobody else reads or writes it. */
+  schema: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'use lower-case letters, digits and _'),
+  /** Modules whose index.ts this module may import. */
+  dependsOn: z.array(name).default([]),
+  description: z.string().optional(),
+});
+
+export type ModuleManifest = z.output<typeof moduleManifestSchema>;
+
+/** Validates a parsed module.json; errors name the file and field. */
+export function parseManifest(json: unknown, file: string): ModuleManifest {
+  const result = moduleManifestSchema.safeParse(json);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new FicusError('FICUS_ERR_MODULE_MANIFEST', `${file} is invalid:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** One knex migration, named so the order is the array order. */
+export interface Migration {
+  name: string;
+  up(db: Knex): Promise<void>;
+  down(db: Knex): Promise<void>;
+}
+
+/** What the tools need to know of a module to provision, migrate and seed it. */
+export interface ModuleDefinition {
+  manifest: ModuleManifest;
+  migrations: readonly Migration[];
+  /** Demo data for `npm start`; must be idempotent. */
+  seed?(db: Knex): Promise<void>;
+}
+
+/** A knex migration source over an in-code list, so migrations need no file scanning or build step. */
+export function migrationSource(migrations: readonly Migration[]): Knex.MigrationSource<Migration> {
+  return {
+    getMigrations: async () => [...migrations],
+    getMigrationName: (migration) => migration.name,
+    getMigration: async (migration) => migration,
+  };
+}
+
+/** The migrator settings of a module: its history table lives in its own schema. */
+export function migratorConfig(definition: ModuleDefinition): Knex.MigratorConfig {
+  return {
+    migrationSource: migrationSource(definition.migrations),
+    schemaName: definition.manifest.schema,
+    tableName: 'knex_migrations',
+  };
+}

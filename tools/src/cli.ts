@@ -1,0 +1,37 @@
+import { Command, CommanderError } from 'commander';
+import { FicusError } from '../../platform/src/index.js';
+import { dbCommand } from './commands/db.js';
+import { runDev } from './commands/dev.js';
+
+type Env = Record<string, string | undefined>;
+
+/** The `ficus` command line. Exit codes: 0 success, 1 failure, 2 usage or configuration error. */
+export function buildCli(env: Env): Command {
+  const program = new Command('ficus')
+    .description('strangler-fig migration toolkit: route, extract, shadow and shift traffic from a modular monolith')
+    .version('0.1.0')
+    .showHelpAfterError('(run ficus --help for usage)')
+    .exitOverride();
+  program
+    .command('dev')
+    .description('run the demo: embedded PostgreSQL (unless DATABASE_URL), migrations, demo data, the monolith')
+    .addHelpText('after', '\nEnvironment: DATABASE_URL, PORT (3000), FICUS_DATA_DIR (.data), FICUS_PG_PORT (54329), LOG_LEVEL.')
+    .action(() => runDev(env));
+  program.addCommand(dbCommand(env));
+  return program;
+}
+
+export async function main(argv: string[], env: Env): Promise<number> {
+  try {
+    await buildCli(env).parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof FicusError) {
+      process.stderr.write(`ficus: ${error.code}: ${error.message}\n`);
+      return error.code === 'FICUS_ERR_CONFIG' ? 2 : 1;
+    }
+    process.stderr.write(`ficus: ${(error as Error)?.stack ?? String(error)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,70 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { createLogger, databaseName, ensureDatabase, exitOnSignals, loadConfig, port, postgresUrl, withDatabase } from '../../../platform/src/index.js';
+import { startMonolith } from '../../../monolith/src/app.js';
+import { monolithConfigSchema } from '../../../monolith/src/config.js';
+import { migrateModules, seedModules } from '../../../monolith/src/database.js';
+import { demoAccounts } from '../../../monolith/src/modules/users/index.js';
+import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
+import { startEmbeddedPostgres, type RunningPostgres } from '../embedded-postgres.js';
+
+export const devConfigSchema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  /** Embedded PostgreSQL data folder, kept across restarts (gitignored). */
+  FICUS_DATA_DIR: z.string().min(1).default('.data'),
+  FICUS_PG_PORT: port.default(54329),
+});
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * `npm start`: a real PostgreSQL (embedded unless DATABASE_URL is set), every module's
+ * migrations and demo data, then the monolith. Ctrl-C stops all of it, PostgreSQL last.
+ */
+export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const started = Date.now();
+  const dev = loadConfig(devConfigSchema, env);
+  const say = (line: string) => out.write(`${line}\n`);
+  let postgres: RunningPostgres | undefined;
+  let databaseUrl = dev.DATABASE_URL;
+  if (!databaseUrl) {
+    const dataDir = join(dev.FICUS_DATA_DIR, 'postgres');
+    say(`ficus: starting embedded PostgreSQL on 127.0.0.1:${dev.FICUS_PG_PORT} (data in ${dataDir})`);
+    postgres = await startEmbeddedPostgres({ dataDir, port: dev.FICUS_PG_PORT, logFile: join(dev.FICUS_DATA_DIR, 'postgres.log') });
+    databaseUrl = withDatabase(postgres.url, 'ficus');
+    await ensureDatabase(postgres.url, 'ficus');
+  } else {
+    say(`ficus: using the PostgreSQL server of DATABASE_URL (database ${databaseName(databaseUrl)})`);
+  }
+  try {
+    const config = loadConfig(monolithConfigSchema, { ...env, DATABASE_URL: databaseUrl });
+    const logger = createLogger({ level: config.LOG_LEVEL, name: 'monolith' });
+    say('ficus: provisioning module roles and schemas, running migrations');
+    await migrateModules(config);
+    say('ficus: loading demo data');
+    await seedModules(config);
+    const running = await startMonolith({ config, logger });
+    const [admin, customer] = demoAccounts;
+    say('');
+    say(`ficus is up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    say(`  monolith      ${running.url}`);
+    say(`  products      ${running.url}/api/v1/products`);
+    say(`  health        ${running.url}/healthz   ${running.url}/readyz   ${running.url}/metrics`);
+    say(`  demo admin    ${admin!.email} / ${admin!.password}`);
+    say(`  demo customer ${customer!.email} / ${customer!.password}`);
+    say(`  sandbox cards approve ${sandboxCards.approved}, decline ${sandboxCards.declined}, time out ${sandboxCards.timeout}`);
+    say('Press Ctrl-C to stop.');
+    say('');
+    exitOnSignals(async (signal) => {
+      say(`ficus: ${signal}: stopping the monolith${postgres ? ' and PostgreSQL' : ''}`);
+      try {
+        await running.shutdown(signal);
+      } finally {
+        await postgres?.stop();
+      }
+    }, logger);
+  } catch (error) {
+    await postgres?.stop();
+    throw error;
+  }
+}

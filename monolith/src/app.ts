@@ -24,7 +24,7 @@ export interface Monolith extends HttpApp {
 /** The composition root: one knex per module, modules wired through their index.ts, routes under /api/v1. Nothing else. */
 export function createMonolith(deps: MonolithDeps): Monolith {
   const { config, logger } = deps;
-  const dbs = new Map(modules.map((definition) => [definition.manifest.name, openModuleDb(config, definition)]));
+  const dbs = new Map(modules.map((definition) => [definition.manifest.name, openModuleDb(config, definition, { logger })]));
   const db = (name: string) => dbs.get(name)!;
   const tokens = createTokens({ secret: config.JWT_SECRET, ttlSeconds: config.JWT_TTL_SECONDS });
 

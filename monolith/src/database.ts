@@ -22,9 +22,10 @@ export function moduleUrl(config: DbConfig, definition: ModuleDefinition): strin
 }
 
 /** A knex per module, connected as the module's role with only its schema on the search path. */
-export function openModuleDb(config: DbConfig, definition: ModuleDefinition, poolMax = config.DB_POOL_MAX): Knex {
+export function openModuleDb(config: DbConfig, definition: ModuleDefinition, options: { poolMax?: number; logger?: Logger } = {}): Knex {
   return createDb(moduleUrl(config, definition), {
-    poolMax,
+    poolMax: options.poolMax ?? config.DB_POOL_MAX,
+    ...(options.logger ? { logger: options.logger.child({ module: definition.manifest.name }) } : {}),
     searchPath: [definition.manifest.schema],
     applicationName: `ficus-${definition.manifest.name}`,
   });
@@ -45,7 +46,7 @@ function selected(only: readonly string[] | undefined): readonly ModuleDefinitio
 
 async function eachModule(config: DbConfig, definitions: readonly ModuleDefinition[], work: (db: Knex, definition: ModuleDefinition) => Promise<void>): Promise<void> {
   for (const definition of definitions) {
-    const db = openModuleDb(config, definition, 1);
+    const db = openModuleDb(config, definition, { poolMax: 1 });
     try {
       await work(db, definition);
     } finally {

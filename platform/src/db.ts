@@ -1,5 +1,6 @@
 import knexFactory, { type Knex } from 'knex';
 import { FicusError } from './errors.js';
+import type { Logger } from './logger.js';
 
 export type { Knex };
 
@@ -10,6 +11,8 @@ export interface DbOptions {
   searchPath?: string[];
   /** Shown in pg_stat_activity, so a DBA can tell which module holds a connection. */
   applicationName?: string;
+  /** Where knex reports pool and query warnings; knex writes to the console without one. */
+  logger?: Logger;
 }
 
 /** A knex instance on PostgreSQL. Every pool in ficus is made here. */
@@ -20,7 +23,18 @@ export function createDb(connectionString: string, options: DbOptions = {}): Kne
     pool: { min: 0, max: options.poolMax ?? 10 },
     ...(options.searchPath ? { searchPath: options.searchPath } : {}),
     acquireConnectionTimeout: 10_000,
+    ...(options.logger ? { log: knexLog(options.logger) } : {}),
   });
+}
+
+function knexLog(logger: Logger): Knex.Config['log'] {
+  const text = (message: unknown) => (message instanceof Error ? message.message : String(message));
+  return {
+    warn: (message: unknown) => logger.warn({ source: 'knex' }, text(message)),
+    error: (message: unknown) => logger.error({ source: 'knex' }, text(message)),
+    deprecate: (method: string, alternative: string) => logger.warn({ source: 'knex' }, `${method} is deprecated, use ${alternative}`),
+    debug: (message: unknown) => logger.debug({ source: 'knex' }, text(message)),
+  };
 }
 
 /** Database role of the module that owns `schema`, e.g. `ficus_catalog`. */

@@ -1,0 +1,46 @@
+import request from 'supertest';
+import type { Express } from 'express';
+import { createLogger } from '../../platform/src/index.js';
+import { createMonolith, type Monolith } from '../../monolith/src/app.js';
+import { seedModules } from '../../monolith/src/database.js';
+import { demoAccounts } from '../../monolith/src/modules/users/index.js';
+import type { PaymentProvider } from '../../monolith/src/modules/payments/index.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export interface TestMonolith {
+  app: Express;
+  monolith: Monolith;
+  database: TestDatabase;
+  /** Bearer token of a seeded demo account. */
+  token(who: 'admin' | 'customer'): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A migrated, seeded monolith on its own database, for supertest. */
+export async function startTestMonolith(options: { env?: Record<string, string>; paymentProvider?: PaymentProvider } = {}): Promise<TestMonolith> {
+  const database = await createTestDatabase(options.env ? { env: options.env } : {});
+  await seedModules(database.config);
+  const monolith = createMonolith({
+    config: database.config,
+    logger: createLogger({ level: 'silent', name: 'test' }),
+    ...(options.paymentProvider ? { paymentProvider: options.paymentProvider } : {}),
+  });
+  const tokens = new Map<string, string>();
+  return {
+    app: monolith.app,
+    monolith,
+    database,
+    async token(who) {
+      const cached = tokens.get(who);
+      if (cached) return cached;
+      const account = demoAccounts.find((a) => a.role === who)!;
+      const res = await request(monolith.app).post('/api/v1/users/sign-in').send({ email: account.email, password: account.password }).expect(200);
+      tokens.set(who, res.body.token);
+      return res.body.token as string;
+    },
+    async close() {
+      await monolith.close();
+      await database.drop();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseByteSize, platformConfigSchema } from '../../../platform/src/index.js';
+import { monolithConfigSchema } from '../../../monolith/src/config.js';
+
+describe('configuration', () => {
+  it('fills defaults: loopback, port 3000, 1 MiB body limit', () => {
+    const config = loadConfig(platformConfigSchema, {});
+    expect(config).toMatchObject({ HOST: '127.0.0.1', PORT: 3000, BODY_LIMIT: 1024 * 1024, LOG_LEVEL: 'info' });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('parses sizes with units', () => {
+    expect(parseByteSize('512kb')).toBe(512 * 1024);
+    expect(parseByteSize('2MB')).toBe(2 * 1024 * 1024);
+    expect(parseByteSize('100')).toBe(100);
+    expect(parseByteSize('lots')).toBeUndefined();
+  });
+
+  it('names every bad variable and what it expects', () => {
+    expect(() => loadConfig(monolithConfigSchema, { PORT: 'eighty', BODY_LIMIT: 'huge', DATABASE_URL: 'mysql://x' })).toThrowError(
+      /PORT: .*\n.*BODY_LIMIT: expected a size such as 1048576, 512kb or 1mb, got "huge"\n.*DATABASE_URL: expected postgres:\/\//,
+    );
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig(platformConfigSchema, { PORT: '' }).PORT).toBe(3000);
+  });
+
+  it('refuses development secrets in production', () => {
+    expect(() => loadConfig(monolithConfigSchema, { NODE_ENV: 'production', DATABASE_URL: 'postgres://a@b/c' })).toThrowError(
+      /JWT_SECRET: set a secret of your own in production[\s\S]*DB_ROLE_PASSWORD: set a password of your own/,
+    );
+  });
+});

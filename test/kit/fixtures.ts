@@ -1,0 +1,2 @@
+export { demoAccounts } from '../../monolith/src/modules/users/index.js';
+export { sandboxCards } from '../../monolith/src/modules/payments/index.js';

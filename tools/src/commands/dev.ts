@@ -6,7 +6,7 @@ import { monolithConfigSchema } from '../../../monolith/src/config.js';
 import { migrateModules, seedModules } from '../../../monolith/src/database.js';
 import { demoAccounts } from '../../../monolith/src/modules/users/index.js';
 import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
-import { startEmbeddedPostgres, type RunningPostgres } from '../embedded-postgres.js';
+import type { RunningPostgres } from '../embedded-postgres.js';
 
 export const devConfigSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
@@ -30,6 +30,8 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
   if (!databaseUrl) {
     const dataDir = join(dev.FICUS_DATA_DIR, 'postgres');
     say(`ficus: starting embedded PostgreSQL on 127.0.0.1:${dev.FICUS_PG_PORT} (data in ${dataDir})`);
+    // Loaded only here: embedded-postgres is a development dependency, absent from production images.
+    const { startEmbeddedPostgres } = await import('../embedded-postgres.js');
     postgres = await startEmbeddedPostgres({ dataDir, port: dev.FICUS_PG_PORT, logFile: join(dev.FICUS_DATA_DIR, 'postgres.log') });
     databaseUrl = withDatabase(postgres.url, 'ficus');
     await ensureDatabase(postgres.url, 'ficus');

@@ -40,7 +40,7 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
   }
   try {
     const config = loadConfig(monolithConfigSchema, { ...env, DATABASE_URL: databaseUrl });
-    const logger = createLogger({ level: config.LOG_LEVEL, name: 'monolith' });
+    const logger = createLogger({ level: config.LOG_LEVEL, name: 'monolith', pretty: (out as { isTTY?: boolean }).isTTY === true });
     say('ficus: provisioning module roles and schemas, running migrations');
     await migrateModules(config);
     say('ficus: loading demo data');

@@ -1,5 +1,5 @@
 import type { Knex, Logger, ModuleDefinition } from '../../platform/src/index.js';
-import { createDb, migratorConfig, moduleDatabaseUrl, moduleRoleName, provisionModuleSchema } from '../../platform/src/index.js';
+import { createDb, FicusError, migratorConfig, moduleDatabaseUrl, moduleRoleName, provisionModuleSchema } from '../../platform/src/index.js';
 import type { MonolithConfig } from './config.js';
 import { modules } from './modules.js';
 
@@ -13,7 +13,14 @@ function moduleCredentials(config: DbConfig, definition: ModuleDefinition): { ur
     return { url: explicit, role: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
   }
   const role = moduleRoleName(config.DB_ROLE_PREFIX, definition.manifest.schema);
-  return { url: moduleDatabaseUrl(config.DATABASE_URL, role, config.DB_ROLE_PASSWORD), role, password: config.DB_ROLE_PASSWORD };
+  return { url: moduleDatabaseUrl(adminUrl(config), role, config.DB_ROLE_PASSWORD), role, password: config.DB_ROLE_PASSWORD };
+}
+
+function adminUrl(config: DbConfig): string {
+  if (!config.DATABASE_URL) {
+    throw new FicusError('FICUS_ERR_CONFIG', 'DATABASE_URL is not set: provisioning and migrations need the admin connection');
+  }
+  return config.DATABASE_URL;
 }
 
 /** The connection URL of a module's own role. */
@@ -57,7 +64,7 @@ async function eachModule(config: DbConfig, definitions: readonly ModuleDefiniti
 
 /** Creates each module's role and schema (admin connection), then runs its migrations as that role. */
 export async function migrateModules(config: DbConfig, options: MigrateOptions = {}): Promise<void> {
-  const admin = createDb(config.DATABASE_URL, { poolMax: 1, applicationName: 'ficus-provision' });
+  const admin = createDb(adminUrl(config), { poolMax: 1, applicationName: 'ficus-provision' });
   try {
     for (const definition of selected(options.only)) {
       const { role, password } = moduleCredentials(config, definition);

@@ -26,6 +26,15 @@ describe('configuration', () => {
     expect(loadConfig(platformConfigSchema, { PORT: '' }).PORT).toBe(3000);
   });
 
+  it('runs the monolith on module URLs alone, without admin credentials', () => {
+    const modules = Object.fromEntries(['CATALOG', 'USERS', 'PAYMENTS', 'ORDERS'].map((m) => [`DATABASE_URL_${m}`, `postgres://ficus_${m.toLowerCase()}:pw@db/ficus`]));
+    const config = loadConfig(monolithConfigSchema, { ...modules, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) });
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(() => loadConfig(monolithConfigSchema, { DATABASE_URL_CATALOG: modules['DATABASE_URL_CATALOG'] })).toThrowError(
+      'DATABASE_URL: set DATABASE_URL, or all of DATABASE_URL_USERS, DATABASE_URL_PAYMENTS, DATABASE_URL_ORDERS',
+    );
+  });
+
   it('refuses development secrets in production', () => {
     expect(() => loadConfig(monolithConfigSchema, { NODE_ENV: 'production', DATABASE_URL: 'postgres://a@b/c' })).toThrowError(
       /JWT_SECRET: set a secret of your own in production[\s\S]*DB_ROLE_PASSWORD: set a password of your own/,

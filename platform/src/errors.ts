@@ -21,6 +21,15 @@ export const errorCodes = {
   FICUS_ERR_NOT_READY: { status: 503, title: 'Not ready' },
   FICUS_ERR_DB_PROVISION: { status: 500, title: 'Database provisioning failed' },
   FICUS_ERR_MODULE_MANIFEST: { status: 500, title: 'Invalid module manifest' },
+  FICUS_ERR_ROUTE_INVALID: { status: 500, title: 'Invalid route table' },
+  FICUS_ERR_FLAG_SOURCE: { status: 500, title: 'Flag source problem' },
+  FICUS_ERR_PATH_REJECTED: { status: 400, title: 'Request path rejected' },
+  FICUS_ERR_URI_TOO_LONG: { status: 414, title: 'Request path too long' },
+  FICUS_ERR_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },
+  FICUS_ERR_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
+  FICUS_ERR_UPSTREAM_SATURATED: { status: 503, title: 'Upstream at capacity' },
+  FICUS_ERR_CIRCUIT_OPEN: { status: 503, title: 'Upstream circuit open' },
+  FICUS_ERR_ADMIN_UNAUTHORIZED: { status: 401, title: 'Admin token required' },
   FICUS_ERR_INTERNAL: { status: 500, title: 'Internal server error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+const name = z.string().regex(/^[a-z][a-z0-9-]*$/, 'use lower-case letters, digits and -');
+const methods = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/** One upstream the router forwards to: the monolith or an extracted service. */
+export const upstreamSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+  /** Give up connecting after this long (then retry or fall back). */
+  connectTimeoutMs: z.number().int().positive().default(1000),
+  /** Give up waiting for response headers after this long. */
+  responseTimeoutMs: z.number().int().positive().default(30_000),
+  /** Bulkhead: requests in flight at once; beyond it, fall back or 503 with Retry-After. */
+  maxConcurrent: z.number().int().positive().default(256),
+  /** Extra attempts for idempotent requests whose connection failed (never received). */
+  retries: z.number().int().min(0).max(5).default(2),
+  breaker: z
+    .strictObject({
+      /** Consecutive failures (connection errors, timeouts, 5xx) that open the circuit. */
+      consecutiveFailures: z.number().int().positive().default(5),
+      /** How long the circuit stays open before one trial request is let through. */
+      halfOpenAfterMs: z.number().int().positive().default(5000),
+    })
+    .prefault({}),
+});
+
+export const routeSchema = z.strictObject({
+  id: name,
+  match: z.strictObject({
+    /** `/api/v1/orders`, `/api/v1/orders/:id` or `/api/v1/orders/**`. */
+    path: z.string(),
+    /** Methods this route takes; all when omitted. */
+    methods: z.array(z.enum(methods)).min(1).optional(),
+    /** Request headers that must have exactly these values, e.g. `accept-version: "2"`. */
+    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'expected a header name'), z.string()).optional(),
+  }),
+  /** The upstream that takes this route over from the default upstream. */
+  service: name,
+  /** Unleash toggle that decides the stage; `ficus.<id>` by default. */
+  flag: z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, . _ -').optional(),
+  /** What serves the request when the service fails: `monolith` (the default upstream) or `none`. */
+  fallback: z.enum(['monolith', 'none']).default('monolith'),
+  /** Which context field keeps a user on one side during a canary. */
+  stickiness: z.enum(['userId', 'sessionId', 'default']).default('userId'),
+});
+
+export const routeTableSchema = z.strictObject({
+  version: z.literal(1).default(1),
+  upstreams: z.record(name, upstreamSchema).refine((u) => Object.keys(u).length > 0, 'declare at least one upstream'),
+  /** Serves everything no route (or no flag) moves elsewhere: the monolith. */
+  defaultUpstream: name,
+  routes: z.array(routeSchema).default([]),
+});
+
+export type UpstreamSpec = z.output<typeof upstreamSchema>;
+export type RouteSpec = z.output<typeof routeSchema>;
+export type RouteTableSpec = z.output<typeof routeTableSchema>;
+export const httpMethods = methods;

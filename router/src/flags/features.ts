@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+/**
+ * Unleash's client-features format (what `GET /api/client/features` returns), the format of
+ * the local flags file. Validated before use: a file that fails keeps the last good flags.
+ */
+const strategySchema = z.looseObject({
+  name: z.string().min(1),
+  parameters: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).optional(),
+  constraints: z.array(z.looseObject({ contextName: z.string(), operator: z.string() })).optional(),
+  segments: z.array(z.number()).optional(),
+});
+
+export const featureSchema = z.looseObject({
+  name: z.string().min(1),
+  enabled: z.boolean(),
+  strategies: z.array(strategySchema).default([]),
+  type: z.string().optional(),
+  project: z.string().optional(),
+  stale: z.boolean().optional(),
+  impressionData: z.boolean().optional(),
+  variants: z.array(z.unknown()).optional(),
+});
+
+export const clientFeaturesSchema = z.looseObject({
+  version: z.number().int().default(2),
+  features: z.array(featureSchema),
+  segments: z.array(z.looseObject({ id: z.number(), constraints: z.array(z.unknown()) })).optional(),
+});
+
+export type Feature = z.output<typeof featureSchema>;
+export type ClientFeatures = z.output<typeof clientFeaturesSchema>;
+
+export type Stage = 'monolith' | 'canary' | 'service';
+
+/** What a serve toggle means for its route. `custom`: strategies ficus did not write; unleash-client decides. */
+export interface RouteStage {
+  stage: Stage | 'custom';
+  /** Share of users the service serves, 0..100 (canary); undefined for custom. */
+  percent: number | undefined;
+}
+
+/**
+ * Reads the stage off a serve toggle: off → monolith; one unconstrained flexibleRollout at
+ * 100 % → service; at 1..99 % → canary. Anything else (constraints, other strategies) is
+ * `custom` and is always evaluated by unleash-client.
+ */
+export function stageOf(feature: Feature | undefined): RouteStage {
+  if (!feature || !feature.enabled) return { stage: 'monolith', percent: 0 };
+  const [strategy, ...others] = feature.strategies;
+  if (!strategy) return { stage: 'service', percent: 100 };
+  if (others.length > 0 || strategy.name !== 'flexibleRollout' || (strategy.constraints?.length ?? 0) > 0 || (strategy.segments?.length ?? 0) > 0) {
+    return { stage: 'custom', percent: undefined };
+  }
+  const percent = Number(strategy.parameters?.['rollout'] ?? 100);
+  if (!Number.isFinite(percent)) return { stage: 'custom', percent: undefined };
+  if (percent <= 0) return { stage: 'monolith', percent: 0 };
+  if (percent >= 100) return { stage: 'service', percent: 100 };
+  return { stage: 'canary', percent };
+}
+
+/** The serve toggle ficus writes for a stage: a flexibleRollout sticky on `stickiness`, grouped by route id. */
+export function serveToggle(flag: string, routeId: string, stage: Stage, percent: number, stickiness: string): Feature {
+  const rollout = stage === 'service' ? 100 : stage === 'canary' ? percent : 0;
+  return {
+    name: flag,
+    enabled: stage !== 'monolith',
+    type: 'release',
+    strategies: [{ name: 'flexibleRollout', parameters: { rollout: String(rollout), stickiness, groupId: routeId }, constraints: [] }],
+  };
+}

@@ -1,0 +1,99 @@
+import { EventEmitter } from 'node:events';
+import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import type { UnleashConfig } from 'unleash-client';
+import { FicusError } from '../../../platform/src/index.js';
+import { clientFeaturesSchema, type ClientFeatures, type Feature } from './features.js';
+
+type RepositoryInterface = NonNullable<UnleashConfig['repository']>;
+type Segment = NonNullable<ClientFeatures['segments']>[number];
+
+/** Reads and validates a flags file; throws FICUS_ERR_FLAG_SOURCE naming the file and field. */
+export function readFlagsFile(file: string): ClientFeatures {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new FicusError('FICUS_ERR_FLAG_SOURCE', `cannot use the flags file ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  const result = clientFeaturesSchema.safeParse(json);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    throw new FicusError('FICUS_ERR_FLAG_SOURCE', `${file} is not in Unleash client-features format:\n${lines.join('\n')}`);
+  }
+  const names = new Set<string>();
+  for (const [index, feature] of result.data.features.entries()) {
+    if (names.has(feature.name)) throw new FicusError('FICUS_ERR_FLAG_SOURCE', `${file}: features.${index}.name: "${feature.name}" appears twice`);
+    names.add(feature.name);
+  }
+  return result.data;
+}
+
+/**
+ * An unleash-client repository backed by a local client-features file, so local flags are
+ * evaluated by exactly the same code as flags from an Unleash server. The file is polled
+ * (stat every `pollMs`, robust to editors' and `ficus flags`' atomic renames); a change is
+ * applied when it validates, otherwise the last good flags stay and `error` is emitted.
+ */
+export class FileRepository extends EventEmitter implements RepositoryInterface {
+  readonly file: string;
+  readonly #pollMs: number;
+  #features = new Map<string, Feature>();
+  #segments = new Map<number, Segment>();
+  #ready = false;
+
+  constructor(file: string, options: { pollMs?: number } = {}) {
+    super();
+    this.file = file;
+    this.#pollMs = options.pollMs ?? 250;
+  }
+
+  /** Loads the file now; throws when it is invalid (startup must fail loudly). */
+  load(): void {
+    const data = readFlagsFile(this.file);
+    this.#features = new Map(data.features.map((f) => [f.name, f]));
+    this.#segments = new Map((data.segments ?? []).map((s) => [s.id, s]));
+    if (!this.#ready) {
+      this.#ready = true;
+      this.emit('ready');
+    }
+    this.emit('changed', data.features);
+  }
+
+  readonly #onChange = (current: Stats, previous: Stats) => {
+    if (current.mtimeMs === previous.mtimeMs && current.size === previous.size && current.ino === previous.ino) return;
+    try {
+      this.load();
+    } catch (error) {
+      this.emit('error', error);
+    }
+  };
+
+  async start(): Promise<void> {
+    this.load();
+    watchFile(this.file, { interval: this.#pollMs, persistent: false }, this.#onChange);
+  }
+
+  stop(): void {
+    unwatchFile(this.file, this.#onChange);
+  }
+
+  getToggle(name: string) {
+    return this.#features.get(name) as unknown as ReturnType<RepositoryInterface["getToggle"]>;
+  }
+
+  getToggles() {
+    // Validated by clientFeaturesSchema: the shape unleash-client reads.
+    return [...this.#features.values()] as unknown as ReturnType<RepositoryInterface["getToggles"]>;
+  }
+
+  getSegment(id: number) {
+    return this.#segments.get(id) as ReturnType<RepositoryInterface['getSegment']>;
+  }
+
+  getTogglesWithSegmentData() {
+    return this.getToggles().map((feature) => ({
+      ...feature,
+      strategies: feature.strategies?.map(({ segments, ...strategy }) => ({ ...strategy, segments: segments?.map((id) => this.#segments.get(id)) })),
+    })) as ReturnType<RepositoryInterface['getTogglesWithSegmentData']>;
+  }
+}

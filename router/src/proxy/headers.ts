@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1, and RFC 2616's list that proxies still honour). */
+const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
+
+/** Headers the router sets itself on the way to the upstream (Host becomes the upstream's; the original goes in X-Forwarded-Host). */
+const replacedOnRequest = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'traceparent', 'forwarded']);
+
+/** Tokens of the Connection header: more hop-by-hop headers, named by the sender. */
+function connectionTokens(raw: readonly string[]): Set<string> | undefined {
+  let tokens: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
+      for (const token of raw[i + 1]!.split(',')) {
+        const name = token.trim().toLowerCase();
+        if (name) (tokens ??= new Set()).add(name);
+      }
+    }
+  }
+  return tokens;
+}
+
+export interface ForwardContext {
+  requestId: string;
+  traceparent: string;
+  clientAddress: string;
+  proto: 'http' | 'https';
+  host: string | undefined;
+}
+
+const requestIdPattern = /^[\w.:-]{1,128}$/;
+const traceparentPattern = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** The caller's request id if well-formed, else a new one. */
+export function requestIdOf(incoming: string | string[] | undefined): string {
+  return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
+}
+
+/** The caller's W3C traceparent if valid, else a new sampled trace. */
+export function traceparentOf(incoming: string | string[] | undefined): string {
+  if (typeof incoming === 'string' && traceparentPattern.test(incoming) && !incoming.startsWith('00-00000000000000000000000000000000')) return incoming;
+  const id = randomUUID().replaceAll('-', '');
+  return `00-${id}-${id.slice(8, 24)}-01`;
+}
+
+/**
+ * The request headers for the upstream, as a flat raw array (case and duplicates kept):
+ * hop-by-hop headers removed, X-Forwarded-*, X-Request-Id and traceparent set.
+ */
+export function upstreamRequestHeaders(raw: readonly string[], context: ForwardContext): string[] {
+  const named = connectionTokens(raw);
+  const out: string[] = [];
+  let forwardedFor: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (hopByHop.has(lower) || named?.has(lower)) continue;
+    if (replacedOnRequest.has(lower)) {
+      if (lower === 'x-forwarded-for') forwardedFor = forwardedFor ? `${forwardedFor}, ${raw[i + 1]}` : raw[i + 1];
+      continue;
+    }
+    out.push(name, raw[i + 1]!);
+  }
+  out.push('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${context.clientAddress}` : context.clientAddress);
+  out.push('x-forwarded-proto', context.proto);
+  if (context.host) out.push('x-forwarded-host', context.host);
+  out.push('x-request-id', context.requestId, 'traceparent', context.traceparent);
+  return out;
+}
+
+/** The upstream's response headers for the client, hop-by-hop headers removed. */
+export function clientResponseHeaders(raw: readonly string[]): string[] {
+  const named = connectionTokens(raw);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (hopByHop.has(lower) || named?.has(lower)) continue;
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}

@@ -1,0 +1,83 @@
+import { request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
+import type { UpstreamFailure } from './status-code.js';
+import type { Upstream } from './upstream.js';
+
+export class UpstreamError extends Error {
+  readonly failure: UpstreamFailure;
+  readonly upstream: string;
+  constructor(failure: UpstreamFailure, upstream: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UpstreamError';
+    this.failure = failure;
+    this.upstream = upstream;
+  }
+}
+
+export interface OutgoingRequest {
+  method: string;
+  /** Normalized path plus query. */
+  path: string;
+  headers: string[];
+  /** null: no body; Buffer: a body read in full (replayable); Readable: streamed once. */
+  body: Buffer | Readable | null;
+}
+
+/**
+ * Sends one request and resolves with the response once its headers arrive. Rejects with an
+ * UpstreamError whose `failure` says whether the upstream can have received the request:
+ * `connect` (never connected, so never received) or `timeout`/`reset` (it may have).
+ * A streamed body is piped only once connected, so after a `connect` failure it is unread
+ * and can go to another upstream.
+ */
+export function sendRequest(upstream: Upstream, outgoing: OutgoingRequest): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const { url, spec } = upstream;
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req: ClientRequest = send({
+      agent: upstream.agent,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port,
+      method: outgoing.method,
+      path: outgoing.path,
+      headers: outgoing.headers,
+    });
+    let connected = false;
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const fail = (failure: UpstreamFailure, message: string, cause?: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(new UpstreamError(failure, upstream.name, message, { cause }));
+      req.destroy();
+    };
+    const writeBody = () => {
+      connected = true;
+      clearTimeout(timer);
+      timer = setTimeout(() => fail('timeout', `${upstream.name} sent no response within ${spec.responseTimeoutMs} ms`), spec.responseTimeoutMs);
+      const { body } = outgoing;
+      if (body === null) req.end();
+      else if (Buffer.isBuffer(body)) req.end(body);
+      else body.pipe(req);
+    };
+    req.once('socket', (socket) => {
+      if (!socket.connecting) return writeBody();
+      timer = setTimeout(() => fail('connect', `could not connect to ${upstream.name} within ${spec.connectTimeoutMs} ms`), spec.connectTimeoutMs);
+      socket.once('connect', writeBody);
+    });
+    req.once('response', (response) => {
+      if (settled) return void response.destroy();
+      settled = true;
+      clearTimeout(timer);
+      resolve(response);
+    });
+    req.once('error', (error: NodeJS.ErrnoException) => {
+      // A pooled keep-alive socket the upstream had already closed: the request never arrived.
+      const stale = req.reusedSocket && error.code === 'ECONNRESET' && Buffer.isBuffer(outgoing.body ?? Buffer.alloc(0));
+      fail(!connected || stale ? 'connect' : 'reset', `${upstream.name}: ${error.code ?? error.message}`, error);
+    });
+  });
+}

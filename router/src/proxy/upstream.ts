@@ -1,0 +1,68 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
+import type { UpstreamSpec } from '../route-table/schema.js';
+import { UpstreamError } from './send.js';
+
+export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
+
+const stateNames: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'isolated',
+};
+
+/**
+ * One upstream's connection pool, bulkhead and circuit breaker. Kept across route-table
+ * reloads while its spec is unchanged, so pools and breaker state survive a reload.
+ */
+export class Upstream {
+  readonly name: string;
+  readonly spec: UpstreamSpec;
+  readonly url: URL;
+  readonly agent: HttpAgent;
+  readonly breaker: CircuitBreakerPolicy;
+  #inFlight = 0;
+
+  constructor(name: string, spec: UpstreamSpec, onBreakerChange?: (name: string, state: BreakerState) => void) {
+    this.name = name;
+    this.spec = spec;
+    this.url = new URL(spec.url);
+    const options = { keepAlive: true, maxSockets: spec.maxConcurrent, maxFreeSockets: spec.maxConcurrent, scheduling: 'lifo' as const };
+    this.agent = this.url.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
+    // Failures that say the upstream is unwell; a client that went away is not one.
+    this.breaker = circuitBreaker(handleWhen((error) => error instanceof UpstreamError && error.failure !== 'saturated'), {
+      halfOpenAfter: spec.breaker.halfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(spec.breaker.consecutiveFailures),
+    });
+    if (onBreakerChange) this.breaker.onStateChange((state) => onBreakerChange(name, stateNames[state]));
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  get breakerState(): BreakerState {
+    return stateNames[this.breaker.state];
+  }
+
+  /** Bulkhead: takes a slot unless maxConcurrent requests are already in flight. */
+  tryAcquire(): boolean {
+    if (this.#inFlight >= this.spec.maxConcurrent) return false;
+    this.#inFlight++;
+    return true;
+  }
+
+  release(): void {
+    this.#inFlight--;
+  }
+
+  sameAs(spec: UpstreamSpec): boolean {
+    return JSON.stringify(spec) === JSON.stringify(this.spec);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

@@ -8,7 +8,7 @@ export {
 export { parseManifest, migrationSource, migratorConfig, moduleManifestSchema, type ModuleManifest, type ModuleDefinition, type Migration } from './module.js';
 export { createHttpApp, type HttpApp, type HttpAppOptions } from './http/app.js';
 export type { ReadinessCheck } from './http/health.js';
-export { sendProblem } from './http/problem.js';
+export { sendProblem, writeProblem } from './http/problem.js';
 export { parseBody, parseQuery, parseParams, fieldErrors } from './http/validate.js';
 export { Lifecycle, startServer, exitOnSignals, type RunningServer } from './lifecycle.js';
 export { createTokens, requireAuth, principalOf, type Principal, type Tokens } from './auth.js';

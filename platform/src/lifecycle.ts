@@ -1,9 +1,8 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RequestHandler } from 'express';
 import { FicusError } from './errors.js';
-import { sendProblem } from './http/problem.js';
+import { writeProblem } from './http/problem.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -24,12 +23,15 @@ export class Lifecycle {
     return this.#inFlight;
   }
 
-  /** Answers 503 once draining; otherwise counts the request until its response is done. */
-  readonly middleware: RequestHandler = (req, res, next) => {
+  /**
+   * Answers 503 once draining; otherwise counts the request until its response is done.
+   * Works as express middleware and in front of a plain node:http handler.
+   */
+  readonly middleware = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     if (this.#draining) {
-      res.setHeader('Connection', 'close');
-      res.setHeader('Retry-After', '1');
-      sendProblem(req, res, new FicusError('FICUS_ERR_SHUTTING_DOWN', 'this instance is shutting down; retry on another instance'));
+      const error = new FicusError('FICUS_ERR_SHUTTING_DOWN', 'this instance is shutting down; retry on another instance');
+      const requestId = (req as { id?: unknown }).id;
+      writeProblem(res, error, { instance: req.url ?? '', ...(typeof requestId === 'string' ? { requestId } : {}) }, { connection: 'close', 'retry-after': '1' });
       return;
     }
     this.#inFlight++;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import express, { type Express, type Router } from 'express';
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
+import type { Registry } from 'prom-client';
 import { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import { healthz, readyz, type ReadinessCheck } from './health.js';
@@ -17,6 +18,10 @@ export interface HttpAppOptions {
   /** Largest JSON body in bytes; beyond it 413. */
   bodyLimit: number;
   readiness: readonly ReadinessCheck[];
+  /** Runs before /metrics and the routes (not the health endpoints), e.g. an admin token check. */
+  protect?: RequestHandler;
+  /** Serve these metrics on /metrics too (the app's own join this registry). */
+  registry?: Registry;
   /** The application's routers, each mounted at its path prefix (e.g. `/api/v1`). */
   routes: ReadonlyArray<{ path: string; router: Router }>;
 }
@@ -35,7 +40,7 @@ export interface HttpApp {
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const app = express();
   const lifecycle = new Lifecycle();
-  const metrics = createHttpMetrics(options.metricsPrefix);
+  const metrics = createHttpMetrics(options.metricsPrefix, options.registry);
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(
@@ -54,6 +59,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.use(lifecycle.middleware);
   app.get('/healthz', healthz);
   app.get('/readyz', readyz(options.readiness));
+  if (options.protect) app.use(['/metrics', ...options.routes.map((r) => r.path)], options.protect);
   app.get('/metrics', metrics.handler);
   app.use(express.json({ limit: options.bodyLimit, strict: true }));
   for (const { path, router } of options.routes) app.use(path, rememberMountPath, router);

@@ -23,10 +23,13 @@ function routeLabel(req: Request, mountPath: unknown): string {
   return `${typeof mountPath === 'string' ? mountPath : req.baseUrl}${route.path}`;
 }
 
-/** Request count and latency by method, route and status, on a registry of this app's own. */
-export function createHttpMetrics(prefix: string): HttpMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+/**
+ * Request count and latency by method, route and status, on a registry of this app's own
+ * (with the process metrics), or on `shared` when the app's metrics join another registry.
+ */
+export function createHttpMetrics(prefix: string, shared?: Registry): HttpMetrics {
+  const registry = shared ?? new Registry();
+  if (!shared) collectDefaultMetrics({ register: registry });
   const requests = new Counter({
     name: `${prefix}_http_requests_total`,
     help: 'HTTP requests handled, by method, route pattern and status',

@@ -1,10 +1,22 @@
+import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { FicusError, toProblem } from '../errors.js';
 
-/** Sends `error` as RFC 9457 application/problem+json. */
-export function sendProblem(req: Request, res: Response, error: FicusError): void {
-  const problem = toProblem(error, { instance: req.originalUrl, requestId: String(req.id ?? '') || undefined });
-  res.status(error.status).type('application/problem+json').send(JSON.stringify(problem));
+/** Writes `error` as RFC 9457 application/problem+json on a plain node:http response. */
+export function writeProblem(res: ServerResponse, error: FicusError, context: { instance?: string; requestId?: string } = {}, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(toProblem(error, context));
+  res.writeHead(error.status, {
+    ...headers,
+    'content-type': 'application/problem+json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    ...(context.requestId ? { 'x-request-id': context.requestId } : {}),
+  });
+  res.end(body);
+}
+
+/** Sends `error` as RFC 9457 application/problem+json from an express handler. */
+export function sendProblem(req: Request, res: Response, error: FicusError, headers: Record<string, string> = {}): void {
+  writeProblem(res, error, { instance: req.originalUrl, requestId: String(req.id ?? '') || undefined }, headers);
 }
 
 interface BodyParserError {
@@ -38,7 +50,7 @@ export function asFicusError(error: unknown): FicusError {
 
 export const problemHandler: ErrorRequestHandler = (error, req, res, next) => {
   const ficusError = asFicusError(error);
-  if (ficusError.status >= 500) req.log.error({ err: error }, 'request failed');
+  if (ficusError.status >= 500) req.log?.error({ err: error }, 'request failed');
   if (res.headersSent) {
     next(error);
     return;

@@ -1,4 +1,4 @@
-import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import type { UpstreamSpec } from '../route-table/schema.js';
@@ -31,8 +31,11 @@ export class Upstream {
     this.url = new URL(spec.url);
     const options = { keepAlive: true, maxSockets: spec.maxConcurrent, maxFreeSockets: spec.maxConcurrent, scheduling: 'lifo' as const };
     this.agent = this.url.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
-    // Failures that say the upstream is unwell; a client that went away is not one.
-    this.breaker = circuitBreaker(handleWhen((error) => error instanceof UpstreamError && error.failure !== 'saturated'), {
+    // Failures that say the upstream is unwell (errors, timeouts, 5xx); a full bulkhead is not one.
+    const unwell = handleWhen((error) => error instanceof UpstreamError && error.failure !== 'saturated').orWhenResult(
+      (response) => ((response as IncomingMessage).statusCode ?? 0) >= 500,
+    );
+    this.breaker = circuitBreaker(unwell, {
       halfOpenAfter: spec.breaker.halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(spec.breaker.consecutiveFailures),
     });

@@ -1,0 +1,71 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Router, type RequestHandler } from 'express';
+import { createHttpApp, FicusError, type HttpApp, type Logger } from '../../platform/src/index.js';
+import type { FicusRouter } from './server.js';
+
+function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** Bearer token check; every admin endpoint but /healthz and /readyz needs it when a token is set. */
+function requireToken(token: string | undefined): RequestHandler | undefined {
+  if (!token) return undefined;
+  return (req, _res, next) => {
+    const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    next(sameSecret(given, token) ? undefined : new FicusError('FICUS_ERR_ADMIN_UNAUTHORIZED', 'send Authorization: Bearer <ADMIN_TOKEN>'));
+  };
+}
+
+/** The router's state for people and scripts: routes with stage, percent, breaker and counters. */
+export function routesView(router: FicusRouter) {
+  const { state, flags, counters } = router;
+  return state.table.routes.map((route) => {
+    const { stage, percent } = flags.stage(route.flag);
+    const service = state.upstream(route.service);
+    return {
+      id: route.id,
+      path: route.pattern.source,
+      methods: route.methods ? [...route.methods].filter((m) => m !== 'HEAD' || !route.methods!.has('GET')) : 'any',
+      service: route.service,
+      flag: route.flag,
+      stage,
+      percent,
+      fallback: route.fallback,
+      breaker: service.breakerState,
+      inFlight: service.inFlight,
+      counters: counters.get(route.id),
+    };
+  });
+}
+
+/** Admin API on its own port (127.0.0.1 by default): /routes, /status, /healthz, /readyz, /metrics. */
+export function createAdminApp(router: FicusRouter, options: { logger: Logger; token?: string }): HttpApp {
+  const admin = Router();
+  admin.get('/routes', (_req, res) => {
+    res.json({ defaultUpstream: router.state.table.defaultUpstream, routes: routesView(router) });
+  });
+  admin.get('/status', (_req, res) => {
+    const upstreams = [...router.state.upstreams].map(([name, u]) => ({ name, url: u.spec.url, breaker: u.breakerState, inFlight: u.inFlight, maxConcurrent: u.spec.maxConcurrent }));
+    res.json({ routeTable: router.state.status(), flags: router.flags.status(), upstreams });
+  });
+  const protect = requireToken(options.token);
+  return createHttpApp({
+    metricsPrefix: 'ficus_router_admin',
+    logger: options.logger,
+    bodyLimit: 64 * 1024,
+    registry: router.metrics.registry,
+    ...(protect ? { protect } : {}),
+    readiness: [
+      {
+        name: 'flags',
+        check: async () => {
+          const status = router.flags.status();
+          if (!status.ready) throw new Error(`no flags received yet from ${status.location}; routes are served by the monolith`);
+        },
+      },
+    ],
+    routes: [{ path: '/', router: admin }],
+  });
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { byteSize, port } from '../../platform/src/index.js';
+
+const loopback = (host: string) => host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** The router's environment; validated once at startup. */
+export const routerConfigSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ROUTER_HOST: z.string().min(1).default('127.0.0.1'),
+    ROUTER_PORT: port.default(8080),
+    ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+    ADMIN_PORT: port.default(8081),
+    /** Bearer token for the admin API; required when ADMIN_HOST is not loopback. */
+    ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+    ROUTES_FILE: z.string().min(1).default('router/routes.yaml'),
+    /** Local flags in Unleash client-features format (used unless UNLEASH_URL is set). */
+    FLAGS_FILE: z.string().min(1).default('router/flags.json'),
+    /** Unleash client API, e.g. http://unleash:4242/api; flags come from there when set. */
+    UNLEASH_URL: z.url().optional(),
+    UNLEASH_API_TOKEN: z.string().min(1).optional(),
+    UNLEASH_REFRESH_MS: z.coerce.number().int().min(250).default(5000),
+    /** Verifies bearer JWTs so canaries stick to the user id (`sub`). */
+    JWT_SECRET: z.string().min(32).optional(),
+    /** A header carrying the user id, set by a trusted gateway in front of the router. */
+    USER_ID_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/).optional(),
+    SESSION_COOKIE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('sid'),
+    /** Add x-ficus-route and x-ficus-upstream to every response. */
+    ROUTER_RESPONSE_HEADERS: flag.default(true),
+    MAX_PATH_LENGTH: z.coerce.number().int().min(64).default(2048),
+    /** Request bodies up to this size are buffered so a failing service's request can be replayed on the monolith. */
+    REPLAY_BODY_LIMIT: byteSize.default(64 * 1024),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  })
+  .superRefine((config, ctx) => {
+    if (!loopback(config.ADMIN_HOST) && !config.ADMIN_TOKEN) {
+      ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: `required when ADMIN_HOST (${config.ADMIN_HOST}) is not a loopback address` });
+    }
+    if (config.UNLEASH_URL && !config.UNLEASH_API_TOKEN) {
+      ctx.addIssue({ code: 'custom', path: ['UNLEASH_API_TOKEN'], message: 'required with UNLEASH_URL (an Unleash client or backend token)' });
+    }
+  });
+
+export type RouterConfig = z.output<typeof routerConfigSchema>;

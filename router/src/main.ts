@@ -1,0 +1,65 @@
+import { createTokens, startServer, type Logger, type RunningServer } from '../../platform/src/index.js';
+import { createAdminApp } from './admin.js';
+import type { RouterConfig } from './config.js';
+import { FlagSource } from './flags/flag-source.js';
+import { loadRouteTable } from './route-table/load.js';
+import { createRouter, type FicusRouter } from './server.js';
+
+export interface RunningRouter {
+  router: FicusRouter;
+  proxy: RunningServer;
+  admin: RunningServer;
+  shutdown(reason?: string): Promise<void>;
+}
+
+/** Validates the route table and flags (failing loudly), then starts the proxy and admin servers. */
+export async function startRouter(config: RouterConfig, logger: Logger): Promise<RunningRouter> {
+  const table = loadRouteTable(config.ROUTES_FILE);
+  const flags = config.UNLEASH_URL
+    ? FlagSource.fromServer({ url: config.UNLEASH_URL, apiToken: config.UNLEASH_API_TOKEN!, refreshMs: config.UNLEASH_REFRESH_MS, logger })
+    : FlagSource.fromFile(config.FLAGS_FILE, { logger });
+  await flags.start();
+  const router = createRouter({
+    table,
+    routesFile: config.ROUTES_FILE,
+    flags,
+    logger,
+    ...(config.JWT_SECRET ? { tokens: createTokens({ secret: config.JWT_SECRET, ttlSeconds: 3600 }) } : {}),
+    ...(config.USER_ID_HEADER ? { userIdHeader: config.USER_ID_HEADER } : {}),
+    sessionCookie: config.SESSION_COOKIE,
+    exposeHeaders: config.ROUTER_RESPONSE_HEADERS,
+    maxPathLength: config.MAX_PATH_LENGTH,
+    replayBodyLimit: config.REPLAY_BODY_LIMIT,
+  });
+  try {
+    const proxy = await startServer({
+      server: router.server,
+      lifecycle: router.lifecycle,
+      host: config.ROUTER_HOST,
+      port: config.ROUTER_PORT,
+      logger,
+      shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    });
+    const adminApp = createAdminApp(router, { logger: logger.child({ component: 'admin' }), ...(config.ADMIN_TOKEN ? { token: config.ADMIN_TOKEN } : {}) });
+    const admin = await startServer({
+      server: adminApp.server,
+      lifecycle: adminApp.lifecycle,
+      host: config.ADMIN_HOST,
+      port: config.ADMIN_PORT,
+      logger,
+      shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    });
+    return {
+      router,
+      proxy,
+      admin,
+      shutdown: async (reason) => {
+        await Promise.all([proxy.shutdown(reason), admin.shutdown(reason)]);
+        router.close();
+      },
+    };
+  } catch (error) {
+    router.close();
+    throw error;
+  }
+}

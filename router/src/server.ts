@@ -1,0 +1,149 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { FicusError, Lifecycle, writeProblem, type Logger, type Tokens } from '../../platform/src/index.js';
+import { decide, type Decision } from './decide.js';
+import type { FlagSource } from './flags/flag-source.js';
+import { createRouterMetrics, type RouterMetrics } from './metrics.js';
+import { normalizeTarget } from './normalize-path.js';
+import { forward, type Exchange } from './proxy/forward.js';
+import { requestIdOf, traceparentOf, upstreamRequestHeaders, type ForwardContext } from './proxy/headers.js';
+import { forwardUpgrade } from './proxy/websocket.js';
+import { matchRoute, type RouteTable } from './route-table/load.js';
+import { RouteCounters } from './route-counters.js';
+import type { ServedEvent, ServedListener } from './served-event.js';
+import { RouterState } from './state.js';
+import { createUserContext } from './user-context.js';
+
+export interface RouterOptions {
+  table: RouteTable;
+  /** Watched and reloaded on change when given. */
+  routesFile?: string;
+  flags: FlagSource;
+  logger: Logger;
+  /** Verifies bearer JWTs for the canary user id. */
+  tokens?: Tokens;
+  userIdHeader?: string;
+  sessionCookie?: string;
+  exposeHeaders?: boolean;
+  maxPathLength?: number;
+  replayBodyLimit?: number;
+}
+
+export interface FicusRouter {
+  server: Server;
+  lifecycle: Lifecycle;
+  state: RouterState;
+  flags: FlagSource;
+  metrics: RouterMetrics;
+  counters: RouteCounters;
+  /** Called after every response; the seam for shadow traffic and custom telemetry. */
+  onServed(listener: ServedListener): void;
+  close(): void;
+}
+
+const breakerValue = { closed: 0, open: 1, 'half-open': 2, isolated: 3 } as const;
+
+/**
+ * The standalone router: wires path normalization, the route table, flag decisions and the
+ * proxy together on a node:http server. Each of those lives in its own file.
+ */
+export function createRouter(options: RouterOptions): FicusRouter {
+  const { flags, logger } = options;
+  const listeners: ServedListener[] = [];
+  let state: RouterState;
+  const metrics = createRouterMetrics({
+    breakerStates: () => [...state.upstreams].map(([name, u]) => [name, breakerValue[u.breakerState]]),
+    inFlight: () => [...state.upstreams].map(([name, u]) => [name, u.inFlight]),
+    flagSourceAgeSeconds: () => {
+      const at = flags.status().lastSyncAt;
+      return at === undefined ? undefined : (Date.now() - at) / 1000;
+    },
+  });
+  state = new RouterState(options.table, { ...(options.routesFile ? { file: options.routesFile } : {}), logger, onReloadFailed: metrics.reloadFailed });
+  if (options.routesFile) state.watch();
+  const counters = new RouteCounters();
+  listeners.push(metrics.record, counters.record);
+  const emit = (event: ServedEvent) => {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        logger.error({ err: error }, 'a served-event listener failed');
+      }
+    }
+  };
+  const contextOf = createUserContext({ tokens: options.tokens, userIdHeader: options.userIdHeader, sessionCookie: options.sessionCookie ?? 'sid' });
+  const maxPathLength = options.maxPathLength ?? 2048;
+  const forwardOptions = {
+    exposeHeaders: options.exposeHeaders ?? true,
+    replayBodyLimit: options.replayBodyLimit ?? 64 * 1024,
+    onRetry: metrics.retried,
+    onServed: emit,
+  };
+
+  const forwardContextOf = (req: IncomingMessage, requestId: string, traceparent: string): ForwardContext => ({
+    requestId,
+    traceparent,
+    clientAddress: req.socket.remoteAddress ?? '',
+    proto: 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http',
+    host: req.headers.host,
+  });
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const requestId = requestIdOf(req.headers['x-request-id']);
+    const target = normalizeTarget(req.url ?? '/', maxPathLength);
+    if (!target.ok) {
+      const code = target.status === 414 ? 'FICUS_ERR_URI_TOO_LONG' : 'FICUS_ERR_PATH_REJECTED';
+      writeProblem(res, new FicusError(code, `${target.reason}; the router forwards only normalized paths`, { status: target.status }), { requestId });
+      emit({ requestId, method: req.method ?? '', path: (req.url ?? '').slice(0, 256), routeId: 'rejected', stage: 'monolith', upstream: 'router', status: target.status, durationMs: performance.now() - started });
+      return;
+    }
+    const exchange: Exchange = { req, res, target: target.path + target.search, requestId, traceparent: traceparentOf(req.headers['traceparent']), started };
+    const route = matchRoute(state.table, req.method ?? 'GET', target.segments, req.headers);
+    const go = (decision: Decision) =>
+      forward(exchange, decision, forwardContextOf(req, requestId, exchange.traceparent), forwardOptions).catch((error: unknown) => {
+        logger.error({ err: error, requestId }, 'forwarding failed');
+        if (!res.headersSent) writeProblem(res, new FicusError('FICUS_ERR_INTERNAL', 'the router failed to forward this request'), { requestId });
+        else res.destroy();
+      });
+    const decision = decide(state, flags, route, req, contextOf);
+    if (decision instanceof Promise) void decision.then(go);
+    else void go(decision);
+  };
+
+  const lifecycle = new Lifecycle();
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => lifecycle.middleware(req, res, () => handle(req, res)));
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const target = normalizeTarget(req.url ?? '/', maxPathLength);
+    if (!target.ok || lifecycle.draining) {
+      socket.end(`HTTP/1.1 ${target.ok ? 503 : target.status} ${target.ok ? 'Service Unavailable' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
+    const requestId = requestIdOf(req.headers['x-request-id']);
+    const headers = upstreamRequestHeaders(req.rawHeaders, forwardContextOf(req, requestId, traceparentOf(req.headers['traceparent'])));
+    const route = matchRoute(state.table, req.method ?? 'GET', target.segments, req.headers);
+    void Promise.resolve(decide(state, flags, route, req, contextOf)).then(async (decision) => {
+      const path = target.path + target.search;
+      if (await forwardUpgrade(decision.primary, req, socket, head, path, headers)) return;
+      if (decision.fallback && (await forwardUpgrade(decision.fallback, req, socket, head, path, headers))) return;
+      socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    });
+  });
+
+  return {
+    server,
+    lifecycle,
+    state,
+    flags,
+    metrics,
+    counters,
+    onServed: (listener) => listeners.push(listener),
+    close: () => {
+      state.close();
+      flags.stop();
+    },
+  };
+}

@@ -9,7 +9,7 @@ import { startRouter } from './main.js';
 try {
   const config = loadConfig(routerConfigSchema, process.env);
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'router' });
-  const running = await startRouter(config, logger);
+  const running = await startRouter(config, logger, process.env);
   logger.info({ proxy: running.proxy.url, admin: running.admin.url }, 'router listening');
   exitOnSignals(running.shutdown, logger);
 } catch (error) {

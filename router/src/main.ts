@@ -13,8 +13,8 @@ export interface RunningRouter {
 }
 
 /** Validates the route table and flags (failing loudly), then starts the proxy and admin servers. */
-export async function startRouter(config: RouterConfig, logger: Logger): Promise<RunningRouter> {
-  const table = loadRouteTable(config.ROUTES_FILE);
+export async function startRouter(config: RouterConfig, logger: Logger, env: Record<string, string | undefined> = {}): Promise<RunningRouter> {
+  const table = loadRouteTable(config.ROUTES_FILE, env);
   const flags = config.UNLEASH_URL
     ? FlagSource.fromServer({ url: config.UNLEASH_URL, apiToken: config.UNLEASH_API_TOKEN!, refreshMs: config.UNLEASH_REFRESH_MS, logger })
     : FlagSource.fromFile(config.FLAGS_FILE, { logger });
@@ -22,6 +22,7 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
   const router = createRouter({
     table,
     routesFile: config.ROUTES_FILE,
+    env,
     flags,
     logger,
     ...(config.JWT_SECRET ? { tokens: createTokens({ secret: config.JWT_SECRET, ttlSeconds: 3600 }) } : {}),

@@ -18,6 +18,8 @@ export interface RouterOptions {
   table: RouteTable;
   /** Watched and reloaded on change when given. */
   routesFile?: string;
+  /** For `${VAR}` in the route table on reload. */
+  env?: Record<string, string | undefined>;
   flags: FlagSource;
   logger: Logger;
   /** Verifies bearer JWTs for the canary user id. */
@@ -59,7 +61,7 @@ export function createRouter(options: RouterOptions): FicusRouter {
       return at === undefined ? undefined : (Date.now() - at) / 1000;
     },
   });
-  state = new RouterState(options.table, { ...(options.routesFile ? { file: options.routesFile } : {}), logger, onReloadFailed: metrics.reloadFailed });
+  state = new RouterState(options.table, { ...(options.routesFile ? { file: options.routesFile } : {}), env: options.env ?? {}, logger, onReloadFailed: metrics.reloadFailed });
   if (options.routesFile) state.watch();
   const counters = new RouteCounters();
   listeners.push(metrics.record, counters.record);

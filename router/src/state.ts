@@ -14,12 +14,14 @@ export class RouterState {
   #loadedAt = Date.now();
   #lastError: { message: string; at: number } | undefined;
   readonly #file: string | undefined;
+  readonly #env: Record<string, string | undefined>;
   readonly #logger: Logger;
   readonly #onBreakerChange: (name: string, state: BreakerState) => void;
   readonly #onReloadFailed: (file: string) => void;
 
-  constructor(table: RouteTable, options: { file?: string; logger: Logger; onReloadFailed?: (file: string) => void }) {
+  constructor(table: RouteTable, options: { file?: string; env?: Record<string, string | undefined>; logger: Logger; onReloadFailed?: (file: string) => void }) {
     this.#file = options.file;
+    this.#env = options.env ?? {};
     this.#logger = options.logger;
     this.#onBreakerChange = (name, state) => this.#logger.warn({ upstream: name, breaker: state }, `circuit of ${name} is ${state}`);
     this.#onReloadFailed = options.onReloadFailed ?? (() => {});
@@ -58,7 +60,7 @@ export class RouterState {
   reload(): boolean {
     if (!this.#file) return false;
     try {
-      this.#table = loadRouteTable(this.#file);
+      this.#table = loadRouteTable(this.#file, this.#env);
       this.#syncUpstreams();
       this.#loadedAt = Date.now();
       this.#lastError = undefined;

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { FicusError } from '../../platform/src/index.js';
 import { dbCommand } from './commands/db.js';
 import { runDev } from './commands/dev.js';
+import { flagsCommand } from './commands/flags.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -18,6 +19,7 @@ export function buildCli(env: Env): Command {
     .addHelpText('after', '\nEnvironment: DATABASE_URL, PORT (3000), FICUS_DATA_DIR (.data), FICUS_PG_PORT (54329), LOG_LEVEL.')
     .action(() => runDev(env));
   program.addCommand(dbCommand(env));
+  program.addCommand(flagsCommand(env));
   return program;
 }
 

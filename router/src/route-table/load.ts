@@ -132,12 +132,31 @@ export function parseRouteTable(text: string, source: string): RouteTable {
   return Object.freeze({ upstreams, defaultUpstream: spec.defaultUpstream, routes: Object.freeze(ordered), source });
 }
 
-export function loadRouteTable(file: string): RouteTable {
+/**
+ * Replaces `${NAME}` and `${NAME:-default}` with environment values, so one table serves a
+ * laptop and a container network. An unset variable without a default is an error.
+ */
+export function substituteEnv(text: string, env: Record<string, string | undefined>, source: string): string {
+  const missing = new Set<string>();
+  const result = text.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g, (_match, name: string, fallback: string | undefined) => {
+    const value = env[name];
+    if (value !== undefined && value !== '') return value;
+    if (fallback !== undefined) return fallback;
+    missing.add(name);
+    return '';
+  });
+  if (missing.size > 0) {
+    throw new FicusError('FICUS_ERR_ROUTE_INVALID', `${source} uses ${[...missing].map((n) => `\${${n}}`).join(', ')} but the variable is not set; set it or write \${NAME:-default}`);
+  }
+  return result;
+}
+
+export function loadRouteTable(file: string, env: Record<string, string | undefined> = {}): RouteTable {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new FicusError('FICUS_ERR_ROUTE_INVALID', `cannot read the route table ${file}: ${(error as Error).message}; set ROUTES_FILE to its path`, { cause: error });
   }
-  return parseRouteTable(text, file);
+  return parseRouteTable(substituteEnv(text, env, file), file);
 }

@@ -1,0 +1,107 @@
+import { userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Command, Option } from 'commander';
+import { FicusError } from '../../../platform/src/index.js';
+import { serveToggle, stageOf, type RouteStage, type Stage } from '../../../router/src/flags/features.js';
+import { loadRouteTable, type CompiledRoute } from '../../../router/src/route-table/load.js';
+import { appendAudit } from '../flags/audit.js';
+import { FileFlagStore, UnleashFlagStore, type FlagStore } from '../flags/flag-store.js';
+
+type Env = Record<string, string | undefined>;
+
+interface CommonOptions {
+  routes: string;
+  flags: string;
+  audit?: string;
+}
+
+function describe(stage: RouteStage): string {
+  return stage.stage === 'canary' ? `canary ${stage.percent} %` : stage.stage;
+}
+
+function storeFor(options: CommonOptions, env: Env): FlagStore {
+  if (env['UNLEASH_URL']) {
+    if (!env['UNLEASH_ADMIN_TOKEN']) throw new FicusError('FICUS_ERR_CONFIG', 'UNLEASH_URL is set but UNLEASH_ADMIN_TOKEN is not; set an Unleash admin token, or unset UNLEASH_URL to use the flags file');
+    return new UnleashFlagStore({
+      apiUrl: env['UNLEASH_URL'],
+      adminToken: env['UNLEASH_ADMIN_TOKEN'],
+      project: env['UNLEASH_PROJECT'] ?? 'default',
+      environment: env['UNLEASH_ENVIRONMENT'] ?? 'development',
+    });
+  }
+  return new FileFlagStore(options.flags);
+}
+
+function routeById(options: CommonOptions, env: Env, id: string): CompiledRoute {
+  const table = loadRouteTable(options.routes, env);
+  const route = table.routes.find((r) => r.id === id);
+  if (!route) throw new FicusError('FICUS_ERR_CONFIG', `no route "${id}" in ${options.routes}; routes are ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+  return route;
+}
+
+async function changeStage(options: CommonOptions, env: Env, out: (line: string) => void, routeId: string, stage: Stage, percent: number): Promise<void> {
+  const route = routeById(options, env, routeId);
+  const store = storeFor(options, env);
+  const from = stageOf(await store.get(route.flag));
+  const feature = serveToggle(route.flag, route.id, stage, percent, route.stickiness);
+  await store.put(feature);
+  const to = stageOf(feature);
+  const who = env['FICUS_ACTOR'] ?? env['USER'] ?? userInfo().username;
+  await appendAudit(options.audit ?? join(dirname(options.flags), 'flags-audit.jsonl'), {
+    at: new Date().toISOString(),
+    who,
+    route: route.id,
+    flag: route.flag,
+    from,
+    to,
+    store: store.description,
+  });
+  out(`${route.id}: ${describe(from)} → ${describe(to)} (${store.description})`);
+  out(store instanceof FileFlagStore ? 'Routers reading this file apply it within a second.' : 'Routers apply it at their next Unleash refresh.');
+}
+
+/** `ficus flags`: read and change the stage of each route; every change is validated and audited. */
+export function flagsCommand(env: Env, out: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Command {
+  const flags = new Command('flags').description('show and change route stages (monolith, canary N %, service); roll back in one command');
+  const common = (command: Command) =>
+    command
+      .addOption(new Option('--routes <file>', 'route table').default(env['ROUTES_FILE'] ?? 'router/routes.yaml'))
+      .addOption(new Option('--flags <file>', 'local flags file (unless UNLEASH_URL is set)').default(env['FLAGS_FILE'] ?? 'router/flags.json'))
+      .addOption(new Option('--audit <file>', 'audit log (JSON lines); default: flags-audit.jsonl beside the flags file'))
+      .addHelpText('after', '\nWith UNLEASH_URL and UNLEASH_ADMIN_TOKEN set, toggles are changed on that Unleash server (UNLEASH_PROJECT, UNLEASH_ENVIRONMENT: default, development).');
+
+  common(flags.command('status').description('each route with its path, service, flag and stage'))
+    .option('--json', 'machine-readable output')
+    .action(async (options: CommonOptions & { json?: boolean }) => {
+      const table = loadRouteTable(options.routes, env);
+      const store = storeFor(options, env);
+      const rows = await Promise.all(
+        table.routes.map(async (route) => ({ route: route.id, path: route.pattern.source, service: route.service, flag: route.flag, ...stageOf(await store.get(route.flag)) })),
+      );
+      if (options.json) return out(JSON.stringify({ store: store.description, routes: rows }, null, 2));
+      out(`stages from ${store.description}`);
+      const widths = [5, 4, 7, 5].map((w, i) => Math.max(w, ...rows.map((r) => [r.route, r.path, r.service, describe(r)][i]!.length)));
+      const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+      out(line(['ROUTE', 'PATH', 'SERVICE', 'STAGE', 'FLAG']));
+      for (const row of rows) out(line([row.route, row.path, row.service, describe(row), row.flag]));
+    });
+
+  common(flags.command('set').description('set a route to monolith, canary (with --percent) or service').argument('<route>', 'route id from the route table'))
+    .addOption(new Option('--stage <stage>', 'where the route is served').choices(['monolith', 'canary', 'service']).makeOptionMandatory())
+    .option('--percent <n>', 'canary only: share of users (1-99) the service serves, sticky per user')
+    .action(async (routeId: string, options: CommonOptions & { stage: Stage; percent?: string }) => {
+      let percent = options.stage === 'service' ? 100 : 0;
+      if (options.stage === 'canary') {
+        percent = Number(options.percent);
+        if (!Number.isInteger(percent) || percent < 1 || percent > 99) throw new FicusError('FICUS_ERR_CONFIG', `--percent must be a whole number from 1 to 99 for a canary, got "${options.percent ?? ''}"`);
+      } else if (options.percent !== undefined) {
+        throw new FicusError('FICUS_ERR_CONFIG', `--percent applies to --stage canary only; stage ${options.stage} serves ${percent} % from the service`);
+      }
+      await changeStage(options, env, out, routeId, options.stage, percent);
+    });
+
+  common(flags.command('rollback').description('send all of a route back to the monolith at once').argument('<route>', 'route id from the route table'))
+    .action((routeId: string, options: CommonOptions) => changeStage(options, env, out, routeId, 'monolith', 0));
+
+  return flags;
+}

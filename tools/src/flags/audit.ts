@@ -1,0 +1,19 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { RouteStage } from '../../../router/src/flags/features.js';
+
+export interface AuditEntry {
+  at: string;
+  who: string;
+  route: string;
+  flag: string;
+  from: RouteStage;
+  to: RouteStage;
+  store: string;
+}
+
+/** Appends one JSON line per stage change: who, when, from, to. */
+export async function appendAudit(file: string, entry: AuditEntry): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await appendFile(file, `${JSON.stringify(entry)}\n`);
+}

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { FicusError } from '../../../platform/src/index.js';
+import type { Feature } from '../../../router/src/flags/features.js';
+import { readFlagsFile } from '../../../router/src/flags/file-repository.js';
+
+/** Where serve toggles live: the local flags file, or an Unleash server's Admin API. */
+export interface FlagStore {
+  readonly description: string;
+  get(flag: string): Promise<Feature | undefined>;
+  /** Creates or replaces the toggle. */
+  put(feature: Feature): Promise<void>;
+}
+
+/**
+ * The local client-features file. Writes are atomic (a temporary file in the same folder,
+ * flushed, then renamed over), so the router never reads half a file.
+ */
+export class FileFlagStore implements FlagStore {
+  readonly description: string;
+  constructor(readonly file: string) {
+    this.description = `flags file ${file}`;
+  }
+
+  async #read() {
+    return existsSync(this.file) ? readFlagsFile(this.file) : { version: 2, features: [] as Feature[] };
+  }
+
+  async get(flag: string) {
+    return (await this.#read()).features.find((f) => f.name === flag);
+  }
+
+  async put(feature: Feature) {
+    const data = await this.#read();
+    const index = data.features.findIndex((f) => f.name === feature.name);
+    if (index === -1) data.features.push(feature);
+    else data.features[index] = feature;
+    const temporary = join(dirname(this.file), `.${basename(this.file)}.${randomBytes(4).toString('hex')}.tmp`);
+    const handle = await open(temporary, 'w');
+    try {
+      await handle.writeFile(`${JSON.stringify(data, null, 2)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await rename(temporary, this.file);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+  }
+}
+
+interface AdminStrategy {
+  id: string;
+  name: string;
+}
+
+/** An Unleash server's Admin API (`UNLEASH_ADMIN_TOKEN`): creates missing toggles, sets their rollout, turns them on or off. */
+export class UnleashFlagStore implements FlagStore {
+  readonly description: string;
+  readonly #base: string;
+  readonly #token: string;
+  readonly #environment: string;
+
+  constructor(options: { apiUrl: string; adminToken: string; project: string; environment: string }) {
+    const api = options.apiUrl.replace(/\/+$/, '');
+    this.#base = `${api.endsWith('/api') ? api : `${api}/api`}/admin/projects/${encodeURIComponent(options.project)}/features`;
+    this.#token = options.adminToken;
+    this.#environment = options.environment;
+    this.description = `Unleash ${api} (project ${options.project}, environment ${options.environment})`;
+  }
+
+  async #call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.#base}${path}`, {
+        method,
+        headers: { authorization: this.#token, 'content-type': 'application/json', accept: 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (error) {
+      throw new FicusError('FICUS_ERR_FLAG_SOURCE', `cannot reach ${this.description}: ${(error as Error).message}`, { cause: error });
+    }
+    const text = await response.text();
+    if (response.status === 401 || response.status === 403) {
+      throw new FicusError('FICUS_ERR_FLAG_SOURCE', `${this.description} refused UNLEASH_ADMIN_TOKEN (${response.status}); use an admin token`);
+    }
+    return { status: response.status, json: text ? JSON.parse(text) : undefined };
+  }
+
+  #fail(what: string, result: { status: number; json: unknown }): never {
+    throw new FicusError('FICUS_ERR_FLAG_SOURCE', `${this.description}: ${what} failed with ${result.status}: ${JSON.stringify(result.json)}`);
+  }
+
+  async get(flag: string): Promise<Feature | undefined> {
+    const result = await this.#call('GET', `/${encodeURIComponent(flag)}`);
+    if (result.status === 404) return undefined;
+    if (result.status !== 200) this.#fail(`reading ${flag}`, result);
+    const feature = result.json as { name: string; environments?: Array<{ name: string; enabled: boolean; strategies: Feature['strategies'] }> };
+    const environment = feature.environments?.find((e) => e.name === this.#environment);
+    return { name: feature.name, enabled: environment?.enabled ?? false, strategies: environment?.strategies ?? [] };
+  }
+
+  async put(feature: Feature): Promise<void> {
+    const flag = encodeURIComponent(feature.name);
+    const created = await this.#call('POST', '', { name: feature.name, type: 'release', description: 'ficus serve toggle' });
+    if (created.status !== 201 && created.status !== 200 && created.status !== 409) this.#fail(`creating ${feature.name}`, created);
+    const strategiesPath = `/${flag}/environments/${encodeURIComponent(this.#environment)}/strategies`;
+    const existing = await this.#call('GET', strategiesPath);
+    if (existing.status !== 200) this.#fail(`listing strategies of ${feature.name}`, existing);
+    const rollout = (existing.json as AdminStrategy[]).find((s) => s.name === 'flexibleRollout');
+    const strategy = feature.strategies[0]!;
+    const body = { name: strategy.name, parameters: strategy.parameters, constraints: [] };
+    const saved = rollout ? await this.#call('PUT', `${strategiesPath}/${rollout.id}`, body) : await this.#call('POST', strategiesPath, body);
+    if (saved.status !== 200 && saved.status !== 201) this.#fail(`saving the rollout of ${feature.name}`, saved);
+    const toggled = await this.#call('POST', `/${flag}/environments/${encodeURIComponent(this.#environment)}/${feature.enabled ? 'on' : 'off'}`);
+    if (toggled.status !== 200) this.#fail(`turning ${feature.name} ${feature.enabled ? 'on' : 'off'}`, toggled);
+  }
+}

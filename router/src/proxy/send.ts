@@ -42,7 +42,8 @@ export function sendRequest(upstream: Upstream, outgoing: OutgoingRequest): Prom
       port: url.port,
       method: outgoing.method,
       path: outgoing.path,
-      headers: outgoing.headers,
+      // With raw array headers node adds no Host: the upstream's own host goes first.
+      headers: ['host', url.host, ...outgoing.headers],
     });
     let connected = false;
     let settled = false;

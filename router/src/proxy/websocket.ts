@@ -24,7 +24,7 @@ export function forwardUpgrade(upstream: Upstream, req: IncomingMessage, socket:
       method: req.method,
       path,
       // Upgrades need their Connection/Upgrade headers and a connection of their own.
-      headers: [...headers, 'connection', 'Upgrade', 'upgrade', String(req.headers.upgrade ?? 'websocket')],
+      headers: ['host', upstream.url.host, ...headers, 'connection', 'Upgrade', 'upgrade', String(req.headers.upgrade ?? 'websocket')],
       agent: false,
     });
     const timer = setTimeout(() => outgoing.destroy(new Error('connect timeout')), upstream.spec.connectTimeoutMs);

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startTestRouter, type TestRouter } from '../../kit/router.js';
+import { load, startEchoUpstream, type EchoUpstream } from '../../kit/upstreams.js';
+
+let monolith: EchoUpstream;
+let service: EchoUpstream;
+let t: TestRouter;
+
+beforeAll(async () => {
+  monolith = await startEchoUpstream('monolith');
+  service = await startEchoUpstream('catalog');
+  t = await startTestRouter(`
+upstreams:
+  monolith: { url: "${monolith.url}" }
+  catalog: { url: "${service.url}" }
+defaultUpstream: monolith
+routes:
+  - id: catalog-read
+    match: { path: /api/v1/products/**, methods: [GET] }
+    service: catalog
+`);
+});
+afterAll(async () => {
+  await t.close();
+  await monolith.stop();
+  await service.stop();
+});
+
+/** Which upstream served each of the user ids (50 requests in flight at a time). */
+async function sides(userIds: string[]): Promise<Map<string, string>> {
+  const served = new Map<string, string>();
+  for (let i = 0; i < userIds.length; i += 50) {
+    await Promise.all(
+      userIds.slice(i, i + 50).map(async (id) => {
+        const res = await fetch(`${t.url}/api/v1/products/1`, { headers: { 'x-user-id': id } });
+        expect(res.status).toBe(200);
+        served.set(id, res.headers.get('x-ficus-upstream')!);
+        await res.arrayBuffer();
+      }),
+    );
+  }
+  return served;
+}
+
+const users = Array.from({ length: 2000 }, (_, i) => `user-${i}`);
+
+describe('route stages driven by the flags file', () => {
+  it('stage monolith: every request is served by the monolith', async () => {
+    const result = await load(`${t.url}/api/v1/products/7`, { total: 300, concurrency: 20 });
+    expect(result.servedBy).toEqual({ monolith: 300 });
+    expect(result.statuses).toEqual({ 200: 300 });
+    const res = await fetch(`${t.url}/api/v1/products/7`);
+    expect(res.headers.get('x-ficus-route')).toBe('catalog-read');
+  });
+
+  it('canary 20 %: 20 % ± 3 % of 2,000 users go to the service, each on the same side in 5 repeats', async () => {
+    await t.setStage('catalog-read', 'canary', 20);
+    await eventually(() => t.router.flags.stage('ficus.catalog-read').stage === 'canary', 2000, 'flags applied');
+    const first = await sides(users);
+    const share = [...first.values()].filter((side) => side === 'catalog').length / users.length;
+    expect(share).toBeGreaterThanOrEqual(0.17);
+    expect(share).toBeLessThanOrEqual(0.23);
+    for (let repeat = 0; repeat < 4; repeat++) expect(await sides(users)).toEqual(first);
+  });
+
+  it('canary: requests without a user id stay on the monolith (stickiness on userId)', async () => {
+    const result = await load(`${t.url}/api/v1/products/7`, { total: 200, concurrency: 10 });
+    expect(result.servedBy).toEqual({ monolith: 200 });
+  });
+
+  it('stage service: every request is served by the service; other paths and methods stay on the monolith', async () => {
+    await t.setStage('catalog-read', 'service');
+    await eventually(() => t.router.flags.stage('ficus.catalog-read').stage === 'service', 2000, 'flags applied');
+    const result = await load(`${t.url}/api/v1/products`, { total: 300, concurrency: 20 });
+    expect(result.servedBy).toEqual({ catalog: 300 });
+    expect(result.statuses).toEqual({ 200: 300 });
+    const post = await fetch(`${t.url}/api/v1/products`, { method: 'POST', body: '{}' });
+    expect(post.headers.get('x-ficus-upstream')).toBe('monolith');
+    const other = await fetch(`${t.url}/api/v1/orders`);
+    expect(other.headers.get('x-ficus-upstream')).toBe('monolith');
+    expect(other.headers.get('x-ficus-route')).toBe('default');
+  });
+
+  it('rollback takes effect within 1 s with no failed request during the switch', async () => {
+    await t.setStage('catalog-read', 'service');
+    await eventually(() => t.router.flags.stage('ficus.catalog-read').stage === 'service', 2000, 'flags applied');
+    const during = load(`${t.url}/api/v1/products/1`, { total: 3000, concurrency: 20 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const rolledBackAt = Date.now();
+    await t.setStage('catalog-read', 'monolith');
+    let switchedAfter = 0;
+    await eventually(async () => {
+      const res = await fetch(`${t.url}/api/v1/products/1`);
+      await res.arrayBuffer();
+      switchedAfter = Date.now() - rolledBackAt;
+      return res.headers.get('x-ficus-upstream') === 'monolith';
+    }, 1000, 'rollback');
+    expect(switchedAfter).toBeLessThan(1000);
+    const result = await during;
+    expect(result.errors).toBe(0);
+    expect(result.statuses).toEqual({ 200: 3000 });
+    expect(result.servedBy['monolith']).toBeGreaterThan(0);
+  });
+});

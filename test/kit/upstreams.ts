@@ -1,0 +1,120 @@
+import { once } from 'node:events';
+import { createServer, request, Agent, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** What an echo upstream saw of a request. */
+export interface Seen {
+  upstream: string;
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface EchoUpstream {
+  name: string;
+  url: string;
+  port: number;
+  /** Every request it received, in order. */
+  seen: Seen[];
+  /** Answer every request with this status from now on (undefined: 200). */
+  failWith: number | undefined;
+  /** Hold every request this long before answering. */
+  delayMs: number;
+  stop(): Promise<void>;
+  /** Listens again on the same port after stop(). */
+  restart(): Promise<void>;
+}
+
+/**
+ * A real HTTP server on 127.0.0.1 that answers with JSON saying who it is and what it got,
+ * so a test can tell which upstream served a request and what path and headers arrived.
+ * It also answers HTTP Upgrade requests and echoes the upgraded stream.
+ */
+export async function startEchoUpstream(name: string, port = 0): Promise<EchoUpstream> {
+  const sockets = new Set<Socket>();
+  let server: Server;
+  const upstream: EchoUpstream = {
+    name,
+    url: '',
+    port,
+    seen: [],
+    failWith: undefined,
+    delayMs: 0,
+    async stop() {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+      await once(server, 'close').catch(() => {});
+    },
+    async restart() {
+      await listen(upstream.port);
+    },
+  };
+  const listen = async (onPort: number) => {
+    server = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const seen = { upstream: name, method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() };
+      upstream.seen.push(seen);
+      if (upstream.delayMs) await new Promise((resolve) => setTimeout(resolve, upstream.delayMs));
+      const body = JSON.stringify(seen);
+      res.writeHead(upstream.failWith ?? 200, { 'content-type': 'application/json', 'keep-alive': 'timeout=5', connection: 'keep-alive, x-upstream-hop', 'x-upstream-hop': 'secret' });
+      res.end(body);
+    });
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+    server.on('upgrade', (req, socket) => {
+      upstream.seen.push({ upstream: name, method: req.method!, url: req.url!, headers: req.headers, body: '' });
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: echo\r\nconnection: Upgrade\r\nx-upstream: ${name}\r\n\r\n`);
+      socket.pipe(socket);
+    });
+    server.listen(onPort, '127.0.0.1');
+    await once(server, 'listening');
+    upstream.port = (server.address() as AddressInfo).port;
+    upstream.url = `http://127.0.0.1:${upstream.port}`;
+  };
+  await listen(port);
+  return upstream;
+}
+
+export interface LoadResult {
+  statuses: Record<number, number>;
+  /** Requests that got no response at all. */
+  errors: number;
+  /** Responses by the x-ficus-upstream header. */
+  servedBy: Record<string, number>;
+}
+
+/** Sends `total` requests with `concurrency` in flight over keep-alive connections; bounded in count. */
+export async function load(url: string, options: { total: number; concurrency: number; headers?: (i: number) => Record<string, string>; method?: string }): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const result: LoadResult = { statuses: {}, errors: 0, servedBy: {} };
+  let next = 0;
+  const worker = async () => {
+    while (next < options.total) {
+      const i = next++;
+      await new Promise<void>((resolve) => {
+        const req = request(url, { agent, method: options.method ?? 'GET', headers: options.headers?.(i) ?? {} }, (res) => {
+          res.resume();
+          res.once('end', () => {
+            result.statuses[res.statusCode!] = (result.statuses[res.statusCode!] ?? 0) + 1;
+            const servedBy = String(res.headers['x-ficus-upstream'] ?? 'none');
+            result.servedBy[servedBy] = (result.servedBy[servedBy] ?? 0) + 1;
+            resolve();
+          });
+        });
+        req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+        req.once('error', () => {
+          result.errors++;
+          resolve();
+        });
+        req.end();
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
+  agent.destroy();
+  return result;
+}

@@ -1,0 +1,117 @@
+import { connect } from 'node:net';
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startTestRouter, type TestRouter } from '../../kit/router.js';
+import { startEchoUpstream, type EchoUpstream, type Seen } from '../../kit/upstreams.js';
+
+let monolith: EchoUpstream;
+let service: EchoUpstream;
+let t: TestRouter;
+
+beforeAll(async () => {
+  monolith = await startEchoUpstream('monolith');
+  service = await startEchoUpstream('live');
+  t = await startTestRouter(`
+upstreams:
+  monolith: { url: "${monolith.url}" }
+  live: { url: "${service.url}" }
+defaultUpstream: monolith
+routes:
+  - id: live
+    match: { path: /api/v1/live/** }
+    service: live
+`);
+  await t.setStage('live', 'service');
+  await eventually(() => t.router.flags.stage('ficus.live').stage === 'service', 2000, 'flags applied');
+});
+afterAll(async () => {
+  await t.close();
+  await monolith.stop();
+  await service.stop();
+});
+
+describe('proxying', () => {
+  it('strips hop-by-hop headers both ways and sets X-Forwarded-*, X-Request-Id and traceparent', async () => {
+    const res = await new Promise<{ headers: Record<string, unknown>; body: Seen }>((resolve, reject) => {
+      const url = new URL(t.url);
+      const req = request({
+        host: url.hostname,
+        port: url.port,
+        path: '/api/v1/things?x=1',
+        headers: {
+          connection: 'keep-alive, x-secret-hop',
+          'x-secret-hop': 'must not pass',
+          'keep-alive': 'timeout=5',
+          'proxy-authorization': 'Basic abc',
+          te: 'trailers',
+          'x-forwarded-for': '203.0.113.7',
+          'x-request-id': 'req-42',
+          traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+          'x-custom': 'kept',
+        },
+      }, (response) => {
+        let body = '';
+        response.on('data', (c: Buffer) => (body += c.toString()));
+        response.on('end', () => resolve({ headers: response.headers, body: JSON.parse(body) as Seen }));
+      });
+      req.once('error', reject);
+      req.end();
+    });
+    const sent = res.body.headers;
+    expect(sent['x-secret-hop']).toBeUndefined();
+    expect(sent['keep-alive']).toBeUndefined();
+    expect(sent['proxy-authorization']).toBeUndefined();
+    expect(sent['te']).toBeUndefined();
+    expect(sent['x-custom']).toBe('kept');
+    expect(sent['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+    expect(sent['x-forwarded-proto']).toBe('http');
+    expect(sent['x-forwarded-host']).toBe(new URL(t.url).host);
+    expect(sent['host']).toBe(new URL(monolith.url).host);
+    expect(sent['x-request-id']).toBe('req-42');
+    expect(sent['traceparent']).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    expect(res.body.url).toBe('/api/v1/things?x=1');
+    // The upstream's own hop-by-hop response headers do not reach the client.
+    expect(res.headers['x-upstream-hop']).toBeUndefined();
+    expect(res.headers['x-request-id']).toBe('req-42');
+    expect(res.headers['x-ficus-route']).toBe('default');
+    expect(res.headers['x-ficus-upstream']).toBe('monolith');
+  });
+
+  it('starts a trace and a request id when the client sent none', async () => {
+    const res = await fetch(`${t.url}/api/v1/things`);
+    const body = (await res.json()) as Seen;
+    expect(body.headers['traceparent']).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(body.headers['x-request-id']).toBe(res.headers.get('x-request-id'));
+  });
+
+  it('streams a 4 MiB body through to the service and back', async () => {
+    const payload = 'x'.repeat(4 * 1024 * 1024);
+    const res = await fetch(`${t.url}/api/v1/live/upload`, { method: 'POST', body: payload });
+    expect(res.headers.get('x-ficus-upstream')).toBe('live');
+    const body = (await res.json()) as Seen;
+    expect(body.body.length).toBe(payload.length);
+  });
+
+  it('routes WebSocket upgrades by the same table', async () => {
+    const url = new URL(t.url);
+    const echoed = await new Promise<{ head: string; echo: string }>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname);
+      let data = '';
+      socket.on('data', (chunk) => {
+        data += chunk.toString();
+        if (data.includes('\r\n\r\n') && !data.endsWith('\r\n\r\n') && data.includes('ping')) {
+          resolve({ head: data.split('\r\n\r\n')[0]!, echo: data.split('\r\n\r\n')[1]! });
+          socket.destroy();
+        } else if (data.includes('\r\n\r\n') && !data.includes('ping')) {
+          socket.write('ping');
+        }
+      });
+      socket.once('error', reject);
+      socket.write('GET /api/v1/live/socket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+    });
+    expect(echoed.head).toMatch(/^HTTP\/1\.1 101/);
+    expect(echoed.head.toLowerCase()).toContain('x-upstream: live');
+    expect(echoed.echo).toBe('ping');
+    expect(service.seen.at(-1)).toMatchObject({ url: '/api/v1/live/socket', method: 'GET' });
+  });
+});

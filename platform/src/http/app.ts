@@ -59,8 +59,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.use(lifecycle.middleware);
   app.get('/healthz', healthz);
   app.get('/readyz', readyz(options.readiness));
-  if (options.protect) app.use(['/metrics', ...options.routes.map((r) => r.path)], options.protect);
+  if (options.protect) app.use('/metrics', options.protect);
   app.get('/metrics', metrics.handler);
+  if (options.protect) for (const { path } of options.routes) app.use(path, options.protect);
   app.use(express.json({ limit: options.bodyLimit, strict: true }));
   for (const { path, router } of options.routes) app.use(path, rememberMountPath, router);
   app.use(notFoundHandler);

@@ -55,7 +55,9 @@ function retryPolicy(upstream: Upstream, onRetry: (upstream: string) => void) {
   let policy = retryPolicies.get(upstream);
   if (!policy) {
     policy = retry(handleWhen((error) => error instanceof UpstreamError && error.failure === 'connect'), {
-      maxAttempts: upstream.spec.retries,
+      // The first try happens outside the policy and execute() tries once at once: the first
+      // retry is immediate, the rest back off with jitter.
+      maxAttempts: Math.max(0, upstream.spec.retries - 1),
       backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 400 }),
     });
     policy.onRetry(() => onRetry(upstream.name));
@@ -83,21 +85,26 @@ export async function forward(exchange: Exchange, decision: Decision, forwardCon
   const outgoing: OutgoingRequest = { method, path: exchange.target, headers: upstreamRequestHeaders(req.rawHeaders, forwardContext), body };
   const replayable = body === null || Buffer.isBuffer(body);
 
+  // Upstreams whose bulkhead slot this request holds until the client's response closes.
+  const held: Upstream[] = [];
+  const send = async (upstream: Upstream): Promise<IncomingMessage> => {
+    try {
+      return await sendRequest(upstream, outgoing);
+    } catch (error) {
+      // The happy path skips the retry policy; only a connection that never carried the request is retried.
+      if (!canRetry || upstream.spec.retries === 0 || !(error instanceof UpstreamError) || error.failure !== 'connect') throw error;
+      options.onRetry(upstream.name);
+      return retryPolicy(upstream, options.onRetry).execute(() => sendRequest(upstream, outgoing));
+    }
+  };
   const attempt = async (upstream: Upstream, guarded: boolean): Promise<IncomingMessage> => {
     if (!upstream.tryAcquire()) throw new UpstreamError('saturated', upstream.name, `${upstream.name} has ${upstream.spec.maxConcurrent} requests in flight`);
-    let held = true;
-    const release = () => {
-      if (held) upstream.release();
-      held = false;
-    };
-    const send = () => (canRetry ? retryPolicy(upstream, options.onRetry).execute(() => sendRequest(upstream, outgoing)) : sendRequest(upstream, outgoing));
     try {
-      const response = guarded ? await upstream.breaker.execute(send) : await send();
-      response.once('close', release);
-      res.once('close', release);
+      const response = guarded ? await upstream.breaker.execute(() => send(upstream)) : await send(upstream);
+      held.push(upstream);
       return response;
     } catch (error) {
-      release();
+      upstream.release();
       if (error instanceof BrokenCircuitError) throw new UpstreamError('circuit-open', upstream.name, `the circuit of ${upstream.name} is open`);
       throw error;
     }
@@ -111,6 +118,7 @@ export async function forward(exchange: Exchange, decision: Decision, forwardCon
     response = await attempt(decision.primary, decision.fallback !== undefined);
     if (decision.fallback && response.statusCode! >= 500 && canRetry && replayable) {
       response.resume();
+      held.pop()?.release();
       failure = new UpstreamError('status', served.name, `${served.name} answered ${response.statusCode}`);
       response = undefined;
     }
@@ -158,6 +166,7 @@ export async function forward(exchange: Exchange, decision: Decision, forwardCon
   if (options.exposeHeaders) headers.push('x-ficus-route', decision.routeId, 'x-ficus-upstream', served.name);
   if (res.destroyed) {
     response.destroy();
+    for (const upstream of held) upstream.release();
     finish(499);
     return;
   }
@@ -165,6 +174,7 @@ export async function forward(exchange: Exchange, decision: Decision, forwardCon
   response.pipe(res);
   const upstreamResponse = response;
   res.once('close', () => {
+    for (const upstream of held) upstream.release();
     if (!res.writableFinished) upstreamResponse.destroy();
     finish(res.writableFinished ? upstreamResponse.statusCode! : 499);
   });

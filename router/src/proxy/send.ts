@@ -55,20 +55,24 @@ export function sendRequest(upstream: Upstream, outgoing: OutgoingRequest): Prom
       reject(new UpstreamError(failure, upstream.name, message, { cause }));
       req.destroy();
     };
-    const writeBody = () => {
+    const onConnected = () => {
       connected = true;
-      clearTimeout(timer);
       timer = setTimeout(() => fail('timeout', `${upstream.name} sent no response within ${spec.responseTimeoutMs} ms`), spec.responseTimeoutMs);
       const { body } = outgoing;
-      if (body === null) req.end();
-      else if (Buffer.isBuffer(body)) req.end(body);
-      else body.pipe(req);
+      // A streamed body is piped only once connected, so after a failed connect it is still unread.
+      if (body !== null && !Buffer.isBuffer(body)) body.pipe(req);
     };
     req.once('socket', (socket) => {
-      if (!socket.connecting) return writeBody();
+      if (!socket.connecting) return onConnected();
       timer = setTimeout(() => fail('connect', `could not connect to ${upstream.name} within ${spec.connectTimeoutMs} ms`), spec.connectTimeoutMs);
-      socket.once('connect', writeBody);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        onConnected();
+      });
     });
+    // Bodiless and buffered requests go out at once (headers and body in one write).
+    if (outgoing.body === null) req.end();
+    else if (Buffer.isBuffer(outgoing.body)) req.end(outgoing.body);
     req.once('response', (response) => {
       if (settled) return void response.destroy();
       settled = true;
@@ -77,7 +81,7 @@ export function sendRequest(upstream: Upstream, outgoing: OutgoingRequest): Prom
     });
     req.once('error', (error: NodeJS.ErrnoException) => {
       // A pooled keep-alive socket the upstream had already closed: the request never arrived.
-      const stale = req.reusedSocket && error.code === 'ECONNRESET' && Buffer.isBuffer(outgoing.body ?? Buffer.alloc(0));
+      const stale = req.reusedSocket && error.code === 'ECONNRESET' && (outgoing.body === null || Buffer.isBuffer(outgoing.body));
       fail(!connected || stale ? 'connect' : 'reset', `${upstream.name}: ${error.code ?? error.message}`, error);
     });
   });

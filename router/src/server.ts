@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { FicusError, Lifecycle, writeProblem, type Logger, type Tokens } from '../../platform/src/index.js';
-import { decide, type Decision } from './decide.js';
+import { decide } from './decide.js';
 import type { FlagSource } from './flags/flag-source.js';
 import { createRouterMetrics, type RouterMetrics } from './metrics.js';
 import { normalizeTarget } from './normalize-path.js';
 import { forward, type Exchange } from './proxy/forward.js';
-import { requestIdOf, traceparentOf, upstreamRequestHeaders, type ForwardContext } from './proxy/headers.js';
+import { requestIdOf, traceparentOf, upstreamRequestHeaders } from './proxy/headers.js';
 import { forwardUpgrade } from './proxy/websocket.js';
 import { matchRoute, type RouteTable } from './route-table/load.js';
 import { RouteCounters } from './route-counters.js';
@@ -83,14 +83,6 @@ export function createRouter(options: RouterOptions): FicusRouter {
     onServed: emit,
   };
 
-  const forwardContextOf = (req: IncomingMessage, requestId: string, traceparent: string): ForwardContext => ({
-    requestId,
-    traceparent,
-    clientAddress: req.socket.remoteAddress ?? '',
-    proto: 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http',
-    host: req.headers.host,
-  });
-
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const requestId = requestIdOf(req.headers['x-request-id']);
@@ -101,17 +93,11 @@ export function createRouter(options: RouterOptions): FicusRouter {
       emit({ requestId, method: req.method ?? '', path: (req.url ?? '').slice(0, 256), routeId: 'rejected', stage: 'monolith', upstream: 'router', status: target.status, durationMs: performance.now() - started });
       return;
     }
-    const exchange: Exchange = { req, res, target: target.path + target.search, requestId, traceparent: traceparentOf(req.headers['traceparent']), started };
+    const exchange: Exchange = { req, res, target: target.path + target.search, requestId, traceparent: traceparentOf(req.headers['traceparent'], requestId), started };
     const route = matchRoute(state.table, req.method ?? 'GET', target.segments, req.headers);
-    const go = (decision: Decision) =>
-      forward(exchange, decision, forwardContextOf(req, requestId, exchange.traceparent), forwardOptions).catch((error: unknown) => {
-        logger.error({ err: error, requestId }, 'forwarding failed');
-        if (!res.headersSent) writeProblem(res, new FicusError('FICUS_ERR_INTERNAL', 'the router failed to forward this request'), { requestId });
-        else res.destroy();
-      });
     const decision = decide(state, flags, route, req, contextOf);
-    if (decision instanceof Promise) void decision.then(go);
-    else void go(decision);
+    if (decision instanceof Promise) void decision.then((d) => forward(exchange, d, forwardOptions));
+    else forward(exchange, decision, forwardOptions);
   };
 
   const lifecycle = new Lifecycle();
@@ -125,7 +111,13 @@ export function createRouter(options: RouterOptions): FicusRouter {
       return;
     }
     const requestId = requestIdOf(req.headers['x-request-id']);
-    const headers = upstreamRequestHeaders(req.rawHeaders, forwardContextOf(req, requestId, traceparentOf(req.headers['traceparent'])));
+    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
+      requestId,
+      traceparent: traceparentOf(req.headers['traceparent'], requestId),
+      clientAddress: req.socket.remoteAddress ?? '',
+      proto: 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http',
+      host: req.headers.host,
+    });
     const route = matchRoute(state.table, req.method ?? 'GET', target.segments, req.headers);
     void Promise.resolve(decide(state, flags, route, req, contextOf)).then(async (decision) => {
       const path = target.path + target.search;

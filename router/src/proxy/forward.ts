@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BrokenCircuitError, ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import { BrokenCircuitError, ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
 import { FicusError, writeProblem } from '../../../platform/src/index.js';
 import type { Decision } from '../decide.js';
 import type { ServedEvent } from '../served-event.js';
-import { clientResponseHeaders, upstreamRequestHeaders, type ForwardContext } from './headers.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { sendRequest, UpstreamError, type OutgoingRequest } from './send.js';
-import { failureResponse, neverReceived, type UpstreamFailure } from './status-code.js';
+import { failureResponse, neverReceived } from './status-code.js';
 import type { Upstream } from './upstream.js';
 
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -34,29 +34,33 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-/** Reads a small body in full (so it can be sent twice); undefined when it turns out larger than `limit`. */
+/**
+ * Reads a body of declared length up to `limit` in full, so it can be sent twice; undefined
+ * (nothing read) for larger or chunked bodies, which are streamed once instead.
+ */
 async function readSmallBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const declared = Number(req.headers['content-length']);
-  if (!(declared <= limit)) return undefined;
+  if (!(declared <= limit) || req.headers['transfer-encoding'] !== undefined) return undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) return undefined;
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, size);
 }
 
-const retryPolicies = new WeakMap<Upstream, ReturnType<typeof retry>>();
+const retryPolicies = new WeakMap<Upstream, RetryPolicy>();
 
-/** Jittered exponential retries of connection failures only: the upstream never saw those requests. */
-function retryPolicy(upstream: Upstream, onRetry: (upstream: string) => void) {
+/**
+ * Jittered exponential retries of connection failures only: the upstream never saw those
+ * requests. The first try happens outside the policy (the happy path pays nothing), and
+ * execute() tries once at once: the first retry is immediate, later ones back off.
+ */
+function retryPolicy(upstream: Upstream, onRetry: (upstream: string) => void): RetryPolicy {
   let policy = retryPolicies.get(upstream);
   if (!policy) {
     policy = retry(handleWhen((error) => error instanceof UpstreamError && error.failure === 'connect'), {
-      // The first try happens outside the policy and execute() tries once at once: the first
-      // retry is immediate, the rest back off with jitter.
       maxAttempts: Math.max(0, upstream.spec.retries - 1),
       backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 400 }),
     });
@@ -66,6 +70,163 @@ function retryPolicy(upstream: Upstream, onRetry: (upstream: string) => void) {
   return policy;
 }
 
+type Done = (error: UpstreamError | undefined, response?: IncomingMessage) => void;
+
+/**
+ * One request on its way through the proxy. A class rather than closures: this is the hot
+ * path, and per-request closures cost allocations.
+ */
+class Forwarding {
+  readonly exchange: Exchange;
+  readonly decision: Decision;
+  readonly options: ForwardOptions;
+  readonly outgoing: OutgoingRequest;
+  readonly method: string;
+  readonly canRetry: boolean;
+  readonly replayable: boolean;
+  fallback: ServedEvent['fallback'];
+
+  constructor(exchange: Exchange, decision: Decision, options: ForwardOptions, body: Buffer | IncomingMessage | null) {
+    this.exchange = exchange;
+    this.decision = decision;
+    this.options = options;
+    const { req } = exchange;
+    this.method = req.method ?? 'GET';
+    this.canRetry = idempotent.has(this.method);
+    this.replayable = body === null || Buffer.isBuffer(body);
+    const socket = req.socket as IncomingMessage['socket'] & { encrypted?: boolean };
+    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
+      requestId: exchange.requestId,
+      traceparent: exchange.traceparent,
+      clientAddress: socket.remoteAddress ?? '',
+      proto: socket.encrypted ? 'https' : 'http',
+      host: req.headers.host,
+    });
+    this.outgoing = { method: this.method, path: exchange.target, headers, body };
+  }
+
+  /** Sends, retrying a failed connection for idempotent requests. */
+  send(upstream: Upstream, done: Done): void {
+    sendRequest(upstream, this.outgoing, (error, response) => {
+      if (!error) return done(undefined, response);
+      if (!this.canRetry || upstream.spec.retries === 0 || error.failure !== 'connect') return done(error);
+      this.options.onRetry(upstream.name);
+      retryPolicy(upstream, this.options.onRetry)
+        .execute(() => new Promise<IncomingMessage>((resolve, reject) => sendRequest(upstream, this.outgoing, (e, r) => (e ? reject(e) : resolve(r!)))))
+        .then((r) => done(undefined, r), (e: unknown) => done(e as UpstreamError));
+    });
+  }
+
+  start(): void {
+    const { decision } = this;
+    const guarded = decision.route !== undefined && decision.primary.name === decision.route.service;
+    if (guarded) this.viaService(decision.primary);
+    else this.direct(decision.primary);
+  }
+
+  /** The monolith (or a fallback): bulkhead and retries, no breaker. */
+  direct(upstream: Upstream): void {
+    if (!upstream.tryAcquire()) return this.refuse(new UpstreamError('saturated', upstream.name, `${upstream.name} has ${upstream.spec.maxConcurrent} requests in flight`));
+    this.send(upstream, (error, response) => {
+      if (error) {
+        upstream.release();
+        return this.refuse(error);
+      }
+      this.deliver(upstream, response!);
+    });
+  }
+
+  /** A service: bulkhead, circuit breaker, retries; its failures may go to the fallback. */
+  viaService(service: Upstream): void {
+    if (!service.tryAcquire()) return this.serviceFailed(new UpstreamError('saturated', service.name, `${service.name} has ${service.spec.maxConcurrent} requests in flight`));
+    service.breaker
+      .execute(() => new Promise<IncomingMessage>((resolve, reject) => this.send(service, (e, r) => (e ? reject(e) : resolve(r!)))))
+      .then(
+        (response) => {
+          if (this.decision.fallback && response.statusCode! >= 500 && this.canRetry && this.replayable) {
+            response.resume();
+            service.release();
+            return this.serviceFailed(new UpstreamError('status', service.name, `${service.name} answered ${response.statusCode}`));
+          }
+          this.deliver(service, response);
+        },
+        (error: unknown) => {
+          service.release();
+          if (error instanceof BrokenCircuitError) return this.serviceFailed(new UpstreamError('circuit-open', service.name, `the circuit of ${service.name} is open`));
+          if (error instanceof UpstreamError) return this.serviceFailed(error);
+          this.crash(error);
+        },
+      );
+  }
+
+  /**
+   * The monolith takes over when the service certainly never received the request, or when
+   * the request is idempotent and its body can be sent again.
+   */
+  serviceFailed(failure: UpstreamError): void {
+    const { fallback } = this.decision;
+    if (fallback && (neverReceived(failure.failure) || (this.canRetry && this.replayable)) && !this.exchange.res.destroyed) {
+      this.fallback = { from: failure.upstream, reason: failure.failure };
+      return this.direct(fallback);
+    }
+    this.refuse(failure);
+  }
+
+  deliver(upstream: Upstream, response: IncomingMessage): void {
+    const { res, requestId } = this.exchange;
+    if (res.destroyed) {
+      response.destroy();
+      upstream.release();
+      return this.finish('router', 499);
+    }
+    const headers = clientResponseHeaders(response.rawHeaders, response.headers.connection);
+    headers.push('x-request-id', requestId);
+    if (this.options.exposeHeaders) headers.push('x-ficus-route', this.decision.routeId, 'x-ficus-upstream', upstream.name);
+    res.writeHead(response.statusCode!, response.statusMessage, headers);
+    response.pipe(res);
+    res.once('close', () => {
+      upstream.release();
+      if (!res.writableFinished) response.destroy();
+      this.finish(upstream.name, res.writableFinished ? response.statusCode! : 499);
+    });
+    response.once('error', () => res.destroy());
+  }
+
+  /** The router answers itself: the upstream failure mapped to a status in one place. */
+  refuse(failure: UpstreamError): void {
+    const { res, target, requestId } = this.exchange;
+    const { status, code } = failureResponse(failure.failure);
+    if (res.headersSent) res.destroy();
+    else {
+      const detail = `${failure.message}; ${this.fallback ? 'the monolith failed too' : 'try again later'}`;
+      writeProblem(res, new FicusError(code, detail, { status }), { instance: target, requestId }, status === 503 ? { 'retry-after': '1' } : {});
+    }
+    this.finish('router', status);
+  }
+
+  crash(error: unknown): void {
+    const { res, requestId } = this.exchange;
+    if (res.headersSent) res.destroy();
+    else writeProblem(res, new FicusError('FICUS_ERR_INTERNAL', 'the router failed to forward this request', { cause: error }), { requestId });
+    this.finish('router', 500);
+  }
+
+  finish(upstream: string, status: number): void {
+    const { exchange, decision } = this;
+    this.options.onServed({
+      requestId: exchange.requestId,
+      method: this.method,
+      path: exchange.target,
+      routeId: decision.routeId,
+      stage: decision.stage,
+      upstream,
+      status,
+      durationMs: performance.now() - exchange.started,
+      ...(this.fallback ? { fallback: this.fallback } : {}),
+    });
+  }
+}
+
 /**
  * Carries out a decision: sends to the primary upstream (a service goes through its bulkhead,
  * circuit breaker and retries), streams the answer back, and hands the request to the
@@ -73,112 +234,12 @@ function retryPolicy(upstream: Upstream, onRetry: (upstream: string) => void) {
  * always when the service never received it, and for idempotent requests whose body could be
  * replayed also after a timeout, a reset or a 5xx.
  */
-export async function forward(exchange: Exchange, decision: Decision, forwardContext: ForwardContext, options: ForwardOptions): Promise<void> {
-  const { req, res } = exchange;
-  const method = req.method ?? 'GET';
-  const canRetry = idempotent.has(method);
-  let body: Buffer | IncomingMessage | null = null;
-  if (hasBody(req)) {
-    body = req;
-    if (decision.fallback && canRetry) body = (await readSmallBody(req, options.replayBodyLimit)) ?? req;
-  }
-  const outgoing: OutgoingRequest = { method, path: exchange.target, headers: upstreamRequestHeaders(req.rawHeaders, forwardContext), body };
-  const replayable = body === null || Buffer.isBuffer(body);
-
-  // Upstreams whose bulkhead slot this request holds until the client's response closes.
-  const held: Upstream[] = [];
-  const send = async (upstream: Upstream): Promise<IncomingMessage> => {
-    try {
-      return await sendRequest(upstream, outgoing);
-    } catch (error) {
-      // The happy path skips the retry policy; only a connection that never carried the request is retried.
-      if (!canRetry || upstream.spec.retries === 0 || !(error instanceof UpstreamError) || error.failure !== 'connect') throw error;
-      options.onRetry(upstream.name);
-      return retryPolicy(upstream, options.onRetry).execute(() => sendRequest(upstream, outgoing));
-    }
-  };
-  const attempt = async (upstream: Upstream, guarded: boolean): Promise<IncomingMessage> => {
-    if (!upstream.tryAcquire()) throw new UpstreamError('saturated', upstream.name, `${upstream.name} has ${upstream.spec.maxConcurrent} requests in flight`);
-    try {
-      const response = guarded ? await upstream.breaker.execute(() => send(upstream)) : await send(upstream);
-      held.push(upstream);
-      return response;
-    } catch (error) {
-      upstream.release();
-      if (error instanceof BrokenCircuitError) throw new UpstreamError('circuit-open', upstream.name, `the circuit of ${upstream.name} is open`);
-      throw error;
-    }
-  };
-
-  let served = decision.primary;
-  let fallback: ServedEvent['fallback'];
-  let response: IncomingMessage | undefined;
-  let failure: UpstreamError | undefined;
-  try {
-    response = await attempt(decision.primary, decision.fallback !== undefined);
-    if (decision.fallback && response.statusCode! >= 500 && canRetry && replayable) {
-      response.resume();
-      held.pop()?.release();
-      failure = new UpstreamError('status', served.name, `${served.name} answered ${response.statusCode}`);
-      response = undefined;
-    }
-  } catch (error) {
-    if (!(error instanceof UpstreamError)) throw error;
-    failure = error;
-  }
-
-  if (failure && decision.fallback && (neverReceived(failure.failure) || (canRetry && replayable)) && !res.destroyed) {
-    fallback = { from: served.name, reason: failure.failure };
-    served = decision.fallback;
-    failure = undefined;
-    try {
-      response = await attempt(served, false);
-    } catch (error) {
-      if (!(error instanceof UpstreamError)) throw error;
-      failure = error;
-    }
-  }
-
-  const finish = (status: number) =>
-    options.onServed({
-      requestId: exchange.requestId,
-      method,
-      path: exchange.target,
-      routeId: decision.routeId,
-      stage: decision.stage,
-      upstream: response ? served.name : 'router',
-      status,
-      durationMs: performance.now() - exchange.started,
-      ...(fallback ? { fallback } : {}),
-    });
-
-  if (!response) {
-    const { status, code } = failureResponse(failure!.failure);
-    const detail = `${failure!.message}; ${fallback ? 'the monolith failed too' : 'try again later'}`;
-    if (res.headersSent) res.destroy();
-    else writeProblem(res, new FicusError(code, detail, { status }), { instance: exchange.target, requestId: exchange.requestId }, status === 503 ? { 'retry-after': '1' } : {});
-    finish(status);
-    return;
-  }
-
-  const headers = clientResponseHeaders(response.rawHeaders);
-  headers.push('x-request-id', exchange.requestId);
-  if (options.exposeHeaders) headers.push('x-ficus-route', decision.routeId, 'x-ficus-upstream', served.name);
-  if (res.destroyed) {
-    response.destroy();
-    for (const upstream of held) upstream.release();
-    finish(499);
-    return;
-  }
-  res.writeHead(response.statusCode!, response.statusMessage, headers);
-  response.pipe(res);
-  const upstreamResponse = response;
-  res.once('close', () => {
-    for (const upstream of held) upstream.release();
-    if (!res.writableFinished) upstreamResponse.destroy();
-    finish(res.writableFinished ? upstreamResponse.statusCode! : 499);
-  });
-  upstreamResponse.once('error', () => res.destroy());
+export function forward(exchange: Exchange, decision: Decision, options: ForwardOptions): void {
+  const { req } = exchange;
+  if (!hasBody(req)) return new Forwarding(exchange, decision, options, null).start();
+  if (!decision.fallback || !idempotent.has(req.method ?? 'GET')) return new Forwarding(exchange, decision, options, req).start();
+  readSmallBody(req, options.replayBodyLimit).then(
+    (buffer) => new Forwarding(exchange, decision, options, buffer ?? req).start(),
+    (error: unknown) => new Forwarding(exchange, decision, options, null).crash(error),
+  );
 }
-
-export type { UpstreamFailure };

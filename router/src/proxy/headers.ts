@@ -6,16 +6,13 @@ const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 
 /** Headers the router sets itself on the way to the upstream (Host becomes the upstream's; the original goes in X-Forwarded-Host). */
 const replacedOnRequest = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'traceparent', 'forwarded']);
 
-/** Tokens of the Connection header: more hop-by-hop headers, named by the sender. */
-function connectionTokens(raw: readonly string[]): Set<string> | undefined {
+/** Tokens of a Connection header value: more hop-by-hop headers, named by the sender. */
+function connectionTokens(connection: string | string[] | undefined): Set<string> | undefined {
+  if (connection === undefined) return undefined;
   let tokens: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
-      for (const token of raw[i + 1]!.split(',')) {
-        const name = token.trim().toLowerCase();
-        if (name) (tokens ??= new Set()).add(name);
-      }
-    }
+  for (const token of String(connection).split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name && name !== 'keep-alive' && name !== 'close') (tokens ??= new Set()).add(name);
   }
   return tokens;
 }
@@ -31,24 +28,28 @@ export interface ForwardContext {
 const requestIdPattern = /^[\w.:-]{1,128}$/;
 const traceparentPattern = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
-/** The caller's request id if well-formed, else a new one. */
+/** The caller's request id if well-formed, else a new one (a UUID). */
 export function requestIdOf(incoming: string | string[] | undefined): string {
   return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
 }
 
-/** The caller's W3C traceparent if valid, else a new sampled trace. */
-export function traceparentOf(incoming: string | string[] | undefined): string {
+/**
+ * The caller's W3C traceparent if valid, else a new sampled trace. A new trace reuses the
+ * randomness of a generated request id (a UUID) when there is one, to spend one random draw.
+ */
+export function traceparentOf(incoming: string | string[] | undefined, requestId: string): string {
   if (typeof incoming === 'string' && traceparentPattern.test(incoming) && !incoming.startsWith('00-00000000000000000000000000000000')) return incoming;
-  const id = randomUUID().replaceAll('-', '');
-  return `00-${id}-${id.slice(8, 24)}-01`;
+  const uuid = requestId.length === 36 && requestId[8] === '-' && requestId[14] === '-' ? requestId : randomUUID();
+  const traceId = uuid.slice(0, 8) + uuid.slice(9, 13) + uuid.slice(14, 18) + uuid.slice(19, 23) + uuid.slice(24);
+  return `00-${traceId}-${uuid.slice(19, 23)}${uuid.slice(24, 36)}-01`;
 }
 
 /**
  * The request headers for the upstream, as a flat raw array (case and duplicates kept):
  * hop-by-hop headers removed, X-Forwarded-*, X-Request-Id and traceparent set.
  */
-export function upstreamRequestHeaders(raw: readonly string[], context: ForwardContext): string[] {
-  const named = connectionTokens(raw);
+export function upstreamRequestHeaders(raw: readonly string[], connection: string | string[] | undefined, context: ForwardContext): string[] {
+  const named = connectionTokens(connection);
   const out: string[] = [];
   let forwardedFor: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -69,8 +70,8 @@ export function upstreamRequestHeaders(raw: readonly string[], context: ForwardC
 }
 
 /** The upstream's response headers for the client, hop-by-hop headers removed. */
-export function clientResponseHeaders(raw: readonly string[]): string[] {
-  const named = connectionTokens(raw);
+export function clientResponseHeaders(raw: readonly string[], connection: string | string[] | undefined): string[] {
+  const named = connectionTokens(connection);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase();

@@ -25,64 +25,62 @@ export interface OutgoingRequest {
 }
 
 /**
- * Sends one request and resolves with the response once its headers arrive. Rejects with an
+ * Sends one request and calls back once the response headers arrive, or with an
  * UpstreamError whose `failure` says whether the upstream can have received the request:
  * `connect` (never connected, so never received) or `timeout`/`reset` (it may have).
  * A streamed body is piped only once connected, so after a `connect` failure it is unread
- * and can go to another upstream.
+ * and can go to another upstream. Callback style, not a promise: this is the hot path.
  */
-export function sendRequest(upstream: Upstream, outgoing: OutgoingRequest): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const { url, spec } = upstream;
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req: ClientRequest = send({
-      agent: upstream.agent,
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port: url.port,
-      method: outgoing.method,
-      path: outgoing.path,
-      // With raw array headers node adds no Host: the upstream's own host goes first.
-      headers: ['host', url.host, ...outgoing.headers],
-    });
-    let connected = false;
-    let settled = false;
-    let timer: NodeJS.Timeout | undefined;
-    const fail = (failure: UpstreamFailure, message: string, cause?: unknown) => {
-      if (settled) return;
-      settled = true;
+export function sendRequest(upstream: Upstream, outgoing: OutgoingRequest, done: (error: UpstreamError | undefined, response?: IncomingMessage) => void): void {
+  const { url, spec } = upstream;
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const req: ClientRequest = send({
+    agent: upstream.agent,
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: url.port,
+    method: outgoing.method,
+    path: outgoing.path,
+    // With raw array headers node adds no Host: the upstream's own host goes first.
+    headers: ['host', url.host, ...outgoing.headers],
+  });
+  let connected = false;
+  let settled = false;
+  let timer: NodeJS.Timeout | undefined;
+  const fail = (failure: UpstreamFailure, message: string, cause?: unknown) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    req.destroy();
+    done(new UpstreamError(failure, upstream.name, message, { cause }));
+  };
+  const onConnected = () => {
+    connected = true;
+    timer = setTimeout(() => fail('timeout', `${upstream.name} sent no response within ${spec.responseTimeoutMs} ms`), spec.responseTimeoutMs);
+    const { body } = outgoing;
+    // A streamed body is piped only once connected, so after a failed connect it is still unread.
+    if (body !== null && !Buffer.isBuffer(body)) body.pipe(req);
+  };
+  req.once('socket', (socket) => {
+    if (!socket.connecting) return onConnected();
+    timer = setTimeout(() => fail('connect', `could not connect to ${upstream.name} within ${spec.connectTimeoutMs} ms`), spec.connectTimeoutMs);
+    socket.once('connect', () => {
       clearTimeout(timer);
-      reject(new UpstreamError(failure, upstream.name, message, { cause }));
-      req.destroy();
-    };
-    const onConnected = () => {
-      connected = true;
-      timer = setTimeout(() => fail('timeout', `${upstream.name} sent no response within ${spec.responseTimeoutMs} ms`), spec.responseTimeoutMs);
-      const { body } = outgoing;
-      // A streamed body is piped only once connected, so after a failed connect it is still unread.
-      if (body !== null && !Buffer.isBuffer(body)) body.pipe(req);
-    };
-    req.once('socket', (socket) => {
-      if (!socket.connecting) return onConnected();
-      timer = setTimeout(() => fail('connect', `could not connect to ${upstream.name} within ${spec.connectTimeoutMs} ms`), spec.connectTimeoutMs);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        onConnected();
-      });
+      onConnected();
     });
-    // Bodiless and buffered requests go out at once (headers and body in one write).
-    if (outgoing.body === null) req.end();
-    else if (Buffer.isBuffer(outgoing.body)) req.end(outgoing.body);
-    req.once('response', (response) => {
-      if (settled) return void response.destroy();
-      settled = true;
-      clearTimeout(timer);
-      resolve(response);
-    });
-    req.once('error', (error: NodeJS.ErrnoException) => {
-      // A pooled keep-alive socket the upstream had already closed: the request never arrived.
-      const stale = req.reusedSocket && error.code === 'ECONNRESET' && (outgoing.body === null || Buffer.isBuffer(outgoing.body));
-      fail(!connected || stale ? 'connect' : 'reset', `${upstream.name}: ${error.code ?? error.message}`, error);
-    });
+  });
+  // Bodiless and buffered requests go out at once (headers and body in one write).
+  if (outgoing.body === null) req.end();
+  else if (Buffer.isBuffer(outgoing.body)) req.end(outgoing.body);
+  req.once('response', (response) => {
+    if (settled) return void response.destroy();
+    settled = true;
+    clearTimeout(timer);
+    done(undefined, response);
+  });
+  req.once('error', (error: NodeJS.ErrnoException) => {
+    // A pooled keep-alive socket the upstream had already closed: the request never arrived.
+    const stale = req.reusedSocket && error.code === 'ECONNRESET' && (outgoing.body === null || Buffer.isBuffer(outgoing.body));
+    fail(!connected || stale ? 'connect' : 'reset', `${upstream.name}: ${error.code ?? error.message}`, error);
   });
 }

@@ -27,7 +27,7 @@ export function decide(
   flags: FlagSource,
   route: CompiledRoute | undefined,
   req: IncomingMessage,
-  contextOf: (req: IncomingMessage) => Promise<FlagContext>,
+  contextOf: (req: IncomingMessage) => FlagContext | Promise<FlagContext>,
 ): Decision | Promise<Decision> {
   const monolith = state.upstream(state.table.defaultUpstream);
   if (!route) return { route, routeId: 'default', stage: 'monolith', primary: monolith, fallback: undefined };
@@ -37,8 +37,10 @@ export function decide(
   const toMonolith = (): Decision => ({ route, routeId: route.id, stage, primary: monolith, fallback: undefined });
   if (stage === 'monolith') return toMonolith();
   if (stage === 'service') return toService();
-  return contextOf(req).then(
-    (context) => (flags.isEnabled(route.flag, context) ? toService() : toMonolith()),
+  const context = contextOf(req);
+  if (!(context instanceof Promise)) return flags.isEnabled(route.flag, context) ? toService() : toMonolith();
+  return context.then(
+    (resolved) => (flags.isEnabled(route.flag, resolved) ? toService() : toMonolith()),
     () => toMonolith(),
   );
 }

@@ -18,18 +18,16 @@ const cacheLimit = 10_000;
  * configured header), sessionId from a cookie, remoteAddress. Verified tokens are remembered
  * (bounded, until they expire) so a canary costs one signature check per token, not per request.
  */
-export function createUserContext(options: UserContextOptions): (req: IncomingMessage) => Promise<FlagContext> {
+export function createUserContext(options: UserContextOptions): (req: IncomingMessage) => FlagContext | Promise<FlagContext> {
   const verified = new Map<string, { userId: string; until: number }>();
   const header = options.userIdHeader?.toLowerCase();
   const cookiePattern = new RegExp(`(?:^|;\\s*)${options.sessionCookie.replace(/[^\w-]/g, '')}=([^;]+)`);
 
-  async function userFromToken(authorization: string | undefined): Promise<string | undefined> {
-    if (!options.tokens || !authorization?.startsWith('Bearer ')) return undefined;
-    const token = authorization.slice(7).trim();
-    const known = verified.get(token);
-    if (known && known.until > Date.now()) return known.userId;
+  // Routing only: the upstream still authenticates the request. A verified token is trusted
+  // for routing for a minute, so a canary costs one signature check per token, not per request.
+  async function verify(token: string): Promise<string | undefined> {
     try {
-      const principal = await options.tokens.verify(token);
+      const principal = await options.tokens!.verify(token);
       if (verified.size >= cacheLimit) verified.delete(verified.keys().next().value!);
       verified.set(token, { userId: principal.userId, until: Date.now() + 60_000 });
       return principal.userId;
@@ -38,14 +36,25 @@ export function createUserContext(options: UserContextOptions): (req: IncomingMe
     }
   }
 
-  return async (req) => {
-    const fromHeader = header ? req.headers[header] : undefined;
-    const userId = typeof fromHeader === 'string' && fromHeader ? fromHeader : await userFromToken(req.headers.authorization);
-    const sessionId = cookiePattern.exec(req.headers.cookie ?? '')?.[1];
+  const context = (req: IncomingMessage, userId: string | undefined): FlagContext => {
+    const sessionId = req.headers.cookie ? cookiePattern.exec(req.headers.cookie)?.[1] : undefined;
+    const remoteAddress = req.socket.remoteAddress;
     return {
       ...(userId ? { userId } : {}),
       ...(sessionId ? { sessionId } : {}),
-      ...(req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}),
+      ...(remoteAddress ? { remoteAddress } : {}),
     };
+  };
+
+  // Synchronous unless a bearer token needs its first verification: this is the hot path.
+  return (req) => {
+    const fromHeader = header ? req.headers[header] : undefined;
+    if (typeof fromHeader === 'string' && fromHeader) return context(req, fromHeader);
+    const authorization = req.headers.authorization;
+    if (!options.tokens || !authorization?.startsWith('Bearer ')) return context(req, undefined);
+    const token = authorization.slice(7).trim();
+    const known = verified.get(token);
+    if (known && known.until > Date.now()) return context(req, known.userId);
+    return verify(token).then((userId) => context(req, userId));
   };
 }

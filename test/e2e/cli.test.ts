@@ -17,6 +17,7 @@ describe('the ficus command', () => {
     expect(await proc.exited).toBe(0);
     expect(proc.output()).toMatch(/^ {2}dev +run the demo/m);
     expect(proc.output()).toMatch(/^ {2}db +provision, migrate/m);
+    expect(proc.output()).toMatch(/^ {2}flags +show and change route stages/m);
   });
 
   it('exits 2 on an unknown command', async () => {

@@ -10,12 +10,15 @@ import { spawnNode, waitFor, type Spawned } from '../kit/processes.js';
 let dataDir: string;
 let env: Record<string, string>;
 let base: string;
+let routerBase: string;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ficus-start-'));
   const port = await freePort();
-  env = { FICUS_DATA_DIR: dataDir, FICUS_PG_PORT: String(await freePort()), PORT: String(port), LOG_LEVEL: 'warn' };
+  const routerPort = await freePort();
+  env = { FICUS_DATA_DIR: dataDir, FICUS_PG_PORT: String(await freePort()), PORT: String(port), ROUTER_PORT: String(routerPort), ADMIN_PORT: String(await freePort()), LOG_LEVEL: 'warn' };
   base = `http://127.0.0.1:${port}`;
+  routerBase = `http://127.0.0.1:${routerPort}`;
 });
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
@@ -52,6 +55,13 @@ describe('npm start (ficus dev) on a machine with no database configured', () =>
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(items.map((p) => p.sku)).toContain('FIG-001');
     expect(proc.output()).toContain(`monolith      ${base}`);
+    expect(proc.output()).toContain(`router        ${routerBase}`);
+    // The router is in front: the same products through it, served by the monolith.
+    const viaRouter = await fetch(`${routerBase}/api/v1/products`);
+    expect(viaRouter.status).toBe(200);
+    expect(viaRouter.headers.get('x-ficus-route')).toBe('catalog-read');
+    expect(viaRouter.headers.get('x-ficus-upstream')).toBe('monolith');
+    expect(((await viaRouter.json()) as { items: unknown[] }).items).toHaveLength(items.length);
     expect(proc.output()).toContain(`${demoAccounts[0]!.email} / ${demoAccounts[0]!.password}`);
 
     const pid = postgresPid();

@@ -15,8 +15,8 @@ export function buildCli(env: Env): Command {
     .exitOverride();
   program
     .command('dev')
-    .description('run the demo: embedded PostgreSQL (unless DATABASE_URL), migrations, demo data, the monolith')
-    .addHelpText('after', '\nEnvironment: DATABASE_URL, PORT (3000), FICUS_DATA_DIR (.data), FICUS_PG_PORT (54329), LOG_LEVEL.')
+    .description('run the demo: embedded PostgreSQL (unless DATABASE_URL), migrations, demo data, the monolith, the router in front')
+    .addHelpText('after', '\nEnvironment: DATABASE_URL, PORT (monolith, 3000), ROUTER_PORT (8080), ADMIN_PORT (8081), FICUS_DATA_DIR (.data), FICUS_PG_PORT (54329), LOG_LEVEL.')
     .action(() => runDev(env));
   program.addCommand(dbCommand(env));
   program.addCommand(flagsCommand(env));

@@ -7,6 +7,8 @@ import { migrateModules, seedModules } from '../../../monolith/src/database.js';
 import { demoAccounts } from '../../../monolith/src/modules/users/index.js';
 import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
 import type { RunningPostgres } from '../embedded-postgres.js';
+import { routerConfigSchema } from '../../../router/src/config.js';
+import { startRouter } from '../../../router/src/main.js';
 
 export const devConfigSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
@@ -46,20 +48,26 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
     say('ficus: loading demo data');
     await seedModules(config);
     const running = await startMonolith({ config, logger });
+    // The router in front: the route table names the monolith by MONOLITH_URL.
+    const routerEnv = { ...env, MONOLITH_URL: env['MONOLITH_URL'] ?? running.url, JWT_SECRET: env['JWT_SECRET'] ?? config.JWT_SECRET };
+    const routerConfig = loadConfig(routerConfigSchema, routerEnv);
+    const router = await startRouter(routerConfig, logger.child({ name: 'router' }), routerEnv);
     const [admin, customer] = demoAccounts;
     say('');
     say(`ficus is up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    say(`  monolith      ${running.url}`);
-    say(`  products      ${running.url}/api/v1/products`);
-    say(`  health        ${running.url}/healthz   ${running.url}/readyz   ${running.url}/metrics`);
+    say(`  router        ${router.proxy.url}   (try ${router.proxy.url}/api/v1/products)`);
+    say(`  router admin  ${router.admin.url}/routes   ${router.admin.url}/status   ${router.admin.url}/metrics`);
+    say(`  monolith      ${running.url}   health ${running.url}/healthz   ${running.url}/readyz   metrics ${running.url}/metrics`);
     say(`  demo admin    ${admin!.email} / ${admin!.password}`);
     say(`  demo customer ${customer!.email} / ${customer!.password}`);
     say(`  sandbox cards approve ${sandboxCards.approved}, decline ${sandboxCards.declined}, time out ${sandboxCards.timeout}`);
+    say(`  stages        npx ficus flags status   (set: npx ficus flags set catalog-read --stage canary --percent 20)`);
     say('Press Ctrl-C to stop.');
     say('');
     exitOnSignals(async (signal) => {
-      say(`ficus: ${signal}: stopping the monolith${postgres ? ' and PostgreSQL' : ''}`);
+      say(`ficus: ${signal}: stopping the router, the monolith${postgres ? ' and PostgreSQL' : ''}`);
       try {
+        await router.shutdown(signal);
         await running.shutdown(signal);
       } finally {
         await postgres?.stop();

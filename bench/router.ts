@@ -13,7 +13,7 @@
  * Environment: BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_CONNECTIONS (32), BENCH_WARMUP_SECONDS (12), BENCH_TOOL.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -41,7 +41,8 @@ const pinning = availableParallelism() >= 2 && spawnSync('taskset', ['-V']).stat
 if (pinning) spawnSync('taskset', ['-cp', '0', String(process.pid)]);
 
 const children: ChildProcess[] = [];
-async function start(args: string[]): Promise<string> {
+/** Starts a server process; returns its URL and pid (taskset execs node, so the pid is node's). */
+async function start(args: string[]): Promise<{ url: string; pid: number }> {
   const port = await freePort();
   const command = [process.execPath, '--import', 'tsx', 'bench/servers.ts', args[0]!, String(port), ...args.slice(1)];
   const pinned = pinning ? ['taskset', '-c', args[0] === 'upstream' ? '0' : '1', ...command] : command;
@@ -55,10 +56,24 @@ async function start(args: string[]): Promise<string> {
     });
     child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
   });
-  return `http://127.0.0.1:${port}`;
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid! };
+}
+
+/** CPU time (user + system) a process has used, in milliseconds, from /proc; undefined elsewhere. */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Sample {
+  requests: number;
+  /** CPU milliseconds the proxy spent per 1,000 requests (not for direct). */
+  cpuPerK: number | undefined;
   rps: number;
   p50: number;
   p99: number;
@@ -84,7 +99,7 @@ function milliseconds(text: string): number {
   return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
 }
 
-async function measureWrk(url: string, durationSeconds: number, userIds: boolean): Promise<Sample> {
+async function measureWrk(url: string, durationSeconds: number, userIds: boolean): Promise<Omit<Sample, 'cpuPerK'>> {
   const args = ['-t1', `-c${connections}`, `-d${durationSeconds}s`, '--latency', ...(userIds ? ['-s', wrkScript] : []), `${url}${path}`];
   const child = spawn(pinning ? 'taskset' : 'wrk', pinning ? ['-c', '0', 'wrk', ...args] : args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -95,11 +110,19 @@ async function measureWrk(url: string, durationSeconds: number, userIds: boolean
   const p99 = milliseconds(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '');
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const errors = (/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1) ?? []).reduce((n, x) => n + Number(x), 0);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   if (!Number.isFinite(rps)) throw new Error(`could not read wrk's output:\n${out}`);
-  return { rps, p50, p99, non2xx, errors };
+  return { requests, rps, p50, p99, non2xx, errors };
 }
 
-async function measure(url: string, durationSeconds: number, userIds: boolean): Promise<Sample> {
+async function measure(target: { url: string; pid?: number; userIds: boolean }, durationSeconds: number): Promise<Sample> {
+  const before = cpuMs(target.pid);
+  const sample = await measureLoad(target.url, durationSeconds, target.userIds);
+  const after = cpuMs(target.pid);
+  return { ...sample, cpuPerK: before === undefined || after === undefined ? undefined : ((after - before) * 1000) / sample.requests };
+}
+
+async function measureLoad(url: string, durationSeconds: number, userIds: boolean): Promise<Omit<Sample, 'cpuPerK'>> {
   if (useWrk) return measureWrk(url, durationSeconds, userIds);
   const result = await autocannon({
     url: `${url}${path}`,
@@ -107,7 +130,7 @@ async function measure(url: string, durationSeconds: number, userIds: boolean): 
     duration: durationSeconds,
     ...(userIds ? { requests: userRequests } : {}),
   });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+  return { requests: result.requests.total, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
 }
 
 const median = (values: number[]) => {
@@ -117,42 +140,57 @@ const median = (values: number[]) => {
 };
 
 try {
-  const upstream = await start(['upstream']);
+  const upstream = (await start(['upstream'])).url;
   const variants = [
     { name: 'direct', url: upstream, userIds: false },
-    { name: 'bare node:http', url: await start(['bare', upstream]), userIds: false },
-    { name: 'express + hpm', url: await start(['express', upstream]), userIds: false },
-    { name: 'ficus monolith', url: await start(['ficus', upstream, 'monolith', '0']), userIds: false },
-    { name: 'ficus canary 50%', url: await start(['ficus', upstream, 'canary', '50']), userIds: true },
+    { name: 'bare node:http', ...(await start(['bare', upstream])), userIds: false },
+    { name: 'express + hpm', ...(await start(['express', upstream])), userIds: false },
+    { name: 'ficus monolith', ...(await start(['ficus', upstream, 'monolith', '0'])), userIds: false },
+    { name: 'ficus canary 50%', ...(await start(['ficus', upstream, 'canary', '50'])), userIds: true },
   ];
   process.stderr.write(`node ${process.version}, ${connections} connections, warm-up ${warmupSeconds} s, ${rounds} rounds × ${seconds} s per variant, ${pinning ? 'proxies pinned to core 1, load generator and upstream to core 0' : 'no CPU pinning'}, load from ${useWrk ? 'wrk' : 'autocannon'}\n`);
-  for (const variant of variants) await measure(variant.url, Math.max(2, Math.ceil(warmupSeconds / variants.length)), variant.userIds);
+  for (const variant of variants) await measure(variant, Math.max(2, Math.ceil(warmupSeconds / variants.length)));
   const samples = new Map<string, Sample[]>(variants.map((v) => [v.name, []]));
   for (let round = 1; round <= rounds; round++) {
     // Rotate the order each round so no variant always runs first or last.
     const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
-    for (const variant of order) samples.get(variant.name)!.push(await measure(variant.url, seconds, variant.userIds));
+    for (const variant of order) samples.get(variant.name)!.push(await measure(variant, seconds));
     process.stderr.write(`round ${round}/${rounds}: ${variants.map((v) => `${v.name} ${Math.round(samples.get(v.name)!.at(-1)!.rps)}`).join(', ')}\n`);
   }
+  // Ratios are paired per round (variants measured minutes apart drift apart on a shared
+  // machine) and the median of the rounds' ratios is reported.
+  const of = (name: string) => samples.get(name)!;
+  const pairedRatio = (name: string, base: string, pick: (x: Sample) => number | undefined) => {
+    const ratios = of(name).map((x, i) => (pick(x) ?? Number.NaN) / (pick(of(base)[i]!) ?? Number.NaN)).filter(Number.isFinite);
+    return ratios.length ? median(ratios) : Number.NaN;
+  };
   const summary = variants.map((v) => {
-    const s = samples.get(v.name)!;
-    return { name: v.name, rps: median(s.map((x) => x.rps)), p50: median(s.map((x) => x.p50)), p99: median(s.map((x) => x.p99)), failures: s.reduce((n, x) => n + x.non2xx + x.errors, 0) };
+    const s = of(v.name);
+    const cpu = s.map((x) => x.cpuPerK).filter((x): x is number => x !== undefined);
+    return {
+      name: v.name,
+      rps: median(s.map((x) => x.rps)),
+      vsBare: pairedRatio(v.name, 'bare node:http', (x) => x.rps),
+      vsHpm: pairedRatio(v.name, 'express + hpm', (x) => x.rps),
+      p50: median(s.map((x) => x.p50)),
+      p99: median(s.map((x) => x.p99)),
+      p99VsBare: pairedRatio(v.name, 'bare node:http', (x) => x.p99),
+      cpuPerK: cpu.length ? median(cpu) : Number.NaN,
+      cpuVsBare: pairedRatio(v.name, 'bare node:http', (x) => x.cpuPerK),
+      failures: s.reduce((n, x) => n + x.non2xx + x.errors, 0),
+    };
   });
-  const bare = summary.find((s) => s.name === 'bare node:http')!;
-  const hpm = summary.find((s) => s.name === 'express + hpm')!;
-  console.log(`\n| variant | req/s (median) | × bare | × express+hpm | p50 ms | p99 ms | p99 × bare | non-2xx+errors |`);
-  console.log(`|---|---:|---:|---:|---:|---:|---:|---:|`);
+  const cell = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
+  console.log(`\n| variant | req/s | × bare | × express+hpm | p50 ms | p99 ms | p99 × bare | proxy CPU ms / 1k req | CPU × bare | non-2xx+errors |`);
+  console.log(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
   for (const s of summary) {
-    console.log(`| ${s.name} | ${Math.round(s.rps)} | ${(s.rps / bare.rps).toFixed(2)} | ${(s.rps / hpm.rps).toFixed(2)} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${(s.p99 / bare.p99).toFixed(2)} | ${s.failures} |`);
+    console.log(`| ${s.name} | ${Math.round(s.rps)} | ${cell(s.vsBare)} | ${cell(s.vsHpm)} | ${cell(s.p50, 1)} | ${cell(s.p99, 1)} | ${cell(s.p99VsBare)} | ${cell(s.cpuPerK, 0)} | ${cell(s.cpuVsBare)} | ${s.failures} |`);
   }
-  console.log(`\nnode ${process.version}; ${connections} connections; ${rounds} interleaved rounds of ${seconds} s after ${warmupSeconds} s warm-up; medians; ${pinning ? 'each proxy pinned to its own core' : 'no CPU pinning'}; load from ${useWrk ? 'wrk' : 'autocannon'}.`);
-  const targets = summary.filter((s) => s.name.startsWith('ficus')).map((s) => ({
-    name: s.name,
-    vsBare: s.rps / bare.rps >= 0.85,
-    vsHpm: s.rps / hpm.rps >= 1.2,
-    p99: s.p99 / bare.p99 <= 1.3,
-  }));
-  for (const t of targets) console.log(`${t.name}: ≥0.85× bare ${t.vsBare ? 'met' : 'MISSED'}, ≥1.2× express+hpm ${t.vsHpm ? 'met' : 'MISSED'}, p99 ≤1.3× bare ${t.p99 ? 'met' : 'MISSED'}`);
+  console.log(`\nnode ${process.version}; ${connections} connections; ${rounds} interleaved rounds of ${seconds} s after ${warmupSeconds} s warm-up; req/s and latencies are medians over rounds, ratios are medians of per-round ratios; ${pinning ? 'each proxy pinned to its own core' : 'no CPU pinning'}; load from ${useWrk ? 'wrk' : 'autocannon'}.`);
+  for (const s of summary.filter((x) => x.name.startsWith('ficus'))) {
+    const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+    console.log(`${s.name}: throughput ≥0.85× bare ${verdict(s.vsBare >= 0.85)}, ≥1.2× express+hpm ${verdict(s.vsHpm >= 1.2)}, p99 ≤1.3× bare ${verdict(s.p99VsBare <= 1.3)}`);
+  }
 } finally {
   for (const child of children) child.kill('SIGTERM');
 }

@@ -32,15 +32,19 @@ export function decide(
   const monolith = state.upstream(state.table.defaultUpstream);
   if (!route) return { route, routeId: 'default', stage: 'monolith', primary: monolith, fallback: undefined };
   const { stage } = flags.stage(route.flag);
+  if (stage === 'monolith') return routeTo(route, stage, monolith, undefined);
   const service = state.upstream(route.service);
-  const toService = (): Decision => ({ route, routeId: route.id, stage, primary: service, fallback: route.fallback === 'monolith' ? monolith : undefined });
-  const toMonolith = (): Decision => ({ route, routeId: route.id, stage, primary: monolith, fallback: undefined });
-  if (stage === 'monolith') return toMonolith();
-  if (stage === 'service') return toService();
+  const fallback = route.fallback === 'monolith' ? monolith : undefined;
+  if (stage === 'service') return routeTo(route, stage, service, fallback);
   const context = contextOf(req);
-  if (!(context instanceof Promise)) return flags.isEnabled(route.flag, context) ? toService() : toMonolith();
+  if (!(context instanceof Promise)) return routeTo(route, stage, flags.isEnabled(route.flag, context) ? service : monolith, fallback);
   return context.then(
-    (resolved) => (flags.isEnabled(route.flag, resolved) ? toService() : toMonolith()),
-    () => toMonolith(),
+    (resolved) => routeTo(route, stage, flags.isEnabled(route.flag, resolved) ? service : monolith, fallback),
+    () => routeTo(route, stage, monolith, undefined),
   );
+}
+
+function routeTo(route: CompiledRoute, stage: Decision['stage'], primary: Upstream, fallback: Upstream | undefined): Decision {
+  // Only a service has a fallback: the monolith serving is the end of the line.
+  return { route, routeId: route.id, stage, primary, fallback: primary.name === route.service ? fallback : undefined };
 }

@@ -79,18 +79,22 @@ export function createRouterMetrics(sources: {
     },
   });
 
-  const requestChildren = new Map<string, { inc(): void }>();
-  const latencyChildren = new Map<string, { observe(value: number): void }>();
+  interface Children {
+    latency: { observe(value: number): void };
+    byStatus: Map<number, { inc(): void }>;
+  }
+  // route → upstream → labelled children: no label strings built per request.
+  const children = new Map<string, Map<string, Children>>();
   return {
     registry,
     record(event) {
-      const key = `${event.routeId}\u0000${event.upstream}`;
-      let timer = latencyChildren.get(key);
-      if (!timer) latencyChildren.set(key, (timer = latency.labels(event.routeId, event.upstream)));
-      timer.observe(event.durationMs / 1000);
-      const countKey = `${key}\u0000${event.status}`;
-      let counter = requestChildren.get(countKey);
-      if (!counter) requestChildren.set(countKey, (counter = requests.labels(event.routeId, event.upstream, String(event.status))));
+      let byUpstream = children.get(event.routeId);
+      if (!byUpstream) children.set(event.routeId, (byUpstream = new Map()));
+      let child = byUpstream.get(event.upstream);
+      if (!child) byUpstream.set(event.upstream, (child = { latency: latency.labels(event.routeId, event.upstream), byStatus: new Map() }));
+      child.latency.observe(event.durationMs / 1000);
+      let counter = child.byStatus.get(event.status);
+      if (!counter) child.byStatus.set(event.status, (counter = requests.labels(event.routeId, event.upstream, String(event.status))));
       counter.inc();
       if (event.fallback) fallbacks.inc({ route: event.routeId, from: event.fallback.from, reason: event.fallback.reason });
     },

@@ -27,6 +27,23 @@ function hexValue(code: number): number {
   return -1;
 }
 
+/** Decodes escapes of unreserved characters, upper-cases the rest; undefined if malformed, null if an encoded /, \\ or NUL. */
+function decodeUnreserved(rawPath: string): string | undefined | null {
+  let decoded = '';
+  let from = 0;
+  for (let i = rawPath.indexOf('%'); i !== -1; i = rawPath.indexOf('%', i + 3)) {
+    const high = hexValue(rawPath.charCodeAt(i + 1));
+    const low = hexValue(rawPath.charCodeAt(i + 2));
+    if (high < 0 || low < 0) return undefined;
+    const byte = high * 16 + low;
+    if (byte === 0x2f || byte === 0x5c || byte === 0) return null;
+    const char = String.fromCharCode(byte);
+    decoded += rawPath.slice(from, i) + (byte < 0x80 && unreserved.test(char) ? char : `%${hex[high]}${hex[low]}`);
+    from = i + 3;
+  }
+  return decoded + rawPath.slice(from);
+}
+
 function reject(reason: string): NormalizedTarget {
   return { ok: false, status: 400, reason };
 }
@@ -38,30 +55,19 @@ export function normalizeTarget(target: string, maxLength = 2048): NormalizedTar
   const search = queryAt === -1 ? '' : target.slice(queryAt);
   if (rawPath.charCodeAt(0) !== 47) return reject('the request target must be a path starting with /');
 
-  let decoded = '';
-  let plain = true;
+  let percent = false;
   for (let i = 0; i < rawPath.length; i++) {
     const code = rawPath.charCodeAt(i);
     if (code <= 0x20 || code >= 0x7f || code === 0x5c || code === 0x23) {
       return reject('the path contains a character that must be percent-encoded (control, space, #, \\ or non-ASCII)');
     }
-    if (code !== 0x25) {
-      decoded += rawPath[i];
-      continue;
-    }
-    plain = false;
-    const high = hexValue(rawPath.charCodeAt(i + 1));
-    const low = hexValue(rawPath.charCodeAt(i + 2));
-    if (high < 0 || low < 0) return reject('the path has a malformed percent-encoding');
-    const byte = high * 16 + low;
-    if (byte === 0x2f || byte === 0x5c || byte === 0) return reject('the path contains an encoded /, \\ or NUL, which upstreams interpret differently');
-    const char = String.fromCharCode(byte);
-    decoded += byte < 0x80 && unreserved.test(char) ? char : `%${hex[high]}${hex[low]}`;
-    i += 2;
+    if (code === 0x25) percent = true;
   }
-
+  const decoded = percent ? decodeUnreserved(rawPath) : rawPath;
+  if (decoded === undefined) return reject('the path has a malformed percent-encoding');
+  if (decoded === null) return reject('the path contains an encoded /, \\ or NUL, which upstreams interpret differently');
   // Fast path: nothing to resolve.
-  if (plain && !decoded.includes('//') && !decoded.includes('/.') && (decoded.length === 1 || !decoded.endsWith('/'))) {
+  if (!decoded.includes('//') && !decoded.includes('/.') && (decoded.length === 1 || !decoded.endsWith('/'))) {
     const segments = decoded === '/' ? [] : decoded.slice(1).toLowerCase().split('/');
     return { ok: true, path: decoded, segments, search };
   }

@@ -111,7 +111,8 @@ export function createRouter(options: RouterOptions): FicusRouter {
       return;
     }
     const requestId = requestIdOf(req.headers['x-request-id']);
-    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
+    // Host is set per upstream by forwardUpgrade.
+    const headers = upstreamRequestHeaders(req.headers, '', {
       requestId,
       traceparent: traceparentOf(req.headers['traceparent'], requestId),
       clientAddress: req.socket.remoteAddress ?? '',

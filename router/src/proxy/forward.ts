@@ -95,7 +95,7 @@ class Forwarding {
     this.canRetry = idempotent.has(this.method);
     this.replayable = body === null || Buffer.isBuffer(body);
     const socket = req.socket as IncomingMessage['socket'] & { encrypted?: boolean };
-    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
+    const headers = upstreamRequestHeaders(req.headers, decision.primary.url.host, {
       requestId: exchange.requestId,
       traceparent: exchange.traceparent,
       clientAddress: socket.remoteAddress ?? '',
@@ -167,6 +167,7 @@ class Forwarding {
     const { fallback } = this.decision;
     if (fallback && (neverReceived(failure.failure) || (this.canRetry && this.replayable)) && !this.exchange.res.destroyed) {
       this.fallback = { from: failure.upstream, reason: failure.failure };
+      this.outgoing.headers['host'] = fallback.url.host;
       return this.direct(fallback);
     }
     this.refuse(failure);
@@ -179,9 +180,12 @@ class Forwarding {
       upstream.release();
       return this.finish('router', 499);
     }
-    const headers = clientResponseHeaders(response.rawHeaders, response.headers.connection);
-    headers.push('x-request-id', requestId);
-    if (this.options.exposeHeaders) headers.push('x-ficus-route', this.decision.routeId, 'x-ficus-upstream', upstream.name);
+    const headers = clientResponseHeaders(response.headers);
+    headers['x-request-id'] = requestId;
+    if (this.options.exposeHeaders) {
+      headers['x-ficus-route'] = this.decision.routeId;
+      headers['x-ficus-upstream'] = upstream.name;
+    }
     res.writeHead(response.statusCode!, response.statusMessage, headers);
     response.pipe(res);
     res.once('close', () => {
@@ -213,7 +217,7 @@ class Forwarding {
 
   finish(upstream: string, status: number): void {
     const { exchange, decision } = this;
-    this.options.onServed({
+    const event: ServedEvent = {
       requestId: exchange.requestId,
       method: this.method,
       path: exchange.target,
@@ -222,8 +226,9 @@ class Forwarding {
       upstream,
       status,
       durationMs: performance.now() - exchange.started,
-      ...(this.fallback ? { fallback: this.fallback } : {}),
-    });
+    };
+    if (this.fallback) event.fallback = this.fallback;
+    this.options.onServed(event);
   }
 }
 

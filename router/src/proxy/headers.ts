@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1, and RFC 2616's list that proxies still honour). */
@@ -44,39 +45,39 @@ export function traceparentOf(incoming: string | string[] | undefined, requestId
   return `00-${traceId}-${uuid.slice(19, 23)}${uuid.slice(24, 36)}-01`;
 }
 
+export type HeaderBag = Record<string, string | string[]>;
+
 /**
- * The request headers for the upstream, as a flat raw array (case and duplicates kept):
- * hop-by-hop headers removed, X-Forwarded-*, X-Request-Id and traceparent set.
+ * The request headers for the upstream, from node's parsed (lower-cased) headers:
+ * hop-by-hop headers removed, Host set to the upstream's, X-Forwarded-*, X-Request-Id and
+ * traceparent set. Plain objects, not raw arrays: fewer allocations on the hot path.
  */
-export function upstreamRequestHeaders(raw: readonly string[], connection: string | string[] | undefined, context: ForwardContext): string[] {
-  const named = connectionTokens(connection);
-  const out: string[] = [];
-  let forwardedFor: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (hopByHop.has(lower) || named?.has(lower)) continue;
-    if (replacedOnRequest.has(lower)) {
-      if (lower === 'x-forwarded-for') forwardedFor = forwardedFor ? `${forwardedFor}, ${raw[i + 1]}` : raw[i + 1];
-      continue;
-    }
-    out.push(name, raw[i + 1]!);
+export function upstreamRequestHeaders(headers: IncomingHttpHeaders, upstreamHost: string, context: ForwardContext): HeaderBag {
+  const named = connectionTokens(headers.connection);
+  const out: HeaderBag = {};
+  for (const name in headers) {
+    if (hopByHop.has(name) || replacedOnRequest.has(name) || named?.has(name)) continue;
+    const value = headers[name];
+    if (value !== undefined) out[name] = value;
   }
-  out.push('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${context.clientAddress}` : context.clientAddress);
-  out.push('x-forwarded-proto', context.proto);
-  if (context.host) out.push('x-forwarded-host', context.host);
-  out.push('x-request-id', context.requestId, 'traceparent', context.traceparent);
+  const forwardedFor = headers['x-forwarded-for'];
+  out['host'] = upstreamHost;
+  out['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${context.clientAddress}` : context.clientAddress;
+  out['x-forwarded-proto'] = context.proto;
+  if (context.host) out['x-forwarded-host'] = context.host;
+  out['x-request-id'] = context.requestId;
+  out['traceparent'] = context.traceparent;
   return out;
 }
 
 /** The upstream's response headers for the client, hop-by-hop headers removed. */
-export function clientResponseHeaders(raw: readonly string[], connection: string | string[] | undefined): string[] {
-  const named = connectionTokens(connection);
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i]!.toLowerCase();
-    if (hopByHop.has(lower) || named?.has(lower)) continue;
-    out.push(raw[i]!, raw[i + 1]!);
+export function clientResponseHeaders(headers: IncomingHttpHeaders): HeaderBag {
+  const named = connectionTokens(headers.connection);
+  const out: HeaderBag = {};
+  for (const name in headers) {
+    if (hopByHop.has(name) || named?.has(name)) continue;
+    const value = headers[name];
+    if (value !== undefined) out[name] = value;
   }
   return out;
 }

@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
+import type { HeaderBag } from './headers.js';
 import type { UpstreamFailure } from './status-code.js';
 import type { Upstream } from './upstream.js';
 
@@ -19,7 +20,8 @@ export interface OutgoingRequest {
   method: string;
   /** Normalized path plus query. */
   path: string;
-  headers: string[];
+  /** Including Host (the upstream's). */
+  headers: HeaderBag;
   /** null: no body; Buffer: a body read in full (replayable); Readable: streamed once. */
   body: Buffer | Readable | null;
 }
@@ -41,8 +43,7 @@ export function sendRequest(upstream: Upstream, outgoing: OutgoingRequest, done:
     port: url.port,
     method: outgoing.method,
     path: outgoing.path,
-    // With raw array headers node adds no Host: the upstream's own host goes first.
-    headers: ['host', url.host, ...outgoing.headers],
+    headers: outgoing.headers,
   });
   let connected = false;
   let settled = false;

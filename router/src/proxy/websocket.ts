@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
+import type { HeaderBag } from './headers.js';
 import type { Upstream } from './upstream.js';
 
 function headerBlock(status: string, raw: readonly string[]): string {
@@ -14,7 +15,7 @@ function headerBlock(status: string, raw: readonly string[]): string {
  * sockets together once it answers 101. Resolves false when the upstream could not be reached
  * before anything was sent to the client, so the caller may try another upstream.
  */
-export function forwardUpgrade(upstream: Upstream, req: IncomingMessage, socket: Duplex, head: Buffer, path: string, headers: string[]): Promise<boolean> {
+export function forwardUpgrade(upstream: Upstream, req: IncomingMessage, socket: Duplex, head: Buffer, path: string, headers: HeaderBag): Promise<boolean> {
   return new Promise((resolve) => {
     const send = upstream.url.protocol === 'https:' ? httpsRequest : httpRequest;
     const outgoing = send({
@@ -24,7 +25,7 @@ export function forwardUpgrade(upstream: Upstream, req: IncomingMessage, socket:
       method: req.method,
       path,
       // Upgrades need their Connection/Upgrade headers and a connection of their own.
-      headers: ['host', upstream.url.host, ...headers, 'connection', 'Upgrade', 'upgrade', String(req.headers.upgrade ?? 'websocket')],
+      headers: { ...headers, host: upstream.url.host, connection: 'Upgrade', upgrade: String(req.headers.upgrade ?? 'websocket') },
       agent: false,
     });
     const timer = setTimeout(() => outgoing.destroy(new Error('connect timeout')), upstream.spec.connectTimeoutMs);

@@ -1,10 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { FicusError } from '../../platform/src/index.js';
+import { boundariesCommand } from './commands/boundaries.js';
 import { dbCommand } from './commands/db.js';
 import { runDev } from './commands/dev.js';
 import { flagsCommand } from './commands/flags.js';
 
 type Env = Record<string, string | undefined>;
+
+/** Errors in what the user gave us (settings, manifests, route tables): exit code 2. */
+const configurationErrors = new Set(['FICUS_ERR_CONFIG', 'FICUS_ERR_MODULE_MANIFEST', 'FICUS_ERR_ROUTE_INVALID']);
 
 /** The `ficus` command line. Exit codes: 0 success, 1 failure, 2 usage or configuration error. */
 export function buildCli(env: Env): Command {
@@ -20,18 +24,19 @@ export function buildCli(env: Env): Command {
     .action(() => runDev(env));
   program.addCommand(dbCommand(env));
   program.addCommand(flagsCommand(env));
+  program.addCommand(boundariesCommand());
   return program;
 }
 
 export async function main(argv: string[], env: Env): Promise<number> {
   try {
     await buildCli(env).parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (error instanceof FicusError) {
       process.stderr.write(`ficus: ${error.code}: ${error.message}\n`);
-      return error.code === 'FICUS_ERR_CONFIG' ? 2 : 1;
+      return configurationErrors.has(error.code) ? 2 : 1;
     }
     process.stderr.write(`ficus: ${(error as Error)?.stack ?? String(error)}\n`);
     return 1;

@@ -1,0 +1,99 @@
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { checkBoundaries } from '../../../tools/src/boundaries/check.js';
+import { dependencyCruiserConfig } from '../../../tools/src/commands/boundaries.js';
+import { repoRoot, spawnNode } from '../../kit/processes.js';
+
+const made: string[] = [];
+afterAll(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+/** A repository made of `files` (path → content) in a temporary folder. */
+async function fixture(files: Record<string, string>): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'ficus-boundaries-'));
+  made.push(root);
+  const all = { 'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true } }), ...files };
+  for (const [path, content] of Object.entries(all)) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), content);
+  }
+  return root;
+}
+
+const manifest = (name: string, dependsOn: string[] = []) => JSON.stringify({ name, schema: name.replaceAll('-', '_'), dependsOn });
+
+describe('ficus boundaries', () => {
+  it('finds no violation in this repository, and the committed .dependency-cruiser.mjs is current', async () => {
+    const report = await checkBoundaries(repoRoot);
+    expect(report.modules.map((m) => m.name)).toEqual(['catalog', 'orders', 'payments', 'users']);
+    expect(report.violations).toEqual([]);
+    expect(await readFile(join(repoRoot, '.dependency-cruiser.mjs'), 'utf8')).toBe(dependencyCruiserConfig(repoRoot));
+  });
+
+  it("fails the check when orders imports catalog's internals, naming both files and the rule", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ficus-starter-'));
+    made.push(root);
+    for (const part of ['platform', 'monolith', 'tsconfig.json']) await cp(join(repoRoot, part), join(root, part), { recursive: true });
+    await writeFile(join(root, 'monolith/src/modules/orders/internal/peek.ts'), "import { listProducts } from '../../catalog/internal/products.js';\nexport const peek = listProducts;\n");
+    const proc = spawnNode([join(repoRoot, 'tools/bin/ficus.mjs'), 'boundaries', '--root', root], {});
+    expect(await proc.exited).toBe(1);
+    expect(proc.output()).toContain('monolith/src/modules/orders/internal/peek.ts:1 → monolith/src/modules/catalog/internal/products.ts');
+    expect(proc.output()).toContain("module-internals-private: A module's index.ts is its only public surface");
+  });
+
+  it('reports a dependency the manifest does not declare', async () => {
+    const root = await fixture({
+      'monolith/src/modules/billing/module.json': manifest('billing'),
+      'monolith/src/modules/billing/index.ts': "import { ship } from '../shipping/index.js';\nexport const bill = ship;\n",
+      'monolith/src/modules/shipping/module.json': manifest('shipping'),
+      'monolith/src/modules/shipping/index.ts': 'export const ship = 1;\n',
+    });
+    const { violations } = await checkBoundaries(root);
+    expect(violations).toEqual([
+      expect.objectContaining({ rule: 'module-undeclared-dependency', from: 'monolith/src/modules/billing/index.ts', to: 'monolith/src/modules/shipping/index.ts', line: 1, owner: 'billing' }),
+    ]);
+    expect(violations[0]!.why).toContain('billing may use only the modules its module.json declares (none)');
+  });
+
+  it('prints the path of a cycle between modules', async () => {
+    const root = await fixture({
+      'monolith/src/modules/billing/module.json': manifest('billing', ['shipping']),
+      'monolith/src/modules/billing/index.ts': "import { ship } from '../shipping/index.js';\nexport const bill = () => ship;\n",
+      'monolith/src/modules/shipping/module.json': manifest('shipping', ['billing']),
+      'monolith/src/modules/shipping/index.ts': "import { bill } from '../billing/index.js';\nexport const ship = () => bill;\n",
+    });
+    const proc = spawnNode([join(repoRoot, 'tools/bin/ficus.mjs'), 'boundaries', '--root', root], {});
+    expect(await proc.exited).toBe(1);
+    expect(proc.output()).toContain('module-no-cycles');
+    expect(proc.output()).toMatch(/cycle: monolith\/src\/modules\/(billing|shipping)\/index\.ts → monolith\/src\/modules\/(shipping|billing)\/index\.ts → monolith\/src\/modules\/(billing|shipping)\/index\.ts/);
+  });
+
+  it('checks a src/domains/* layout configured in ficus.config.json, and the layering rules', async () => {
+    const root = await fixture({
+      'ficus.config.json': JSON.stringify({ boundaries: { moduleRoots: ['src/domains'], scanRoots: ['src', 'services', 'platform'] } }),
+      'src/domains/billing/module.json': manifest('billing'),
+      'src/domains/billing/index.ts': 'export const bill = 1;\n',
+      'src/domains/billing/internal/rates.ts': 'export const rate = 2;\n',
+      'src/domains/shipping/module.json': manifest('shipping', ['billing']),
+      'src/domains/shipping/index.ts': "import { rate } from '../billing/internal/rates.js';\nexport const ship = rate;\n",
+      'services/invoices/server.ts': "import { bill } from '../../src/domains/billing/index.js';\nexport const s = bill;\n",
+      'platform/log.ts': "import { ship } from '../src/domains/shipping/index.js';\nexport const l = ship;\n",
+    });
+    const proc = spawnNode([join(repoRoot, 'tools/bin/ficus.mjs'), 'boundaries', '--root', root, '--json'], {});
+    expect(await proc.exited).toBe(1);
+    const report = JSON.parse(proc.output()) as { violations: Array<{ rule: string; from: string }> };
+    expect(report.violations.map((v) => `${v.rule} ${v.from}`).sort()).toEqual([
+      'module-internals-private src/domains/shipping/index.ts',
+      'platform-imports-no-module platform/log.ts',
+      'services-not-to-monolith services/invoices/server.ts',
+    ]);
+  });
+
+  it('exits 2 naming the file and field of a bad manifest', async () => {
+    const root = await fixture({ 'monolith/src/modules/billing/module.json': JSON.stringify({ name: 'Billing', schema: 'billing' }) });
+    const proc = spawnNode([join(repoRoot, 'tools/bin/ficus.mjs'), 'boundaries', '--root', root], {});
+    expect(await proc.exited).toBe(2);
+    expect(proc.output()).toContain('monolith/src/modules/billing/module.json is invalid');
+  });
+});

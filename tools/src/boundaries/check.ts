@@ -1,0 +1,103 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cruise, type ICruiseResult, type IForbiddenRuleType } from 'dependency-cruiser';
+import extractTSConfig from 'dependency-cruiser/config-utl/extract-ts-config';
+import { FicusError } from '../../../platform/src/index.js';
+import { discoverModules, type BoundedModule } from './modules.js';
+import { boundaryRules } from './rules.js';
+
+/** Folders the check reads; tests, benchmarks and fixtures may import anything. */
+export const defaultScanRoots = ['platform', 'monolith', 'services', 'router', 'tools'];
+
+export interface BoundaryViolation {
+  rule: string;
+  /** Why the rule exists, from its comment. */
+  why: string;
+  from: string;
+  to: string;
+  /** 1-based line of the import in `from`, when it could be found. */
+  line: number | undefined;
+  /** The module `from` belongs to, or its top folder. */
+  owner: string;
+  /** For cycles: the files around the cycle. */
+  cycle?: string[];
+}
+
+export interface BoundaryReport {
+  modules: BoundedModule[];
+  violations: BoundaryViolation[];
+  /** Files cruised. */
+  files: number;
+}
+
+/** dependency-cruiser reports no line numbers: find the import of `to` in `from`. */
+function lineOf(repoRoot: string, from: string, unresolvedTo: string | undefined): number | undefined {
+  if (!unresolvedTo) return undefined;
+  try {
+    const lines = readFileSync(join(repoRoot, from), 'utf8').split('\n');
+    const index = lines.findIndex((line) => line.includes(`'${unresolvedTo}'`) || line.includes(`"${unresolvedTo}"`));
+    return index === -1 ? undefined : index + 1;
+  } catch {
+    return undefined;
+  }
+}
+
+function ownerOf(modules: readonly BoundedModule[], file: string): string {
+  return modules.find((m) => file.startsWith(`${m.dir}/`))?.name ?? file.split('/')[0]!;
+}
+
+const asList = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/** Several rules share a name (one per module root or module): find the one whose `from` matches. */
+function fromMatches(rule: IForbiddenRuleType, file: string): boolean {
+  const from = rule.from as { path?: string | string[]; pathNot?: string | string[] };
+  const paths = asList(from.path);
+  return (paths.length === 0 || paths.some((p) => new RegExp(p).test(file))) && !asList(from.pathNot).some((p) => new RegExp(p).test(file));
+}
+
+/** Runs the boundary rules over the repository with dependency-cruiser's API. */
+export async function checkBoundaries(repoRoot: string, options: { moduleRoots?: readonly string[]; scanRoots?: readonly string[] } = {}): Promise<BoundaryReport> {
+  const modules = discoverModules(repoRoot, options.moduleRoots);
+  const forbidden = boundaryRules(modules);
+  const scan = (options.scanRoots ?? defaultScanRoots).filter((root) => existsSync(join(repoRoot, root)));
+  const tsConfigFile = join(repoRoot, 'tsconfig.json');
+  const previous = process.cwd();
+  // dependency-cruiser resolves and reports paths relative to the working directory.
+  process.chdir(repoRoot);
+  let result: ICruiseResult;
+  try {
+    const output = await cruise(
+      scan,
+      {
+        validate: true,
+        ruleSet: { forbidden },
+        doNotFollow: { path: 'node_modules' },
+        exclude: { path: ['node_modules', '\\.data/'] },
+        tsPreCompilationDeps: true,
+        ...(existsSync(tsConfigFile) ? { tsConfig: { fileName: tsConfigFile } } : {}),
+        combinedDependencies: false,
+      },
+      { extensions: ['.ts', '.mts', '.js', '.mjs', '.json'] },
+      existsSync(tsConfigFile) ? { tsConfig: extractTSConfig(tsConfigFile) } : {},
+    );
+    result = output.output as ICruiseResult;
+  } catch (error) {
+    throw new FicusError('FICUS_ERR_CONFIG', `dependency-cruiser could not read ${repoRoot}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    process.chdir(previous);
+  }
+  const violations: BoundaryViolation[] = (result.summary.violations ?? []).map((violation) => {
+    const dependency = result.modules.find((m) => m.source === violation.from)?.dependencies.find((d) => d.resolved === violation.to);
+    const rule = forbidden.find((r) => r.name === violation.rule.name && fromMatches(r, violation.from));
+    return {
+      rule: violation.rule.name,
+      why: rule?.comment ?? '',
+      from: violation.from,
+      to: violation.to,
+      line: lineOf(repoRoot, violation.from, dependency?.module),
+      owner: ownerOf(modules, violation.from),
+      ...(violation.cycle ? { cycle: violation.cycle.map((step) => step.name) } : {}),
+    };
+  });
+  return { modules, violations, files: result.summary.totalCruised };
+}

@@ -1,0 +1,37 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { FicusError } from '../../../platform/src/index.js';
+import { defaultScanRoots } from './check.js';
+import { defaultModuleRoots } from './modules.js';
+
+const configSchema = z.strictObject({
+  boundaries: z
+    .strictObject({
+      /** Folders whose sub-folders holding a module.json are modules, e.g. `src/domains`. */
+      moduleRoots: z.array(z.string().min(1)).min(1).default(defaultModuleRoots),
+      /** Folders the check reads. */
+      scanRoots: z.array(z.string().min(1)).min(1).default(defaultScanRoots),
+    })
+    .prefault({}),
+});
+
+export type FicusConfig = z.output<typeof configSchema>;
+
+/** `ficus.config.json` at the repository root, if any; defaults fit the starter's layout. */
+export function loadFicusConfig(repoRoot: string): FicusConfig {
+  const file = join(repoRoot, 'ficus.config.json');
+  if (!existsSync(file)) return configSchema.parse({});
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new FicusError('FICUS_ERR_CONFIG', `${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  const result = configSchema.safeParse(json);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    throw new FicusError('FICUS_ERR_CONFIG', `${file} is invalid:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

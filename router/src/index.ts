@@ -1,6 +1,6 @@
 /** The ficus router's public surface: the standalone server, the express middleware, and their parts. */
 export { ficusRouter, type FicusRouterMiddlewareOptions } from './middleware.js';
-export { createRouter, type FicusRouter, type RouterOptions } from './server.js';
+export { createRouter, type FicusRouter, type RouterOptions, type RoutingOptions } from './server.js';
 export { startRouter, type RunningRouter } from './main.js';
 export { createAdminApp } from './admin.js';
 export { routerConfigSchema, type RouterConfig } from './config.js';

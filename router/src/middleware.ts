@@ -2,14 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware, type RequestHandler as ProxyHandler } from 'http-proxy-middleware';
-import { FicusError, writeProblem, type Logger, type Tokens } from '../../platform/src/index.js';
+import { FicusError, writeProblem } from '../../platform/src/index.js';
 import { decide, type Decision } from './decide.js';
-import type { FlagSource } from './flags/flag-source.js';
 import { normalizeTarget } from './normalize-path.js';
 import { requestIdOf, traceparentOf } from './proxy/headers.js';
 import { failureResponse } from './proxy/status-code.js';
 import type { Upstream } from './proxy/upstream.js';
-import { matchRoute, type RouteTable } from './route-table/load.js';
+import { matchRoute } from './route-table/load.js';
+import type { RoutingOptions } from './server.js';
 import type { ServedListener } from './served-event.js';
 import { RouterState } from './state.js';
 import { createUserContext } from './user-context.js';
@@ -21,18 +21,7 @@ import { createUserContext } from './user-context.js';
  * await flags.start();
  * app.use(ficusRouter({ table: loadRouteTable('router/routes.yaml'), routesFile: 'router/routes.yaml', flags, logger }));
  */
-export interface FicusRouterMiddlewareOptions {
-  table: RouteTable;
-  /** Watched and reloaded on change when given; a bad edit keeps the last good table. */
-  routesFile?: string;
-  flags: FlagSource;
-  logger: Logger;
-  tokens?: Tokens;
-  userIdHeader?: string;
-  sessionCookie?: string;
-  /** Add x-ficus-route and x-ficus-upstream to responses (default true). */
-  exposeHeaders?: boolean;
-  maxPathLength?: number;
+export interface FicusRouterMiddlewareOptions extends RoutingOptions {
   /** Called after every response, like the standalone router's served events. */
   onServed?: ServedListener;
 }
@@ -53,7 +42,7 @@ interface RoutedRequest extends IncomingMessage {
  */
 export function ficusRouter(options: FicusRouterMiddlewareOptions): RequestHandler & { upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void; state: RouterState; close(): void } {
   const { flags, logger } = options;
-  const state = new RouterState(options.table, { ...(options.routesFile ? { file: options.routesFile } : {}), logger });
+  const state = new RouterState(options.table, { ...(options.routesFile ? { file: options.routesFile } : {}), env: options.env ?? {}, logger });
   if (options.routesFile) state.watch();
   const contextOf = createUserContext({ tokens: options.tokens, userIdHeader: options.userIdHeader, sessionCookie: options.sessionCookie ?? 'sid' });
   const exposeHeaders = options.exposeHeaders ?? true;

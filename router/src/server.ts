@@ -14,9 +14,10 @@ import type { ServedEvent, ServedListener } from './served-event.js';
 import { RouterState } from './state.js';
 import { createUserContext } from './user-context.js';
 
-export interface RouterOptions {
+/** What both forms of the router (standalone and express middleware) are configured with. */
+export interface RoutingOptions {
   table: RouteTable;
-  /** Watched and reloaded on change when given. */
+  /** Watched and reloaded on change when given; a bad edit keeps the last good table. */
   routesFile?: string;
   /** For `${VAR}` in the route table on reload. */
   env?: Record<string, string | undefined>;
@@ -26,8 +27,13 @@ export interface RouterOptions {
   tokens?: Tokens;
   userIdHeader?: string;
   sessionCookie?: string;
+  /** Add x-ficus-route and x-ficus-upstream to responses (default true). */
   exposeHeaders?: boolean;
   maxPathLength?: number;
+}
+
+export interface RouterOptions extends RoutingOptions {
+  /** Bodies up to this size are buffered so a failing service's request can be replayed (default 64 KiB). */
   replayBodyLimit?: number;
 }
 

@@ -21,6 +21,20 @@ export interface TestRouter {
   close(): Promise<void>;
 }
 
+/**
+ * A route table of `upstreams` (name → URL; the first is the default upstream) and `routes`
+ * (id → path, taken over by the upstream named by `service`, GET only when `getOnly`).
+ */
+export function routeTableYaml(upstreams: Record<string, string>, routes: Record<string, { path: string; service: string; getOnly?: boolean; extra?: string }>): string {
+  const names = Object.keys(upstreams);
+  const lines = ['upstreams:', ...names.map((name) => `  ${name}: { url: "${upstreams[name]}" }`), `defaultUpstream: ${names[0]}`, 'routes:'];
+  for (const [id, route] of Object.entries(routes)) {
+    lines.push(`  - id: ${id}`, `    match: { path: ${route.path}${route.getOnly ? ', methods: [GET]' : ''} }`, `    service: ${route.service}`);
+    if (route.extra) lines.push(route.extra);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /** A standalone router on 127.0.0.1 with its route table and flags in a temporary folder. */
 export async function startTestRouter(routesYaml: string, options: Partial<RouterOptions> = {}): Promise<TestRouter> {
   const dir = await mkdtemp(join(tmpdir(), 'ficus-router-'));

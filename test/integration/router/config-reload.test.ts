@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, loadConfig } from '../../../platform/src/index.js';
 import { createAdminApp } from '../../../router/src/admin.js';
 import { routerConfigSchema } from '../../../router/src/config.js';
-import { eventually, startTestRouter, type TestRouter } from '../../kit/router.js';
+import { eventually, routeTableYaml, startTestRouter, type TestRouter } from '../../kit/router.js';
 import { spawnNode } from '../../kit/processes.js';
 import { startEchoUpstream, type EchoUpstream } from '../../kit/upstreams.js';
 
@@ -17,16 +17,7 @@ let admin: ReturnType<typeof createAdminApp>;
 beforeAll(async () => {
   monolith = await startEchoUpstream('monolith');
   service = await startEchoUpstream('catalog');
-  table = `
-upstreams:
-  monolith: { url: "${monolith.url}" }
-  catalog: { url: "${service.url}" }
-defaultUpstream: monolith
-routes:
-  - id: catalog-read
-    match: { path: /api/v1/products/** }
-    service: catalog
-`;
+  table = routeTableYaml({ monolith: monolith.url, catalog: service.url }, { 'catalog-read': { path: '/api/v1/products/**', service: 'catalog' } });
   t = await startTestRouter(table);
   admin = createAdminApp(t.router, { logger: createLogger({ level: 'silent', name: 'admin' }), token: 'admin-token-0123456789' });
 });

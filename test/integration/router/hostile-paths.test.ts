@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeTarget } from '../../../router/src/normalize-path.js';
 import { matchRoute } from '../../../router/src/route-table/load.js';
-import { eventually, startTestRouter, type TestRouter } from '../../kit/router.js';
+import { eventually, routeTableYaml, startTestRouter, type TestRouter } from '../../kit/router.js';
 import { startEchoUpstream, type EchoUpstream, type Seen } from '../../kit/upstreams.js';
 
 let monolith: EchoUpstream;
@@ -12,16 +12,7 @@ let t: TestRouter;
 beforeAll(async () => {
   monolith = await startEchoUpstream('monolith');
   orders = await startEchoUpstream('orders');
-  t = await startTestRouter(`
-upstreams:
-  monolith: { url: "${monolith.url}" }
-  orders: { url: "${orders.url}" }
-defaultUpstream: monolith
-routes:
-  - id: orders
-    match: { path: /api/v1/orders/** }
-    service: orders
-`);
+  t = await startTestRouter(routeTableYaml({ monolith: monolith.url, orders: orders.url }, { orders: { path: '/api/v1/orders/**', service: 'orders' } }));
   await t.setStage('orders', 'service');
   await eventually(() => t.router.flags.stage('ficus.orders').stage === 'service', 2000, 'flags applied');
 });

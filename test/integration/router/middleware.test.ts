@@ -5,7 +5,7 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../platform/src/index.js';
 import { ficusRouter, FlagSource, loadRouteTable, serveToggle, type ServedEvent } from '../../../router/src/index.js';
-import { eventually, startTestRouter, type TestRouter } from '../../kit/router.js';
+import { eventually, routeTableYaml, startTestRouter, type TestRouter } from '../../kit/router.js';
 import { startEchoUpstream, type EchoUpstream } from '../../kit/upstreams.js';
 
 let monolith: EchoUpstream;
@@ -20,16 +20,9 @@ const served: ServedEvent[] = [];
 beforeAll(async () => {
   monolith = await startEchoUpstream('monolith');
   service = await startEchoUpstream('catalog');
-  files = await startTestRouter(`
-upstreams:
-  monolith: { url: "${monolith.url}" }
-  catalog: { url: "${service.url}" }
-defaultUpstream: monolith
-routes:
-  - id: catalog-read
-    match: { path: /api/v1/products/**, methods: [GET] }
-    service: catalog
-`);
+  files = await startTestRouter(
+    routeTableYaml({ monolith: monolith.url, catalog: service.url }, { 'catalog-read': { path: '/api/v1/products/**', service: 'catalog', getOnly: true } }),
+  );
   const logger = createLogger({ level: 'silent', name: 'gateway' });
   flags = FlagSource.fromFile(files.flagsFile, { logger, pollMs: 50 });
   await flags.start();

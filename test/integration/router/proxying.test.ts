@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestRouter, type TestRouter } from '../../kit/router.js';
+import { eventually, routeTableYaml, startTestRouter, type TestRouter } from '../../kit/router.js';
 import { startEchoUpstream, type EchoUpstream, type Seen } from '../../kit/upstreams.js';
 
 let monolith: EchoUpstream;
@@ -11,16 +11,9 @@ let t: TestRouter;
 beforeAll(async () => {
   monolith = await startEchoUpstream('monolith');
   service = await startEchoUpstream('live');
-  t = await startTestRouter(`
-upstreams:
-  monolith: { url: "${monolith.url}" }
-  live: { url: "${service.url}" }
-defaultUpstream: monolith
-routes:
-  - id: live
-    match: { path: /api/v1/live/** }
-    service: live
-`);
+  t = await startTestRouter(
+    routeTableYaml({ monolith: monolith.url, live: service.url }, { live: { path: '/api/v1/live/**', service: 'live' } }),
+  );
   await t.setStage('live', 'service');
   await eventually(() => t.router.flags.stage('ficus.live').stage === 'service', 2000, 'flags applied');
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestRouter, type TestRouter } from '../../kit/router.js';
+import { eventually, routeTableYaml, startTestRouter, type TestRouter } from '../../kit/router.js';
 import { load, startEchoUpstream, type EchoUpstream } from '../../kit/upstreams.js';
 
 let monolith: EchoUpstream;
@@ -9,16 +9,9 @@ let t: TestRouter;
 beforeAll(async () => {
   monolith = await startEchoUpstream('monolith');
   service = await startEchoUpstream('catalog');
-  t = await startTestRouter(`
-upstreams:
-  monolith: { url: "${monolith.url}" }
-  catalog: { url: "${service.url}" }
-defaultUpstream: monolith
-routes:
-  - id: catalog-read
-    match: { path: /api/v1/products/**, methods: [GET] }
-    service: catalog
-`);
+  t = await startTestRouter(
+    routeTableYaml({ monolith: monolith.url, catalog: service.url }, { 'catalog-read': { path: '/api/v1/products/**', service: 'catalog', getOnly: true } }),
+  );
 });
 afterAll(async () => {
   await t.close();

@@ -9,7 +9,7 @@ import { loadRouteTable } from '../../../router/src/route-table/load.js';
 import { createRouter, type FicusRouter } from '../../../router/src/server.js';
 import { freePort } from '../../kit/ports.js';
 import { spawnNode, waitFor, type Spawned } from '../../kit/processes.js';
-import { eventually, startTestRouter, type TestRouter } from '../../kit/router.js';
+import { eventually, routeTableYaml, startTestRouter, type TestRouter } from '../../kit/router.js';
 import { load, startEchoUpstream, type EchoUpstream } from '../../kit/upstreams.js';
 
 const adminToken = '*:*.ficus-test-admin-secret';
@@ -42,16 +42,9 @@ beforeAll(async () => {
   monolith = await startEchoUpstream('monolith');
   service = await startEchoUpstream('catalog');
   // The route table and flags-file location come from the kit; flags come from Unleash here.
-  files = await startTestRouter(`
-upstreams:
-  monolith: { url: "${monolith.url}" }
-  catalog: { url: "${service.url}" }
-defaultUpstream: monolith
-routes:
-  - id: catalog-read
-    match: { path: /api/v1/products/** }
-    service: catalog
-`);
+  files = await startTestRouter(
+    routeTableYaml({ monolith: monolith.url, catalog: service.url }, { 'catalog-read': { path: '/api/v1/products/**', service: 'catalog' } }),
+  );
   const logger = createLogger({ level: 'silent', name: 'router' });
   const flags = FlagSource.fromServer({ url: unleashUrl, apiToken: clientToken, refreshMs, logger });
   await flags.start();

@@ -90,6 +90,71 @@ describe('ficus boundaries', () => {
     ]);
   });
 
+  it('reports SQL and knex references to another module’s schema with file and line, not code that merely shares a name', async () => {
+    const root = await fixture({
+      'monolith/src/modules/catalog/module.json': manifest('catalog'),
+      'monolith/src/modules/catalog/index.ts': 'export const catalog = { reserve() {} };\n',
+      'monolith/src/modules/orders/module.json': manifest('orders', ['catalog']),
+      'monolith/src/modules/orders/index.ts': [
+        "import { catalog } from '../catalog/index.js';",
+        'export const viaApi = () => catalog.reserve();',
+        "export const viaKnex = (db: any) => db('catalog.products').select('id');",
+        'export const viaSql = (db: any) => db.raw(`select * from catalog.stock_levels where id = ?`, [1]);',
+        "export const viaSchema = (db: any) => db.withSchema('catalog').table('products');",
+        "export const own = (db: any) => db('orders.orders');",
+      ].join('\n'),
+      'monolith/src/modules/orders/migrations/001.sql': 'create view x as select * from catalog.products;\n',
+    });
+    const { violations } = await checkBoundaries(root);
+    expect(violations.map((v) => `${v.rule} ${v.from}:${v.line}`).sort()).toEqual([
+      'module-data-ownership monolith/src/modules/orders/index.ts:3',
+      'module-data-ownership monolith/src/modules/orders/index.ts:4',
+      'module-data-ownership monolith/src/modules/orders/index.ts:5',
+      'module-data-ownership monolith/src/modules/orders/migrations/001.sql:1',
+    ]);
+    expect(violations[0]!.why).toContain('schema catalog belongs to catalog');
+  });
+
+  it('baseline: known violations pass, new ones fail, fixed ones must leave the baseline; entries survive unrelated edits', async () => {
+    const root = await fixture({
+      'monolith/src/modules/billing/module.json': manifest('billing'),
+      'monolith/src/modules/billing/index.ts': "import { ship } from '../shipping/index.js';\nexport const bill = ship;\n",
+      'monolith/src/modules/shipping/module.json': manifest('shipping'),
+      'monolith/src/modules/shipping/index.ts': 'export const ship = 1;\n',
+      'monolith/src/modules/shipping/internal/rates.ts': 'export const rate = 1;\n',
+    });
+    const run = async () => {
+      const proc = spawnNode([join(repoRoot, 'tools/bin/ficus.mjs'), 'boundaries', '--root', root], {});
+      return { code: await proc.exited, output: proc.output() };
+    };
+    expect((await run()).code).toBe(1);
+    const update = spawnNode([join(repoRoot, 'tools/bin/ficus.mjs'), 'boundaries', '--root', root, '--update-baseline'], {});
+    expect(await update.exited).toBe(0);
+    expect(await readFile(join(root, 'boundaries-baseline.json'), 'utf8')).toContain('"rule": "module-undeclared-dependency"');
+
+    // Known debt passes, also after unrelated lines move the import down.
+    await writeFile(join(root, 'monolith/src/modules/billing/index.ts'), "// a comment\n\nimport { ship } from '../shipping/index.js';\nexport const bill = ship;\n");
+    const known = await run();
+    expect(known.code).toBe(0);
+    expect(known.output).toContain('no new violations (1 known violation in boundaries-baseline.json)');
+
+    // A new violation fails and is told apart from the known one.
+    await writeFile(join(root, 'monolith/src/modules/billing/extra.ts'), "import { rate } from '../shipping/internal/rates.js';\nexport const r = rate;\n");
+    const fresh = await run();
+    expect(fresh.code).toBe(1);
+    expect(fresh.output).toContain('new violation');
+    expect(fresh.output).toContain('monolith/src/modules/billing/extra.ts:1 → monolith/src/modules/shipping/internal/rates.ts');
+    expect(fresh.output).toContain('1 known violation stay in boundaries-baseline.json');
+    await rm(join(root, 'monolith/src/modules/billing/extra.ts'));
+
+    // Fixing the known one makes its baseline entry stale: the check fails until it is removed.
+    await writeFile(join(root, 'monolith/src/modules/billing/index.ts'), 'export const bill = 2;\n');
+    const stale = await run();
+    expect(stale.code).toBe(1);
+    expect(stale.output).toContain('1 baseline entry no longer occurs');
+    expect(stale.output).toContain('module-undeclared-dependency: monolith/src/modules/billing/index.ts → monolith/src/modules/shipping/index.ts');
+  });
+
   it('exits 2 naming the file and field of a bad manifest', async () => {
     const root = await fixture({ 'monolith/src/modules/billing/module.json': JSON.stringify({ name: 'Billing', schema: 'billing' }) });
     const proc = spawnNode([join(repoRoot, 'tools/bin/ficus.mjs'), 'boundaries', '--root', root], {});

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { cruise, type ICruiseResult, type IForbiddenRuleType } from 'dependency-cruiser';
 import extractTSConfig from 'dependency-cruiser/config-utl/extract-ts-config';
 import { FicusError } from '../../../platform/src/index.js';
+import { findForeignSchemaReferences } from './data-ownership.js';
 import { discoverModules, type BoundedModule } from './modules.js';
 import { boundaryRules } from './rules.js';
 
@@ -99,5 +100,6 @@ export async function checkBoundaries(repoRoot: string, options: { moduleRoots?:
       ...(violation.cycle ? { cycle: violation.cycle.map((step) => step.name) } : {}),
     };
   });
+  violations.push(...findForeignSchemaReferences(repoRoot, modules));
   return { modules, violations, files: result.summary.totalCruised };
 }

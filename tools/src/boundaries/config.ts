@@ -12,6 +12,8 @@ const configSchema = z.strictObject({
       moduleRoots: z.array(z.string().min(1)).min(1).default(defaultModuleRoots),
       /** Folders the check reads. */
       scanRoots: z.array(z.string().min(1)).min(1).default(defaultScanRoots),
+      /** Known violations that do not fail the check (written by --update-baseline). */
+      baseline: z.string().min(1).default('boundaries-baseline.json'),
     })
     .prefault({}),
 });

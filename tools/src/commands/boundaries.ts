@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
+import { compareWithBaseline, readBaseline, writeBaseline } from '../boundaries/baseline.js';
 import { checkBoundaries } from '../boundaries/check.js';
 import { loadFicusConfig } from '../boundaries/config.js';
 import { discoverModules } from '../boundaries/modules.js';
@@ -30,17 +31,25 @@ export function boundariesCommand(out: Out = (text) => process.stdout.write(text
     .option('--root <dir>', 'repository root', '.')
     .option('--json', 'machine-readable output')
     .option('--write-config', 'write .dependency-cruiser.mjs with the generated rules, then check')
+    .option('--update-baseline', "record today's violations as known debt (the baseline file); later checks fail only on new ones")
     .addHelpText('after', `
 Modules are the folders holding a module.json under monolith/src/modules (set "boundaries.moduleRoots"
 in ficus.config.json for other layouts, e.g. ["src/domains"]). Rules: module-internals-private,
 module-undeclared-dependency, module-no-cycles, services-not-to-monolith, services-not-to-each-other,
 platform-imports-no-module, monolith-not-to-router-services-tools, router-only-platform.`)
-    .action(async (options: { root: string; json?: boolean; writeConfig?: boolean }) => {
+    .action(async (options: { root: string; json?: boolean; writeConfig?: boolean; updateBaseline?: boolean }) => {
       const root = resolve(options.root);
       const config = loadFicusConfig(root);
       if (options.writeConfig) await writeFile(join(root, '.dependency-cruiser.mjs'), dependencyCruiserConfig(root));
       const report = await checkBoundaries(root, { moduleRoots: config.boundaries.moduleRoots, scanRoots: config.boundaries.scanRoots });
-      out(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
-      if (report.violations.length > 0) process.exitCode = 1;
+      const baselineFile = join(root, config.boundaries.baseline);
+      if (options.updateBaseline) {
+        await writeBaseline(baselineFile, report.violations);
+        out(`ficus boundaries: recorded ${report.violations.length} known violations in ${config.boundaries.baseline}\n`);
+        return;
+      }
+      const comparison = compareWithBaseline(report.violations, readBaseline(baselineFile));
+      out(options.json ? `${JSON.stringify({ ...report, ...comparison }, null, 2)}\n` : formatReport(report, comparison, config.boundaries.baseline));
+      if (comparison.fresh.length > 0 || comparison.stale.length > 0) process.exitCode = 1;
     });
 }

@@ -16,7 +16,8 @@ export function buildCli(env: Env): Command {
     .description('strangler-fig migration toolkit: route, extract, shadow and shift traffic from a modular monolith')
     .version('0.1.0')
     .showHelpAfterError('(run ficus --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    .enablePositionalOptions();
   program
     .command('dev')
     .description('run the demo: embedded PostgreSQL (unless DATABASE_URL), migrations, demo data, the monolith, the router in front')

@@ -155,6 +155,34 @@ describe('ficus boundaries', () => {
     expect(stale.output).toContain('module-undeclared-dependency: monolith/src/modules/billing/index.ts → monolith/src/modules/shipping/index.ts');
   });
 
+  it('writes GitHub annotations, SARIF and a module graph with the violating edge marked', async () => {
+    const root = await fixture({
+      'monolith/src/modules/billing/module.json': manifest('billing', ['shipping']),
+      'monolith/src/modules/billing/index.ts': "import { ship } from '../shipping/index.js';\nimport { rate } from '../shipping/internal/rates.js';\nexport const bill = [ship, rate];\n",
+      'monolith/src/modules/shipping/module.json': manifest('shipping'),
+      'monolith/src/modules/shipping/index.ts': 'export const ship = 1;\n',
+      'monolith/src/modules/shipping/internal/rates.ts': 'export const rate = 1;\n',
+    });
+    const cli = async (...args: string[]) => {
+      const proc = spawnNode([join(repoRoot, 'tools/bin/ficus.mjs'), 'boundaries', ...args, '--root', root], {});
+      return { code: await proc.exited, output: proc.output() };
+    };
+    const github = await cli('--format', 'github');
+    expect(github.code).toBe(1);
+    expect(github.output).toContain('::error file=monolith/src/modules/billing/index.ts,line=2,title=module-internals-private::monolith/src/modules/billing/index.ts imports monolith/src/modules/shipping/internal/rates.ts');
+    const sarifLog = JSON.parse((await cli('--format', 'sarif')).output);
+    expect(sarifLog.version).toBe('2.1.0');
+    expect(sarifLog.runs[0].results).toEqual([
+      expect.objectContaining({ ruleId: 'module-internals-private', locations: [{ physicalLocation: { artifactLocation: { uri: 'monolith/src/modules/billing/index.ts' }, region: { startLine: 2 } } }] }),
+    ]);
+    const mermaid = await cli('graph');
+    expect(mermaid.code).toBe(0);
+    expect(mermaid.output).toContain('billing -.->|2| shipping');
+    expect(mermaid.output).toContain('linkStyle 0 stroke:#d33');
+    const dot = await cli('graph', '--format', 'dot');
+    expect(dot.output).toContain('"billing" -> "shipping" [label="2", color="#dd3333", style=dashed');
+  });
+
   it('exits 2 naming the file and field of a bad manifest', async () => {
     const root = await fixture({ 'monolith/src/modules/billing/module.json': JSON.stringify({ name: 'Billing', schema: 'billing' }) });
     const proc = spawnNode([join(repoRoot, 'tools/bin/ficus.mjs'), 'boundaries', '--root', root], {});

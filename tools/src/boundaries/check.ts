@@ -24,9 +24,20 @@ export interface BoundaryViolation {
   cycle?: string[];
 }
 
+/** Imports from one module into another, with where they happen. */
+export interface ModuleEdge {
+  from: string;
+  to: string;
+  /** Import sites, `file:line`: each in-process call that becomes a network call or an event after extraction. */
+  sites: string[];
+  /** Whether any of these imports breaks a rule. */
+  violating: boolean;
+}
+
 export interface BoundaryReport {
   modules: BoundedModule[];
   violations: BoundaryViolation[];
+  edges: ModuleEdge[];
   /** Files cruised. */
   files: number;
 }
@@ -101,5 +112,21 @@ export async function checkBoundaries(repoRoot: string, options: { moduleRoots?:
     };
   });
   violations.push(...findForeignSchemaReferences(repoRoot, modules));
-  return { modules, violations, files: result.summary.totalCruised };
+  const moduleOf = (file: string) => modules.find((m) => file.startsWith(`${m.dir}/`))?.name;
+  const edges = new Map<string, ModuleEdge>();
+  for (const source of result.modules) {
+    const from = moduleOf(source.source);
+    if (!from) continue;
+    for (const dependency of source.dependencies) {
+      const to = moduleOf(dependency.resolved);
+      if (!to || to === from) continue;
+      const key = `${from}\u0000${to}`;
+      let edge = edges.get(key);
+      if (!edge) edges.set(key, (edge = { from, to, sites: [], violating: false }));
+      const line = lineOf(repoRoot, source.source, dependency.module);
+      edge.sites.push(`${source.source}${line ? `:${line}` : ''}`);
+      if (violations.some((v) => v.from === source.source && v.to === dependency.resolved)) edge.violating = true;
+    }
+  }
+  return { modules, violations, edges: [...edges.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to)), files: result.summary.totalCruised };
 }

@@ -1,10 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { compareWithBaseline, readBaseline, writeBaseline } from '../boundaries/baseline.js';
 import { checkBoundaries } from '../boundaries/check.js';
 import { loadFicusConfig } from '../boundaries/config.js';
 import { discoverModules } from '../boundaries/modules.js';
+import { githubAnnotations, sarif } from '../boundaries/formats.js';
+import { dotGraph, mermaidGraph } from '../boundaries/graph.js';
 import { formatReport } from '../boundaries/report.js';
 import { boundaryRules } from '../boundaries/rules.js';
 
@@ -26,10 +28,13 @@ export default ${JSON.stringify({ forbidden: rules, options: { doNotFollow: { pa
  * Exit codes: 0 clean, 1 violations, 2 usage or configuration error.
  */
 export function boundariesCommand(out: Out = (text) => process.stdout.write(text)): Command {
-  return new Command('boundaries')
+  const command = new Command('boundaries')
+    // Options after `graph` belong to graph (both have --format).
+    .enablePositionalOptions()
     .description('check module boundaries with dependency-cruiser (exit 0 clean, 1 violations, 2 usage error)')
     .option('--root <dir>', 'repository root', '.')
-    .option('--json', 'machine-readable output')
+    .addOption(new Option('--format <format>', 'report format').choices(['human', 'json', 'github', 'sarif']).default('human'))
+    .option('--json', 'same as --format json')
     .option('--write-config', 'write .dependency-cruiser.mjs with the generated rules, then check')
     .option('--update-baseline', "record today's violations as known debt (the baseline file); later checks fail only on new ones")
     .addHelpText('after', `
@@ -37,7 +42,7 @@ Modules are the folders holding a module.json under monolith/src/modules (set "b
 in ficus.config.json for other layouts, e.g. ["src/domains"]). Rules: module-internals-private,
 module-undeclared-dependency, module-no-cycles, services-not-to-monolith, services-not-to-each-other,
 platform-imports-no-module, monolith-not-to-router-services-tools, router-only-platform.`)
-    .action(async (options: { root: string; json?: boolean; writeConfig?: boolean; updateBaseline?: boolean }) => {
+    .action(async (options: { root: string; format: string; json?: boolean; writeConfig?: boolean; updateBaseline?: boolean }) => {
       const root = resolve(options.root);
       const config = loadFicusConfig(root);
       if (options.writeConfig) await writeFile(join(root, '.dependency-cruiser.mjs'), dependencyCruiserConfig(root));
@@ -49,7 +54,23 @@ platform-imports-no-module, monolith-not-to-router-services-tools, router-only-p
         return;
       }
       const comparison = compareWithBaseline(report.violations, readBaseline(baselineFile));
-      out(options.json ? `${JSON.stringify({ ...report, ...comparison }, null, 2)}\n` : formatReport(report, comparison, config.boundaries.baseline));
+      const format = options.json ? 'json' : options.format;
+      if (format === 'json') out(`${JSON.stringify({ ...report, ...comparison }, null, 2)}\n`);
+      else if (format === 'github') out(githubAnnotations(comparison, config.boundaries.baseline));
+      else if (format === 'sarif') out(sarif(comparison, report.modules, '0.1.0'));
+      else out(formatReport(report, comparison, config.boundaries.baseline));
       if (comparison.fresh.length > 0 || comparison.stale.length > 0) process.exitCode = 1;
     });
+  command
+    .command('graph')
+    .description('the module graph: edges weighted by import sites, violating edges marked')
+    .addOption(new Option('--format <format>', 'graph language').choices(['mermaid', 'dot']).default('mermaid'))
+    .option('--root <dir>', 'repository root', '.')
+    .action(async (options: { format: string; root: string }) => {
+      const root = resolve(options.root);
+      const config = loadFicusConfig(root);
+      const report = await checkBoundaries(root, { moduleRoots: config.boundaries.moduleRoots, scanRoots: config.boundaries.scanRoots });
+      out(options.format === 'dot' ? dotGraph(report) : mermaidGraph(report));
+    });
+  return command;
 }

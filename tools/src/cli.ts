@@ -4,6 +4,7 @@ import { boundariesCommand } from './commands/boundaries.js';
 import { dbCommand } from './commands/db.js';
 import { runDev } from './commands/dev.js';
 import { flagsCommand } from './commands/flags.js';
+import { readinessCommand } from './commands/readiness.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -26,6 +27,7 @@ export function buildCli(env: Env): Command {
   program.addCommand(dbCommand(env));
   program.addCommand(flagsCommand(env));
   program.addCommand(boundariesCommand());
+  program.addCommand(readinessCommand(env));
   return program;
 }
 

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cruise, type ICruiseResult, type IForbiddenRuleType } from 'dependency-cruiser';
 import extractTSConfig from 'dependency-cruiser/config-utl/extract-ts-config';
@@ -67,8 +68,15 @@ function fromMatches(rule: IForbiddenRuleType, file: string): boolean {
   return (paths.length === 0 || paths.some((p) => new RegExp(p).test(file))) && !asList(from.pathNot).some((p) => new RegExp(p).test(file));
 }
 
-/** Runs the boundary rules over the repository with dependency-cruiser's API. */
-export async function checkBoundaries(repoRoot: string, options: { moduleRoots?: readonly string[]; scanRoots?: readonly string[] } = {}): Promise<BoundaryReport> {
+async function cruiseBoundaries(
+  repoRoot: string,
+  options: {
+    moduleRoots?: readonly string[];
+    scanRoots?: readonly string[];
+    /** Keep the last report here and reuse it while no scanned file changed; none when omitted. */
+    cacheFolder?: string;
+  } = {},
+): Promise<BoundaryReport> {
   const modules = discoverModules(repoRoot, options.moduleRoots);
   const forbidden = boundaryRules(modules);
   const scan = (options.scanRoots ?? defaultScanRoots).filter((root) => existsSync(join(repoRoot, root)));
@@ -131,4 +139,61 @@ export async function checkBoundaries(repoRoot: string, options: { moduleRoots?:
     }
   }
   return { modules, violations, edges: [...edges.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to)), files: result.summary.totalCruised };
+}
+
+const scanned = /\.(ts|mts|cts|js|mjs|cjs|json|sql)$/;
+
+function listFiles(root: string, dir: string, out: string[]): void {
+  let entries;
+  try {
+    entries = readdirSync(join(root, dir), { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    const path = dir ? `${dir}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) listFiles(root, path, out);
+    else if (scanned.test(entry.name)) out.push(path);
+  }
+}
+
+/** A digest of everything a report depends on: the scanned files' contents, the options, the tool versions. */
+function reportKey(repoRoot: string, scanRoots: readonly string[], options: object): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ options, format: 1 }));
+  const files: string[] = ['tsconfig.json', 'ficus.config.json'];
+  for (const root of scanRoots) listFiles(repoRoot, root, files);
+  for (const file of files.sort()) {
+    hash.update(file);
+    try {
+      hash.update(readFileSync(join(repoRoot, file)));
+    } catch {
+      hash.update('-');
+    }
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Runs the boundary rules over the repository with dependency-cruiser's API. With a cache
+ * folder, the last report is reused while no scanned file changed (a content digest decides).
+ */
+export async function checkBoundaries(
+  repoRoot: string,
+  options: { moduleRoots?: readonly string[]; scanRoots?: readonly string[]; cacheFolder?: string } = {},
+): Promise<BoundaryReport> {
+  if (!options.cacheFolder) return cruiseBoundaries(repoRoot, options);
+  const key = reportKey(repoRoot, options.scanRoots ?? defaultScanRoots, { moduleRoots: options.moduleRoots ?? null, scanRoots: options.scanRoots ?? null });
+  const file = join(options.cacheFolder, 'boundaries-report.json');
+  try {
+    const cached = JSON.parse(readFileSync(file, 'utf8')) as { key: string; report: BoundaryReport };
+    if (cached.key === key) return cached.report;
+  } catch {
+    // No usable cache: cruise.
+  }
+  const report = await cruiseBoundaries(repoRoot, options);
+  mkdirSync(options.cacheFolder, { recursive: true });
+  writeFileSync(file, JSON.stringify({ key, report }));
+  return report;
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -37,16 +38,18 @@ export function boundariesCommand(out: Out = (text) => process.stdout.write(text
     .option('--json', 'same as --format json')
     .option('--write-config', 'write .dependency-cruiser.mjs with the generated rules, then check')
     .option('--update-baseline', "record today's violations as known debt (the baseline file); later checks fail only on new ones")
+    .option('--no-cache', 'cruise even when no file changed since the last report (kept in node_modules/.cache/ficus-boundaries)')
     .addHelpText('after', `
 Modules are the folders holding a module.json under monolith/src/modules (set "boundaries.moduleRoots"
 in ficus.config.json for other layouts, e.g. ["src/domains"]). Rules: module-internals-private,
 module-undeclared-dependency, module-no-cycles, services-not-to-monolith, services-not-to-each-other,
 platform-imports-no-module, monolith-not-to-router-services-tools, router-only-platform.`)
-    .action(async (options: { root: string; format: string; json?: boolean; writeConfig?: boolean; updateBaseline?: boolean }) => {
+    .action(async (options: { root: string; format: string; json?: boolean; writeConfig?: boolean; updateBaseline?: boolean; cache: boolean }) => {
       const root = resolve(options.root);
       const config = loadFicusConfig(root);
       if (options.writeConfig) await writeFile(join(root, '.dependency-cruiser.mjs'), dependencyCruiserConfig(root));
-      const report = await checkBoundaries(root, { moduleRoots: config.boundaries.moduleRoots, scanRoots: config.boundaries.scanRoots });
+      const cacheFolder = options.cache && existsSync(join(root, 'node_modules')) ? join(root, 'node_modules/.cache/ficus-boundaries') : undefined;
+      const report = await checkBoundaries(root, { moduleRoots: config.boundaries.moduleRoots, scanRoots: config.boundaries.scanRoots, ...(cacheFolder ? { cacheFolder } : {}) });
       const baselineFile = join(root, config.boundaries.baseline);
       if (options.updateBaseline) {
         await writeBaseline(baselineFile, report.violations);

@@ -52,7 +52,7 @@ export class RouterState {
       const current = this.#upstreams.get(name);
       next.set(name, current?.sameAs(spec) ? current : new Upstream(name, spec, this.#onBreakerChange));
     }
-    for (const [name, upstream] of this.#upstreams) if (next.get(name) !== upstream) upstream.close();
+    for (const [name, upstream] of this.#upstreams) if (next.get(name) !== upstream) upstream.retire();
     this.#upstreams = next;
   }
 

@@ -4,11 +4,9 @@ import { FicusError, writeProblem } from '../../../platform/src/index.js';
 import type { Decision } from '../decide.js';
 import type { ServedEvent } from '../served-event.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
-import { sendRequest, UpstreamError, type OutgoingRequest } from './send.js';
+import { idempotentMethods, sendRequest, UpstreamError, type OutgoingRequest } from './send.js';
 import { failureResponse, neverReceived } from './status-code.js';
 import type { Upstream } from './upstream.js';
-
-const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 export interface ForwardOptions {
   /** Add `x-ficus-route` and `x-ficus-upstream` to responses. */
@@ -92,7 +90,7 @@ class Forwarding {
     this.options = options;
     const { req } = exchange;
     this.method = req.method ?? 'GET';
-    this.canRetry = idempotent.has(this.method);
+    this.canRetry = idempotentMethods.has(this.method);
     this.replayable = body === null || Buffer.isBuffer(body);
     const socket = req.socket as IncomingMessage['socket'] & { encrypted?: boolean };
     const headers = upstreamRequestHeaders(req.headers, decision.primary.url.host, {
@@ -186,7 +184,15 @@ class Forwarding {
       headers['x-ficus-route'] = this.decision.routeId;
       headers['x-ficus-upstream'] = upstream.name;
     }
-    res.writeHead(response.statusCode!, response.statusMessage, headers);
+    try {
+      res.writeHead(response.statusCode!, response.statusMessage, headers);
+    } catch (error) {
+      // An answer node's client parsed but its server will not write (a status below 100, a
+      // control character in the reason phrase): the upstream is at fault, the router lives on.
+      response.destroy();
+      upstream.release();
+      return this.refuse(new UpstreamError('reset', upstream.name, `${upstream.name} sent a response that cannot be forwarded (${(error as Error).message})`));
+    }
     response.pipe(res);
     res.once('close', () => {
       upstream.release();
@@ -242,7 +248,7 @@ class Forwarding {
 export function forward(exchange: Exchange, decision: Decision, options: ForwardOptions): void {
   const { req } = exchange;
   if (!hasBody(req)) return new Forwarding(exchange, decision, options, null).start();
-  if (!decision.fallback || !idempotent.has(req.method ?? 'GET')) return new Forwarding(exchange, decision, options, req).start();
+  if (!decision.fallback || !idempotentMethods.has(req.method ?? 'GET')) return new Forwarding(exchange, decision, options, req).start();
   readSmallBody(req, options.replayBodyLimit).then(
     (buffer) => new Forwarding(exchange, decision, options, buffer ?? req).start(),
     (error: unknown) => new Forwarding(exchange, decision, options, null).crash(error),

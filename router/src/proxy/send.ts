@@ -5,6 +5,9 @@ import type { HeaderBag } from './headers.js';
 import type { UpstreamFailure } from './status-code.js';
 import type { Upstream } from './upstream.js';
 
+/** Methods whose repetition has the effect of one request (RFC 9110 §9.2.2). */
+export const idempotentMethods: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
 export class UpstreamError extends Error {
   readonly failure: UpstreamFailure;
   readonly upstream: string;
@@ -80,8 +83,10 @@ export function sendRequest(upstream: Upstream, outgoing: OutgoingRequest, done:
     done(undefined, response);
   });
   req.once('error', (error: NodeJS.ErrnoException) => {
-    // A pooled keep-alive socket the upstream had already closed: the request never arrived.
-    const stale = req.reusedSocket && error.code === 'ECONNRESET' && (outgoing.body === null || Buffer.isBuffer(outgoing.body));
+    // A pooled keep-alive socket the upstream had closed: usually the request never arrived,
+    // but the upstream may also have died while handling it. Only an idempotent request may
+    // be treated as never received, so a POST is never run twice.
+    const stale = req.reusedSocket && error.code === 'ECONNRESET' && idempotentMethods.has(outgoing.method) && (outgoing.body === null || Buffer.isBuffer(outgoing.body));
     fail(!connected || stale ? 'connect' : 'reset', `${upstream.name}: ${error.code ?? error.message}`, error);
   });
 }

@@ -24,6 +24,7 @@ export class Upstream {
   readonly agent: HttpAgent;
   readonly breaker: CircuitBreakerPolicy;
   #inFlight = 0;
+  #retired = false;
 
   constructor(name: string, spec: UpstreamSpec, onBreakerChange?: (name: string, state: BreakerState) => void) {
     this.name = name;
@@ -59,6 +60,16 @@ export class Upstream {
 
   release(): void {
     this.#inFlight--;
+    if (this.#retired && this.#inFlight === 0) this.agent.destroy();
+  }
+
+  /**
+   * Replaced by a reload: requests in flight finish on their sockets, then the pool closes.
+   * (Until they finish, the new runtime's bulkhead does not count them.)
+   */
+  retire(): void {
+    this.#retired = true;
+    if (this.#inFlight === 0) this.agent.destroy();
   }
 
   sameAs(spec: UpstreamSpec): boolean {

@@ -28,9 +28,40 @@ function withOrderId(error: unknown, orderId: string): unknown {
 }
 
 /**
+ * Undoes what the saga did, each step on its own so one failing compensation does not skip
+ * the others, and records the outcome on the order. A compensation that fails is logged and
+ * written to the order's failure code for an operator (or a retry job) to finish.
+ */
+async function compensate(
+  deps: PlaceOrderDeps,
+  log: Logger,
+  orderId: string,
+  done: { reservationId: string; refundChargeId?: string | undefined },
+  outcome: { status: 'rejected' | 'payment_failed'; error: unknown; chargeId?: string | undefined },
+): Promise<void> {
+  const failed: string[] = [];
+  if (done.refundChargeId) {
+    await deps.payments.refund(done.refundChargeId).catch((error: unknown) => {
+      failed.push('refund');
+      log.error({ err: error, chargeId: done.refundChargeId }, 'compensation failed: could not refund the charge');
+    });
+  }
+  await deps.catalog.releaseReservation(done.reservationId).catch((error: unknown) => {
+    failed.push('release-stock');
+    log.error({ err: error, reservationId: done.reservationId }, 'compensation failed: could not release reserved stock');
+  });
+  const code = codeOf(outcome.error);
+  await updateOrder(deps.db, orderId, {
+    status: outcome.status,
+    failure_code: failed.length ? `${code}; compensation failed: ${failed.join(', ')}` : code,
+    charge_id: outcome.chargeId ?? null,
+  }).catch((error: unknown) => log.error({ err: error }, 'could not record the failed order'));
+}
+
+/**
  * The place-order saga: record the order, reserve stock (catalog), charge (payments), confirm.
- * Each step that fails undoes the ones before it (release the reservation, refund the charge),
- * so a failed order never keeps stock or money. The order row records how far it got.
+ * Once stock is held, every failure gives it back (and refunds a charge), so a failed order
+ * never keeps stock or money. The order row records how far it got.
  */
 export async function placeOrder(deps: PlaceOrderDeps, request: PlaceOrderRequest): Promise<Order> {
   const { db, catalog, payments } = deps;
@@ -44,29 +75,32 @@ export async function placeOrder(deps: PlaceOrderDeps, request: PlaceOrderReques
     await updateOrder(db, orderId, { status: 'rejected', failure_code: codeOf(error) });
     throw withOrderId(error, orderId);
   }
-  await priceLines(db, orderId, reservation.lines);
-  await updateOrder(db, orderId, { reservation_id: reservation.id, total_cents: reservation.totalCents, currency: reservation.currency });
 
-  let charge: Charge;
+  let charge: Charge | undefined;
+  let compensated = false;
   try {
-    charge = await payments.charge({ reference: orderId, amountCents: reservation.totalCents, currency: reservation.currency, cardNumber: request.cardNumber });
-  } catch (error) {
-    log.info({ code: codeOf(error) }, 'payment failed: releasing reserved stock');
-    await catalog.releaseReservation(reservation.id);
-    const chargeId = error instanceof FicusError ? (error.extensions?.['chargeId'] as string | undefined) : undefined;
-    await updateOrder(db, orderId, { status: 'payment_failed', failure_code: codeOf(error), charge_id: chargeId ?? null });
-    throw withOrderId(error, orderId);
-  }
-
-  try {
-    await catalog.commitReservation(reservation.id);
+    await priceLines(db, orderId, reservation.lines);
+    await updateOrder(db, orderId, { reservation_id: reservation.id, total_cents: reservation.totalCents, currency: reservation.currency });
+    try {
+      charge = await payments.charge({ reference: orderId, amountCents: reservation.totalCents, currency: reservation.currency, cardNumber: request.cardNumber });
+    } catch (error) {
+      log.info({ code: codeOf(error) }, 'payment failed: releasing reserved stock');
+      const chargeId = error instanceof FicusError ? (error.extensions?.['chargeId'] as string | undefined) : undefined;
+      // A declined or abandoned charge took no money: only the stock goes back.
+      compensated = true;
+      await compensate(deps, log, orderId, { reservationId: reservation.id }, { status: 'payment_failed', error, chargeId });
+      throw withOrderId(error, orderId);
+    }
     await updateOrder(db, orderId, { status: 'confirmed', charge_id: charge.id });
   } catch (error) {
-    log.error({ err: error }, 'confirming the order failed: refunding and releasing stock');
-    await payments.refund(charge.id);
-    await catalog.releaseReservation(reservation.id);
-    await updateOrder(db, orderId, { status: 'rejected', failure_code: codeOf(error), charge_id: charge.id });
+    if (compensated) throw error;
+    log.error({ err: error }, 'placing the order failed after stock was reserved: compensating');
+    await compensate(deps, log, orderId, { reservationId: reservation.id, refundChargeId: charge?.id }, { status: 'rejected', error, chargeId: charge?.id });
     throw withOrderId(error, orderId);
   }
+
+  // The order is confirmed and paid; its stock stays off the shelf whether the reservation is
+  // marked committed or still held, so a failure here is logged, not undone.
+  await catalog.commitReservation(reservation.id).catch((error: unknown) => log.error({ err: error, reservationId: reservation.id }, 'could not mark the reservation committed'));
   return getOrder(db, orderId, request.userId);
 }

@@ -102,6 +102,9 @@ describe('ficus boundaries', () => {
         'export const viaSql = (db: any) => db.raw(`select * from catalog.stock_levels where id = ?`, [1]);',
         "export const viaSchema = (db: any) => db.withSchema('catalog').table('products');",
         "export const own = (db: any) => db('orders.orders');",
+        'export const multiLine = (db: any) => db.raw(`',
+        '  select id',
+        '  from catalog.reservations`);',
       ].join('\n'),
       'monolith/src/modules/orders/migrations/001.sql': 'create view x as select * from catalog.products;\n',
     });
@@ -110,9 +113,11 @@ describe('ficus boundaries', () => {
       'module-data-ownership monolith/src/modules/orders/index.ts:3',
       'module-data-ownership monolith/src/modules/orders/index.ts:4',
       'module-data-ownership monolith/src/modules/orders/index.ts:5',
+      'module-data-ownership monolith/src/modules/orders/index.ts:9',
       'module-data-ownership monolith/src/modules/orders/migrations/001.sql:1',
     ]);
     expect(violations[0]!.why).toContain('schema catalog belongs to catalog');
+    expect(violations.map((v) => v.to)).toContain('monolith/src/modules/catalog (catalog.reservations)');
   });
 
   it('baseline: known violations pass, new ones fail, fixed ones must leave the baseline; entries survive unrelated edits', async () => {

@@ -31,33 +31,37 @@ function filesUnder(root: string, dir: string): string[] {
 export function findForeignSchemaReferences(repoRoot: string, modules: readonly BoundedModule[]): BoundaryViolation[] {
   const violations: BoundaryViolation[] = [];
   for (const module of modules) {
-    const others = modules.filter((m) => m.schema !== module.schema);
-    if (others.length === 0) continue;
-    const schemas = others.map((m) => m.schema).join('|');
-    const qualified = new RegExp(`(?:^|[^\\w.])(?:"?)(${schemas})"?\\."?[a-z_][a-z0-9_]*`, 'i');
-    const bare = new RegExp(`^(${schemas})$`);
+    const others = new Map(modules.filter((m) => m.schema !== module.schema).map((m) => [m.schema, m]));
+    if (others.size === 0) continue;
+    const schemas = [...others.keys()].join('|');
+    const qualified = new RegExp(`(?:^|[^\\w.])"?(${schemas})"?\\."?([a-z_][a-z0-9_]*)`, 'gi');
+    const withSchema = new RegExp(`withSchema\\(\\s*['"\`](${schemas})['"\`]`, 'g');
     for (const file of filesUnder(repoRoot, module.dir)) {
       const text = readFileSync(join(repoRoot, file), 'utf8');
-      const lines = text.split('\n');
-      const seen = new Set<string>();
-      lines.forEach((line, index) => {
-        const withSchema = /withSchema\(\s*['"`]([a-z_][a-z0-9_]*)['"`]/.exec(line)?.[1];
-        const strings = file.endsWith('.sql') ? [line] : (line.match(literal) ?? []).map((s) => s.slice(1, -1));
-        const hit = withSchema && bare.test(withSchema) ? withSchema : strings.map((s) => qualified.exec(s)?.[1]).find(Boolean);
-        if (!hit) return;
-        const owner = others.find((m) => m.schema === hit.toLowerCase())!;
-        const key = `${owner.name}:${index}`;
-        if (seen.has(key)) return;
-        seen.add(key);
+      const lineAt = (offset: number) => text.slice(0, offset).split('\n').length;
+      const found = new Map<string, { line: number; schema: string; reference: string }>();
+      const record = (offset: number, schema: string, reference: string) => {
+        const line = lineAt(offset);
+        found.set(`${line}\u0000${reference}`, { line, schema: schema.toLowerCase(), reference });
+      };
+      // Whole-file scans, so SQL in multi-line template literals is seen too.
+      const regions = file.endsWith('.sql') ? [{ text, offset: 0 }] : [...text.matchAll(literal)].map((m) => ({ text: m[0], offset: m.index }));
+      for (const region of regions) {
+        for (const match of region.text.matchAll(qualified)) record(region.offset + match.index + match[0].indexOf(match[1]!), match[1]!, `${match[1]!.toLowerCase()}.${match[2]}`);
+      }
+      for (const match of text.matchAll(withSchema)) record(match.index, match[1]!, `withSchema('${match[1]}')`);
+      for (const { line, schema, reference } of [...found.values()].sort((a, b) => a.line - b.line)) {
+        const owner = others.get(schema)!;
         violations.push({
           rule: dataOwnershipRule.name,
           why: `${dataOwnershipRule.comment} (schema ${owner.schema} belongs to ${owner.name})`,
           from: file,
-          to: `${owner.dir} (schema ${owner.schema})`,
-          line: index + 1,
+          // The reference itself is part of the identity, so a baselined file cannot take on new ones unnoticed.
+          to: `${owner.dir} (${reference})`,
+          line,
           owner: module.name,
         });
-      });
+      }
     }
   }
   return violations;

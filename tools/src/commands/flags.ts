@@ -45,7 +45,8 @@ async function changeStage(options: CommonOptions, env: Env, out: (line: string)
   const from = stageOf(await store.get(route.flag));
   const feature = serveToggle(route.flag, route.id, stage, percent, route.stickiness);
   await store.put(feature);
-  const to = stageOf(feature);
+  // Report and audit what the store now holds, not what was meant to be written.
+  const to = stageOf(await store.get(route.flag));
   const who = env['FICUS_ACTOR'] ?? env['USER'] ?? userInfo().username;
   await appendAudit(options.audit ?? join(dirname(options.flags), 'flags-audit.jsonl'), {
     at: new Date().toISOString(),

@@ -113,11 +113,18 @@ export class UnleashFlagStore implements FlagStore {
     const strategiesPath = `/${flag}/environments/${encodeURIComponent(this.#environment)}/strategies`;
     const existing = await this.#call('GET', strategiesPath);
     if (existing.status !== 200) this.#fail(`listing strategies of ${feature.name}`, existing);
-    const rollout = (existing.json as AdminStrategy[]).find((s) => s.name === 'flexibleRollout');
+    const strategies = existing.json as AdminStrategy[];
+    const rollout = strategies.find((s) => s.name === 'flexibleRollout');
     const strategy = feature.strategies[0]!;
     const body = { name: strategy.name, parameters: strategy.parameters, constraints: [] };
     const saved = rollout ? await this.#call('PUT', `${strategiesPath}/${rollout.id}`, body) : await this.#call('POST', strategiesPath, body);
     if (saved.status !== 200 && saved.status !== 201) this.#fail(`saving the rollout of ${feature.name}`, saved);
+    // The serve toggle is ficus's: any other strategy (added in the Unleash UI, say) would
+    // widen the rollout behind the stage the audit log records, so it goes.
+    for (const other of strategies.filter((s) => s !== rollout)) {
+      const removed = await this.#call('DELETE', `${strategiesPath}/${other.id}`);
+      if (removed.status !== 200) this.#fail(`removing strategy ${other.name} from ${feature.name}`, removed);
+    }
     const toggled = await this.#call('POST', `/${flag}/environments/${encodeURIComponent(this.#environment)}/${feature.enabled ? 'on' : 'off'}`);
     if (toggled.status !== 200) this.#fail(`turning ${feature.name} ${feature.enabled ? 'on' : 'off'}`, toggled);
   }

@@ -72,6 +72,8 @@ export interface StartServerOptions {
   port: number;
   logger: Logger;
   shutdownTimeoutMs: number;
+  /** Closes what the server does not track itself (upgraded connections) once requests drained. */
+  beforeClose?: () => void;
   /** Releases resources (database pools) after the last request finished. */
   onClose?: () => Promise<void>;
 }
@@ -96,6 +98,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logger.info({ reason, inFlight: lifecycle.inFlight }, 'shutting down: finishing in-flight requests');
       const finished = await lifecycle.drain(options.shutdownTimeoutMs);
       if (!finished) logger.warn({ inFlight: lifecycle.inFlight, timeoutMs: options.shutdownTimeoutMs }, 'shutdown timeout: cutting remaining requests');
+      options.beforeClose?.();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;

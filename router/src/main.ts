@@ -36,6 +36,7 @@ export async function startRouter(config: RouterConfig, logger: Logger, env: Rec
     const proxy = await startServer({
       server: router.server,
       lifecycle: router.lifecycle,
+      beforeClose: router.closeTunnels,
       host: config.ROUTER_HOST,
       port: config.ROUTER_PORT,
       logger,

@@ -46,6 +46,8 @@ export interface FicusRouter {
   counters: RouteCounters;
   /** Called after every response; the seam for shadow traffic and custom telemetry. */
   onServed(listener: ServedListener): void;
+  /** Closes every WebSocket tunnel (shutdown does, after draining requests). */
+  closeTunnels(): void;
   close(): void;
 }
 
@@ -63,8 +65,10 @@ export function createRouter(options: RouterOptions): FicusRouter {
     breakerStates: () => [...state.upstreams].map(([name, u]) => [name, breakerValue[u.breakerState]]),
     inFlight: () => [...state.upstreams].map(([name, u]) => [name, u.inFlight]),
     flagSourceAgeSeconds: () => {
-      const at = flags.status().lastSyncAt;
-      return at === undefined ? undefined : (Date.now() - at) / 1000;
+      const status = flags.status();
+      // A watched file is applied on every change: its flags are current unless the last read failed.
+      if (status.kind === 'file' && status.ready && !status.lastError) return 0;
+      return status.lastSyncAt === undefined ? undefined : (Date.now() - status.lastSyncAt) / 1000;
     },
   });
   state = new RouterState(options.table, { ...(options.routesFile ? { file: options.routesFile } : {}), env: options.env ?? {}, logger, onReloadFailed: metrics.reloadFailed });
@@ -109,6 +113,17 @@ export function createRouter(options: RouterOptions): FicusRouter {
   const lifecycle = new Lifecycle();
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => lifecycle.middleware(req, res, () => handle(req, res)));
 
+  // Upgraded connections are not requests: neither the drain nor closeAllConnections() sees
+  // them, so shutdown closes them itself.
+  const tunnels = new Set<Duplex>();
+  const trackTunnel = (socket: Duplex) => {
+    tunnels.add(socket);
+    socket.once('close', () => tunnels.delete(socket));
+  };
+  const closeTunnels = () => {
+    for (const socket of tunnels) socket.destroy();
+  };
+
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const target = normalizeTarget(req.url ?? '/', maxPathLength);
@@ -128,8 +143,8 @@ export function createRouter(options: RouterOptions): FicusRouter {
     const route = matchRoute(state.table, req.method ?? 'GET', target.segments, req.headers);
     void Promise.resolve(decide(state, flags, route, req, contextOf)).then(async (decision) => {
       const path = target.path + target.search;
-      if (await forwardUpgrade(decision.primary, req, socket, head, path, headers)) return;
-      if (decision.fallback && (await forwardUpgrade(decision.fallback, req, socket, head, path, headers))) return;
+      if (await forwardUpgrade(decision.primary, req, socket, head, path, headers, trackTunnel)) return;
+      if (decision.fallback && (await forwardUpgrade(decision.fallback, req, socket, head, path, headers, trackTunnel))) return;
       socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     });
   });
@@ -142,7 +157,9 @@ export function createRouter(options: RouterOptions): FicusRouter {
     metrics,
     counters,
     onServed: (listener) => listeners.push(listener),
+    closeTunnels,
     close: () => {
+      closeTunnels();
       state.close();
       flags.stop();
     },

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { ServedEvent } from './served-event.js';
 
 export interface RouterMetrics {
@@ -8,10 +8,93 @@ export interface RouterMetrics {
   reloadFailed(file: string): void;
 }
 
+const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+interface Timing {
+  /** Per-bucket (not cumulative) counts; the last slot is +Inf. */
+  counts: Float64Array;
+  sum: number;
+  count: number;
+  statuses: Map<number, number>;
+}
+
 /**
- * prom-client metrics of the router. Labelled children are cached per label combination so a
- * request costs two map lookups and two increments, not label hashing.
+ * Request counts and the latency histogram by route and upstream, kept in plain numbers on
+ * the hot path (two map lookups, a short bucket scan, a few increments) and turned into
+ * Prometheus series only when /metrics is scraped: the price of metrics is paid off the hot path.
  */
+class RouteTimings {
+  readonly #byRoute = new Map<string, Map<string, Timing>>();
+
+  observe(route: string, upstream: string, status: number, seconds: number): void {
+    let byUpstream = this.#byRoute.get(route);
+    if (!byUpstream) this.#byRoute.set(route, (byUpstream = new Map()));
+    let timing = byUpstream.get(upstream);
+    if (!timing) byUpstream.set(upstream, (timing = { counts: new Float64Array(latencyBuckets.length + 1), sum: 0, count: 0, statuses: new Map() }));
+    let bucket = 0;
+    while (bucket < latencyBuckets.length && seconds > latencyBuckets[bucket]!) bucket++;
+    timing.counts[bucket]!++;
+    timing.sum += seconds;
+    timing.count++;
+    timing.statuses.set(status, (timing.statuses.get(status) ?? 0) + 1);
+  }
+
+  *#each(): Generator<[string, string, Timing]> {
+    for (const [route, byUpstream] of this.#byRoute) for (const [upstream, timing] of byUpstream) yield [route, upstream, timing];
+  }
+
+  requestsMetric() {
+    const name = 'ficus_router_requests_total';
+    return {
+      name,
+      help: 'Requests answered by the router, by route id, serving upstream and status',
+      type: 'counter',
+      aggregator: 'sum',
+      reset: () => this.#byRoute.clear(),
+      get: async () => ({
+        name,
+        help: 'Requests answered by the router, by route id, serving upstream and status',
+        type: 'counter',
+        aggregator: 'sum',
+        values: [...this.#each()].flatMap(([route, upstream, timing]) =>
+          [...timing.statuses].map(([status, value]) => ({ labels: { route, upstream, status: String(status) }, value })),
+        ),
+      }),
+    };
+  }
+
+  latencyMetric() {
+    const name = 'ficus_router_request_duration_seconds';
+    const help = 'Time from request to the end of the response, by route id and serving upstream';
+    return {
+      name,
+      help,
+      type: 'histogram',
+      aggregator: 'sum',
+      reset: () => this.#byRoute.clear(),
+      get: async () => ({
+        name,
+        help,
+        type: 'histogram',
+        aggregator: 'sum',
+        values: [...this.#each()].flatMap(([route, upstream, timing]) => {
+          let cumulative = 0;
+          const buckets = [...latencyBuckets, Number.POSITIVE_INFINITY].map((bound, i) => {
+            cumulative += timing.counts[i]!;
+            return { labels: { le: bound === Number.POSITIVE_INFINITY ? '+Inf' : bound, route, upstream }, value: cumulative, metricName: `${name}_bucket` };
+          });
+          return [
+            ...buckets,
+            { labels: { route, upstream }, value: timing.sum, metricName: `${name}_sum` },
+            { labels: { route, upstream }, value: timing.count, metricName: `${name}_count` },
+          ];
+        }),
+      }),
+    };
+  }
+}
+
+/** prom-client metrics of the router; the per-request ones are RouteTimings, collected at scrape time. */
 export function createRouterMetrics(sources: {
   breakerStates(): Iterable<[string, number]>;
   inFlight(): Iterable<[string, number]>;
@@ -19,19 +102,9 @@ export function createRouterMetrics(sources: {
 }): RouterMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const requests = new Counter({
-    name: 'ficus_router_requests_total',
-    help: 'Requests answered by the router, by route id, serving upstream and status',
-    labelNames: ['route', 'upstream', 'status'] as const,
-    registers: [registry],
-  });
-  const latency = new Histogram({
-    name: 'ficus_router_request_duration_seconds',
-    help: 'Time from request to the end of the response, by route id and serving upstream',
-    labelNames: ['route', 'upstream'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
+  const timings = new RouteTimings();
+  registry.registerMetric(timings.requestsMetric() as unknown as Metric);
+  registry.registerMetric(timings.latencyMetric() as unknown as Metric);
   const fallbacks = new Counter({
     name: 'ficus_router_fallbacks_total',
     help: 'Requests a failing service handed to the monolith, by route id, service and reason',
@@ -79,23 +152,10 @@ export function createRouterMetrics(sources: {
     },
   });
 
-  interface Children {
-    latency: { observe(value: number): void };
-    byStatus: Map<number, { inc(): void }>;
-  }
-  // route → upstream → labelled children: no label strings built per request.
-  const children = new Map<string, Map<string, Children>>();
   return {
     registry,
     record(event) {
-      let byUpstream = children.get(event.routeId);
-      if (!byUpstream) children.set(event.routeId, (byUpstream = new Map()));
-      let child = byUpstream.get(event.upstream);
-      if (!child) byUpstream.set(event.upstream, (child = { latency: latency.labels(event.routeId, event.upstream), byStatus: new Map() }));
-      child.latency.observe(event.durationMs / 1000);
-      let counter = child.byStatus.get(event.status);
-      if (!counter) child.byStatus.set(event.status, (counter = requests.labels(event.routeId, event.upstream, String(event.status))));
-      counter.inc();
+      timings.observe(event.routeId, event.upstream, event.status, event.durationMs / 1000);
       if (event.fallback) fallbacks.inc({ route: event.routeId, from: event.fallback.from, reason: event.fallback.reason });
     },
     retried: (upstream) => retries.inc({ upstream }),

@@ -14,7 +14,7 @@
  * - a path longer than the limit gets 414.
  */
 export type NormalizedTarget =
-  | { ok: true; path: string; /** Lower-cased path segments, for matching. */ segments: string[]; /** Raw query including `?`, or ''. */ search: string }
+  | { ok: true; path: string; /** Lower-cased path segments, for matching. */ segments: readonly string[]; /** Raw query including `?`, or ''. */ search: string }
   | { ok: false; status: 400 | 414; reason: string };
 
 const hex = '0123456789ABCDEF';
@@ -44,15 +44,31 @@ function decodeUnreserved(rawPath: string): string | undefined | null {
   return decoded + rawPath.slice(from);
 }
 
-function reject(reason: string): NormalizedTarget {
+function reject(reason: string): NormalizedPath {
   return { ok: false, status: 400, reason };
 }
 
+// Busy paths repeat: remember the last few thousand results (bounded; oldest out first).
+type NormalizedPath = { ok: true; path: string; segments: readonly string[] } | { ok: false; status: 400; reason: string };
+
+const recent = new Map<string, NormalizedPath>();
+const recentLimit = 4096;
+
+/** Normalizes a request target (see the rules above). Paths are cached; the query is never part of it. */
 export function normalizeTarget(target: string, maxLength = 2048): NormalizedTarget {
   if (target.length > maxLength) return { ok: false, status: 414, reason: `the request target is longer than ${maxLength} characters` };
   const queryAt = target.indexOf('?');
   const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
-  const search = queryAt === -1 ? '' : target.slice(queryAt);
+  let result = recent.get(rawPath);
+  if (!result) {
+    result = normalizePath(rawPath);
+    if (recent.size >= recentLimit) recent.delete(recent.keys().next().value!);
+    recent.set(rawPath, result);
+  }
+  return result.ok ? { ok: true, path: result.path, segments: result.segments, search: queryAt === -1 ? '' : target.slice(queryAt) } : result;
+}
+
+function normalizePath(rawPath: string): NormalizedPath {
   if (rawPath.charCodeAt(0) !== 47) return reject('the request target must be a path starting with /');
 
   let percent = false;
@@ -69,7 +85,7 @@ export function normalizeTarget(target: string, maxLength = 2048): NormalizedTar
   // Fast path: nothing to resolve.
   if (!decoded.includes('//') && !decoded.includes('/.') && (decoded.length === 1 || !decoded.endsWith('/'))) {
     const segments = decoded === '/' ? [] : decoded.slice(1).toLowerCase().split('/');
-    return { ok: true, path: decoded, segments, search };
+    return { ok: true, path: decoded, segments };
   }
 
   const out: string[] = [];
@@ -82,5 +98,5 @@ export function normalizeTarget(target: string, maxLength = 2048): NormalizedTar
     }
     out.push(segment);
   }
-  return { ok: true, path: `/${out.join('/')}`, segments: out.map((s) => s.toLowerCase()), search };
+  return { ok: true, path: `/${out.join('/')}`, segments: out.map((s) => s.toLowerCase()) };
 }

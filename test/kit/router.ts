@@ -27,7 +27,7 @@ export interface TestRouter {
  */
 export function routeTableYaml(upstreams: Record<string, string>, routes: Record<string, { path: string; service: string; getOnly?: boolean; extra?: string }>): string {
   const names = Object.keys(upstreams);
-  const lines = ['upstreams:', ...names.map((name) => `  ${name}: { url: "${upstreams[name]}" }`), `defaultUpstream: ${names[0]}`, 'routes:'];
+  const lines = ['upstreams:', ...names.map((name) => `  ${name}: { url: "${upstreams[name]}" }`), `defaultUpstream: ${names[0]}`, Object.keys(routes).length ? 'routes:' : 'routes: []'];
   for (const [id, route] of Object.entries(routes)) {
     lines.push(`  - id: ${id}`, `    match: { path: ${route.path}${route.getOnly ? ', methods: [GET]' : ''} }`, `    service: ${route.service}`);
     if (route.extra) lines.push(route.extra);

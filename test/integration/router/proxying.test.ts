@@ -85,6 +85,34 @@ describe('proxying', () => {
     expect(body.body.length).toBe(payload.length);
   });
 
+  it('answers a refused upgrade with the upstream’s status and body', async () => {
+    const { createServer } = await import('node:http');
+    const refusing = createServer();
+    refusing.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n6\r\nnope!\n\r\n0\r\n\r\n'));
+    refusing.listen(0, '127.0.0.1');
+    await new Promise((resolve) => refusing.once('listening', resolve));
+    const refusingUrl = `http://127.0.0.1:${(refusing.address() as { port: number }).port}`;
+    const other = await startTestRouter(routeTableYaml({ monolith: refusingUrl }, {}));
+    try {
+      const url = new URL(other.url);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(url.port), url.hostname);
+        let data = '';
+        socket.on('data', (chunk) => (data += chunk.toString()));
+        socket.once('end', () => resolve(data));
+        socket.once('error', reject);
+        socket.write('GET /socket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+      expect(answer.toLowerCase()).toContain('content-length: 6\r\n');
+      expect(answer.toLowerCase()).not.toContain('transfer-encoding');
+      expect(answer.endsWith('\r\n\r\nnope!\n')).toBe(true);
+    } finally {
+      await other.close();
+      refusing.close();
+    }
+  });
+
   it('routes WebSocket upgrades by the same table', async () => {
     const url = new URL(t.url);
     const echoed = await new Promise<{ head: string; echo: string }>((resolve, reject) => {

@@ -21,9 +21,11 @@ function codeOf(error: unknown): string {
   return error instanceof FicusError ? error.code : 'FICUS_ERR_INTERNAL';
 }
 
-/** Adds the order id to a saga failure so the client can look the order up. */
-function withOrderId(error: unknown, orderId: string): unknown {
-  if (!(error instanceof FicusError)) return error;
+/** Adds the order id to a saga failure so the client can look the order up; unexpected errors become a 500 that says the order was undone. */
+function withOrderId(error: unknown, orderId: string): FicusError {
+  if (!(error instanceof FicusError)) {
+    return new FicusError('FICUS_ERR_INTERNAL', `placing order ${orderId} failed and was undone; try again`, { extensions: { orderId }, cause: error });
+  }
   return new FicusError(error.code, error.message, { status: error.status, errors: error.errors, extensions: { ...error.extensions, orderId }, cause: error });
 }
 

@@ -17,22 +17,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import autocannon from 'autocannon';
+import { freePort } from '../test/kit/ports.js';
 
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 5);
 const connections = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
 const warmupSeconds = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 12);
 const path = '/api/v1/products/42';
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 // With two or more cores and taskset (util-linux), each proxy under test gets core 1 to
 // itself while the load generator and the upstream share core 0: the proxies are measured

@@ -1,8 +1,18 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { ServedEvent } from './served-event.js';
 
+/** What the admin API shows per route; derived from the same numbers as the Prometheus series. */
+export interface RouteCount {
+  /** Responses by the upstream that served them (`router` for the router's own errors). */
+  servedBy: Record<string, number>;
+  fallbacks: number;
+  /** Responses with status 5xx. */
+  errors: number;
+}
+
 export interface RouterMetrics {
   registry: Registry;
+  routeCount(routeId: string): RouteCount;
   record(event: ServedEvent): void;
   retried(upstream: string): void;
   reloadFailed(file: string): void;
@@ -25,6 +35,20 @@ interface Timing {
  */
 class RouteTimings {
   readonly #byRoute = new Map<string, Map<string, Timing>>();
+  readonly #fallbacks = new Map<string, number>();
+
+  fellBack(route: string): void {
+    this.#fallbacks.set(route, (this.#fallbacks.get(route) ?? 0) + 1);
+  }
+
+  routeCount(route: string): RouteCount {
+    const count: RouteCount = { servedBy: {}, fallbacks: this.#fallbacks.get(route) ?? 0, errors: 0 };
+    for (const [upstream, timing] of this.#byRoute.get(route) ?? []) {
+      count.servedBy[upstream] = timing.count;
+      for (const [status, n] of timing.statuses) if (status >= 500) count.errors += n;
+    }
+    return count;
+  }
 
   observe(route: string, upstream: string, status: number, seconds: number): void {
     let byUpstream = this.#byRoute.get(route);
@@ -154,9 +178,13 @@ export function createRouterMetrics(sources: {
 
   return {
     registry,
+    routeCount: (routeId) => timings.routeCount(routeId),
     record(event) {
       timings.observe(event.routeId, event.upstream, event.status, event.durationMs / 1000);
-      if (event.fallback) fallbacks.inc({ route: event.routeId, from: event.fallback.from, reason: event.fallback.reason });
+      if (event.fallback) {
+        timings.fellBack(event.routeId);
+        fallbacks.inc({ route: event.routeId, from: event.fallback.from, reason: event.fallback.reason });
+      }
     },
     retried: (upstream) => retries.inc({ upstream }),
     reloadFailed: (file) => reloadErrors.inc({ file }),

@@ -3,13 +3,12 @@ import type { Duplex } from 'node:stream';
 import { FicusError, Lifecycle, writeProblem, type Logger, type Tokens } from '../../platform/src/index.js';
 import { decide } from './decide.js';
 import type { FlagSource } from './flags/flag-source.js';
-import { createRouterMetrics, type RouterMetrics } from './metrics.js';
+import { createRouterMetrics, type RouteCount, type RouterMetrics } from './metrics.js';
 import { normalizeTarget } from './normalize-path.js';
 import { forward, type Exchange } from './proxy/forward.js';
 import { requestIdOf, traceparentOf, upstreamRequestHeaders } from './proxy/headers.js';
 import { forwardUpgrade } from './proxy/websocket.js';
 import { matchRoute, type RouteTable } from './route-table/load.js';
-import { RouteCounters } from './route-counters.js';
 import type { ServedEvent, ServedListener } from './served-event.js';
 import { RouterState } from './state.js';
 import { createUserContext } from './user-context.js';
@@ -43,7 +42,8 @@ export interface FicusRouter {
   state: RouterState;
   flags: FlagSource;
   metrics: RouterMetrics;
-  counters: RouteCounters;
+  /** Per-route counts for the admin API, from the metrics. */
+  counters: { get(routeId: string): RouteCount };
   /** Called after every response; the seam for shadow traffic and custom telemetry. */
   onServed(listener: ServedListener): void;
   /** Closes every WebSocket tunnel (shutdown does, after draining requests). */
@@ -73,8 +73,7 @@ export function createRouter(options: RouterOptions): FicusRouter {
   });
   state = new RouterState(options.table, { ...(options.routesFile ? { file: options.routesFile } : {}), env: options.env ?? {}, logger, onReloadFailed: metrics.reloadFailed });
   if (options.routesFile) state.watch();
-  const counters = new RouteCounters();
-  listeners.push(metrics.record, counters.record);
+  listeners.push(metrics.record);
   const emit = (event: ServedEvent) => {
     for (const listener of listeners) {
       try {
@@ -155,7 +154,7 @@ export function createRouter(options: RouterOptions): FicusRouter {
     state,
     flags,
     metrics,
-    counters,
+    counters: { get: metrics.routeCount },
     onServed: (listener) => listeners.push(listener),
     closeTunnels,
     close: () => {

@@ -1,7 +1,7 @@
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { Logger } from '../../platform/src/index.js';
 import { Upstream, type BreakerState } from './proxy/upstream.js';
 import { loadRouteTable, type RouteTable } from './route-table/load.js';
+import { watchForChanges } from './watch-file.js';
 
 /**
  * The route table in force and the upstream runtimes (pools, bulkheads, breakers) it names.
@@ -74,16 +74,14 @@ export class RouterState {
     }
   }
 
-  readonly #onChange = (current: Stats, previous: Stats) => {
-    if (current.mtimeMs !== previous.mtimeMs || current.size !== previous.size || current.ino !== previous.ino) this.reload();
-  };
+  #stopWatching: (() => void) | undefined;
 
   watch(pollMs = 250): void {
-    if (this.#file) watchFile(this.#file, { interval: pollMs, persistent: false }, this.#onChange);
+    if (this.#file) this.#stopWatching = watchForChanges(this.#file, pollMs, () => this.reload());
   }
 
   close(): void {
-    if (this.#file) unwatchFile(this.#file, this.#onChange);
+    this.#stopWatching?.();
     for (const upstream of this.#upstreams.values()) upstream.close();
   }
 }

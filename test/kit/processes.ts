@@ -23,13 +23,13 @@ export function spawnNode(args: string[], env: Record<string, string | undefined
   return { child, output: () => text, exited };
 }
 
-/** Polls `probe` until it returns a value, or fails after `timeoutMs` with the process output. */
-export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number, describe: () => string): Promise<T> {
+/** Polls `probe` every `intervalMs` until it returns a value, or fails after `timeoutMs` saying what it waited for. */
+export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number, describe: () => string, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = await probe().catch(() => undefined);
     if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms\n${describe()}`);
 }

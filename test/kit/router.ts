@@ -9,6 +9,7 @@ import { FlagSource } from '../../router/src/flags/flag-source.js';
 import { loadRouteTable } from '../../router/src/route-table/load.js';
 import { createRouter, type FicusRouter, type RouterOptions } from '../../router/src/server.js';
 import { FileFlagStore } from '../../tools/src/flags/flag-store.js';
+import { waitFor } from './processes.js';
 
 export interface TestRouter {
   router: FicusRouter;
@@ -70,12 +71,9 @@ export async function startTestRouter(routesYaml: string, options: Partial<Route
   };
 }
 
-/** Resolves once `check` holds, polling every 20 ms; fails after `timeoutMs`. */
+/** Resolves once `check` holds, polling every 20 ms, with the milliseconds it took; fails after `timeoutMs`. */
 export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
   const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    if (await check()) return Date.now() - started;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms`);
+  await waitFor(async () => ((await check()) ? true : undefined), timeoutMs, () => `${what}: not within ${timeoutMs} ms`, 20);
+  return Date.now() - started;
 }

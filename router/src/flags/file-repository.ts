@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { UnleashConfig } from 'unleash-client';
 import { FicusError } from '../../../platform/src/index.js';
+import { watchForChanges } from '../watch-file.js';
 import { clientFeaturesSchema, type ClientFeatures, type Feature } from './features.js';
 
 type RepositoryInterface = NonNullable<UnleashConfig['repository']>;
@@ -59,22 +60,23 @@ export class FileRepository extends EventEmitter implements RepositoryInterface 
     this.emit('changed', data.features);
   }
 
-  readonly #onChange = (current: Stats, previous: Stats) => {
-    if (current.mtimeMs === previous.mtimeMs && current.size === previous.size && current.ino === previous.ino) return;
+  #stopWatching: (() => void) | undefined;
+
+  #reload(): void {
     try {
       this.load();
     } catch (error) {
       this.emit('error', error);
     }
-  };
+  }
 
   async start(): Promise<void> {
     this.load();
-    watchFile(this.file, { interval: this.#pollMs, persistent: false }, this.#onChange);
+    this.#stopWatching = watchForChanges(this.file, this.#pollMs, () => this.#reload());
   }
 
   stop(): void {
-    unwatchFile(this.file, this.#onChange);
+    this.#stopWatching?.();
   }
 
   getToggle(name: string) {

@@ -105,15 +105,16 @@ export default {
       "severity": "error",
       "comment": "Modules that depend on each other in a cycle cannot be extracted one at a time.",
       "from": {
-        "path": [
-          "^monolith/src/modules/"
-        ]
+        "path": "^monolith/src/modules/([^/]+)/"
       },
       "to": {
         "path": [
           "^monolith/src/modules/"
         ],
-        "circular": true
+        "circular": true,
+        "via": {
+          "pathNot": "^monolith/src/modules/$1/"
+        }
       }
     },
     {

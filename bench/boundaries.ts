@@ -1,7 +1,8 @@
 /**
  * npm run bench:boundaries — times `ficus boundaries` on a generated monolith of 50 modules ×
  * 40 TypeScript files: cold (no cache), warm (the cached report, nothing changed) and one file
- * changed (a full cruise: the report cache is all or nothing). Targets on a 2-core machine: cold ≤ 20 s, warm ≤ 3 s, one file changed ≤ 3 s.
+ * changed (a full cruise: the report cache is all or nothing).
+ * Targets on a 2-core machine: cold ≤ 20 s, warm ≤ 3 s, one file changed ≤ 3 s.
  * Environment: BENCH_MODULES (50), BENCH_FILES (40).
  */
 import { mkdir, mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';

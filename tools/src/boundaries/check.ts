@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { cruise, type ICruiseResult, type IForbiddenRuleType } from 'dependency-cruiser';
 import extractTSConfig from 'dependency-cruiser/config-utl/extract-ts-config';
 import { FicusError } from '../../../platform/src/index.js';
+import { cyclesThrough, site, type CycleStep, type ModuleImport } from './cycles.js';
 import { findForeignSchemaReferences } from './data-ownership.js';
 import { discoverModules, type BoundedModule } from './modules.js';
 import { boundaryRules } from './rules.js';
@@ -21,8 +22,8 @@ export interface BoundaryViolation {
   line: number | undefined;
   /** The module `from` belongs to, or its top folder. */
   owner: string;
-  /** For cycles: the files around the cycle. */
-  cycle?: string[];
+  /** For module-no-cycles: the modules around the cycle from this one, each with the import that leads on. */
+  cycle?: CycleStep[];
 }
 
 /** Imports from one module into another, with where they happen. */
@@ -59,6 +60,9 @@ function ownerOf(modules: readonly BoundedModule[], file: string): string {
   return modules.find((m) => file.startsWith(`${m.dir}/`))?.name ?? file.split('/')[0]!;
 }
 
+/** Rules dependency-cruiser would check with its per-file cycle search; ficus checks them on the module graph (cycles.ts). */
+const isCycleRule = (rule: IForbiddenRuleType) => 'to' in rule && 'circular' in rule.to;
+
 const asList = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 /** Several rules share a name (one per module root or module): find the one whose `from` matches. */
@@ -78,24 +82,25 @@ async function cruiseBoundaries(
   } = {},
 ): Promise<BoundaryReport> {
   const modules = discoverModules(repoRoot, options.moduleRoots);
-  const forbidden = boundaryRules(modules);
+  const rules = boundaryRules(modules);
+  const forbidden = rules.filter((rule) => !isCycleRule(rule));
   const scan = (options.scanRoots ?? defaultScanRoots).filter((root) => existsSync(join(repoRoot, root)));
   const tsConfigFile = join(repoRoot, 'tsconfig.json');
-  const previous = process.cwd();
-  // dependency-cruiser resolves and reports paths relative to the working directory.
-  process.chdir(repoRoot);
   let result: ICruiseResult;
   try {
     const output = await cruise(
       scan,
       {
         validate: true,
+        // Paths are resolved and reported relative to baseDir, so the check never changes the process's working directory.
+        baseDir: repoRoot,
         ruleSet: { forbidden },
         doNotFollow: { path: 'node_modules' },
         exclude: { path: ['node_modules', '\\.data/'] },
         tsPreCompilationDeps: true,
         ...(existsSync(tsConfigFile) ? { tsConfig: { fileName: tsConfigFile } } : {}),
         combinedDependencies: false,
+        skipAnalysisNotInRules: true,
       },
       { extensions: ['.ts', '.mts', '.js', '.mjs', '.json'] },
       existsSync(tsConfigFile) ? { tsConfig: extractTSConfig(tsConfigFile) } : {},
@@ -103,8 +108,6 @@ async function cruiseBoundaries(
     result = output.output as ICruiseResult;
   } catch (error) {
     throw new FicusError('FICUS_ERR_CONFIG', `dependency-cruiser could not read ${repoRoot}: ${(error as Error).message}`, { cause: error });
-  } finally {
-    process.chdir(previous);
   }
   const violations: BoundaryViolation[] = (result.summary.violations ?? []).map((violation) => {
     const dependency = result.modules.find((m) => m.source === violation.from)?.dependencies.find((d) => d.resolved === violation.to);
@@ -116,27 +119,36 @@ async function cruiseBoundaries(
       to: violation.to,
       line: lineOf(repoRoot, violation.from, dependency?.module),
       owner: ownerOf(modules, violation.from),
-      ...(violation.cycle ? { cycle: violation.cycle.map((step) => step.name) } : {}),
     };
   });
-  violations.push(...findForeignSchemaReferences(repoRoot, modules));
   const moduleOf = (file: string) => modules.find((m) => file.startsWith(`${m.dir}/`))?.name;
-  const edges = new Map<string, ModuleEdge>();
+  const imports: ModuleImport[] = [];
   for (const source of result.modules) {
-    const from = moduleOf(source.source);
-    if (!from) continue;
+    const fromModule = moduleOf(source.source);
+    if (!fromModule) continue;
     for (const dependency of source.dependencies) {
-      const to = moduleOf(dependency.resolved);
+      const toModule = moduleOf(dependency.resolved);
       // Type-only imports count too: with dependency injection (as in the starter) the calls go
       // through an injected API whose type is all the caller imports.
-      if (!to || to === from) continue;
-      const key = `${from}\u0000${to}`;
-      let edge = edges.get(key);
-      if (!edge) edges.set(key, (edge = { from, to, sites: [], violating: false }));
-      const line = lineOf(repoRoot, source.source, dependency.module);
-      edge.sites.push(`${source.source}${line ? `:${line}` : ''}`);
-      if (violations.some((v) => v.from === source.source && v.to === dependency.resolved)) edge.violating = true;
+      if (!toModule || toModule === fromModule) continue;
+      imports.push({ fromModule, toModule, from: source.source, to: dependency.resolved, line: lineOf(repoRoot, source.source, dependency.module) });
     }
+  }
+  const cycleRule = rules.find(isCycleRule);
+  if (cycleRule) {
+    for (const { import: i, cycle } of cyclesThrough(imports)) {
+      violations.push({ rule: cycleRule.name!, why: cycleRule.comment ?? '', from: i.from, to: i.to, line: i.line, owner: i.fromModule, cycle });
+    }
+  }
+  violations.push(...findForeignSchemaReferences(repoRoot, modules));
+  const violating = new Set(violations.map((v) => `${v.from}\u0000${v.to}`));
+  const edges = new Map<string, ModuleEdge>();
+  for (const i of imports) {
+    const key = `${i.fromModule}\u0000${i.toModule}`;
+    let edge = edges.get(key);
+    if (!edge) edges.set(key, (edge = { from: i.fromModule, to: i.toModule, sites: [], violating: false }));
+    edge.sites.push(site(i));
+    if (violating.has(`${i.from}\u0000${i.to}`)) edge.violating = true;
   }
   return { modules, violations, edges: [...edges.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to)), files: result.summary.totalCruised };
 }
@@ -161,7 +173,7 @@ function listFiles(root: string, dir: string, out: string[]): void {
 /** A digest of everything a report depends on: the scanned files' contents, the options, the tool versions. */
 function reportKey(repoRoot: string, scanRoots: readonly string[], options: object): string {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ options, format: 1 }));
+  hash.update(JSON.stringify({ options, format: 2 }));
   const files: string[] = ['tsconfig.json', 'ficus.config.json'];
   for (const root of scanRoots) listFiles(repoRoot, root, files);
   for (const file of files.sort()) {

@@ -9,7 +9,7 @@ function grouped(violations: readonly BoundaryViolation[]): string[] {
     lines.push(owner);
     for (const violation of list) {
       lines.push(`  ${violation.from}${violation.line ? `:${violation.line}` : ''} → ${violation.to}`);
-      if (violation.cycle) lines.push(`    cycle: ${[violation.from, ...violation.cycle].join(' → ')}`);
+      if (violation.cycle) lines.push(`    cycle: ${[...violation.cycle.map((step) => `${step.module} (${step.via})`), violation.cycle[0]!.module].join(' → ')}`);
       lines.push(`    ${violation.rule}: ${violation.why}`);
     }
     lines.push('');

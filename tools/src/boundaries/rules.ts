@@ -38,14 +38,18 @@ export function boundaryRules(modules: readonly BoundedModule[]): IForbiddenRule
       to: { path: inModules, pathNot: allowed.map((dir) => `^${escape(dir)}/`) },
     });
   }
-  rules.push(
-    {
+  for (const root of roots) {
+    // ficus checks this rule on the module graph (cycles.ts), which also sees module cycles no
+    // single chain of files closes; for plain depcruise it reads as: a file cycle that leaves the module.
+    rules.push({
       name: 'module-no-cycles',
       severity: 'error',
       comment: 'Modules that depend on each other in a cycle cannot be extracted one at a time.',
-      from: { path: inModules },
-      to: { path: inModules, circular: true },
-    },
+      from: { path: `^${root}/([^/]+)/` },
+      to: { path: inModules, circular: true, via: { pathNot: `^${root}/$1/` } },
+    });
+  }
+  rules.push(
     {
       name: 'services-not-to-monolith',
       severity: 'error',

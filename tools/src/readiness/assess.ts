@@ -1,5 +1,6 @@
 import type { BaselineEntry } from '../boundaries/baseline.js';
-import type { BoundaryReport, ModuleEdge } from '../boundaries/check.js';
+import type { BoundaryReport } from '../boundaries/check.js';
+import { cycleGroups } from '../boundaries/cycles.js';
 
 export interface ModuleReadiness {
   module: string;
@@ -20,24 +21,6 @@ export interface ModuleReadiness {
   reasons: string[];
 }
 
-/** Strongly connected groups of the module graph: members of a group of two or more are in a cycle. */
-function cycles(names: readonly string[], edges: readonly ModuleEdge[]): Map<string, string[]> {
-  const next = new Map(names.map((n) => [n, edges.filter((e) => e.from === n).map((e) => e.to)]));
-  const reaches = (from: string, to: string) => {
-    const seen = new Set<string>();
-    const stack = [...(next.get(from) ?? [])];
-    while (stack.length) {
-      const node = stack.pop()!;
-      if (node === to) return true;
-      if (seen.has(node)) continue;
-      seen.add(node);
-      stack.push(...(next.get(node) ?? []));
-    }
-    return false;
-  };
-  return new Map(names.map((n) => [n, names.filter((other) => other !== n && reaches(n, other) && reaches(other, n))]));
-}
-
 const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /**
@@ -47,7 +30,7 @@ const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  */
 export function assessReadiness(report: BoundaryReport, baseline: readonly BaselineEntry[], routesByService: ReadonlyMap<string, string[]>): ModuleReadiness[] {
   const names = report.modules.map((m) => m.name);
-  const cycleMembers = cycles(names, report.edges);
+  const cycleMembers = cycleGroups(names, report.edges);
   const assessed = report.modules.map((module) => {
     const inDir = (file: string) => file.startsWith(`${module.dir}/`);
     const fanIn = report.edges.filter((e) => e.to === module.name).map((e) => ({ module: e.from, sites: e.sites }));

@@ -73,8 +73,9 @@ interface Sample {
   errors: number;
 }
 
-// 500 users, each request from the next one: prepared up front so the load generator, which
-// shares the machine, does no extra work per request for the canary variant.
+// 500 users, each request from the next one, for every variant: the canary needs user ids,
+// and the baselines get the same requests so the load generator (which shares a core with the
+// upstream) does the same work for all of them. Prepared up front for autocannon.
 const userRequests = Array.from({ length: 500 }, (_, i) => ({ method: 'GET' as const, path, headers: { 'x-user-id': `user-${i}` } }));
 
 // wrk (C, from the distribution's packages) costs the shared machine far less per request
@@ -91,8 +92,8 @@ function milliseconds(text: string): number {
   return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
 }
 
-async function measureWrk(url: string, durationSeconds: number, userIds: boolean): Promise<Omit<Sample, 'cpuPerK'>> {
-  const args = ['-t1', `-c${connections}`, `-d${durationSeconds}s`, '--latency', ...(userIds ? ['-s', wrkScript] : []), `${url}${path}`];
+async function measureWrk(url: string, durationSeconds: number): Promise<Omit<Sample, 'cpuPerK'>> {
+  const args = ['-t1', `-c${connections}`, `-d${durationSeconds}s`, '--latency', '-s', wrkScript, `${url}${path}`];
   const child = spawn(pinning ? 'taskset' : 'wrk', pinning ? ['-c', '0', 'wrk', ...args] : args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -107,21 +108,16 @@ async function measureWrk(url: string, durationSeconds: number, userIds: boolean
   return { requests, rps, p50, p99, non2xx, errors };
 }
 
-async function measure(target: { url: string; pid?: number; userIds: boolean }, durationSeconds: number): Promise<Sample> {
+async function measure(target: { url: string; pid?: number }, durationSeconds: number): Promise<Sample> {
   const before = cpuMs(target.pid);
-  const sample = await measureLoad(target.url, durationSeconds, target.userIds);
+  const sample = await measureLoad(target.url, durationSeconds);
   const after = cpuMs(target.pid);
   return { ...sample, cpuPerK: before === undefined || after === undefined ? undefined : ((after - before) * 1000) / sample.requests };
 }
 
-async function measureLoad(url: string, durationSeconds: number, userIds: boolean): Promise<Omit<Sample, 'cpuPerK'>> {
-  if (useWrk) return measureWrk(url, durationSeconds, userIds);
-  const result = await autocannon({
-    url: `${url}${path}`,
-    connections,
-    duration: durationSeconds,
-    ...(userIds ? { requests: userRequests } : {}),
-  });
+async function measureLoad(url: string, durationSeconds: number): Promise<Omit<Sample, 'cpuPerK'>> {
+  if (useWrk) return measureWrk(url, durationSeconds);
+  const result = await autocannon({ url: `${url}${path}`, connections, duration: durationSeconds, requests: userRequests });
   return { requests: result.requests.total, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
 }
 
@@ -134,11 +130,11 @@ const median = (values: number[]) => {
 try {
   const upstream = (await start(['upstream'])).url;
   const variants = [
-    { name: 'direct', url: upstream, userIds: false },
-    { name: 'bare node:http', ...(await start(['bare', upstream])), userIds: false },
-    { name: 'express + hpm', ...(await start(['express', upstream])), userIds: false },
-    { name: 'ficus monolith', ...(await start(['ficus', upstream, 'monolith', '0'])), userIds: false },
-    { name: 'ficus canary 50%', ...(await start(['ficus', upstream, 'canary', '50'])), userIds: true },
+    { name: 'direct', url: upstream },
+    { name: 'bare node:http', ...(await start(['bare', upstream])) },
+    { name: 'express + hpm', ...(await start(['express', upstream])) },
+    { name: 'ficus monolith', ...(await start(['ficus', upstream, 'monolith', '0'])) },
+    { name: 'ficus canary 50%', ...(await start(['ficus', upstream, 'canary', '50'])) },
   ];
   process.stderr.write(`node ${process.version}, ${connections} connections, warm-up ${warmupSeconds} s, ${rounds} rounds × ${seconds} s per variant, ${pinning ? 'proxies pinned to core 1, load generator and upstream to core 0' : 'no CPU pinning'}, load from ${useWrk ? 'wrk' : 'autocannon'}\n`);
   for (const variant of variants) await measure(variant, Math.max(2, Math.ceil(warmupSeconds / variants.length)));

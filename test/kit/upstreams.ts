@@ -58,7 +58,17 @@ export async function startEchoUpstream(name: string, port = 0): Promise<EchoUps
       upstream.seen.push(seen);
       if (upstream.delayMs) await new Promise((resolve) => setTimeout(resolve, upstream.delayMs));
       const body = JSON.stringify(seen);
-      res.writeHead(upstream.failWith ?? 200, { 'content-type': 'application/json', 'keep-alive': 'timeout=5', connection: 'keep-alive, x-upstream-hop', 'x-upstream-hop': 'secret' });
+      // A hop-by-hop header named in Connection, a repeated field and a request id of its own:
+      // what the router must strip, keep apart and replace.
+      res.writeHead(upstream.failWith ?? 200, [
+        'content-type', 'application/json',
+        'keep-alive', 'timeout=5',
+        'connection', 'keep-alive, x-upstream-hop',
+        'x-upstream-hop', 'secret',
+        'set-cookie', 'a=1; Path=/',
+        'set-cookie', 'b=2; Path=/',
+        'x-request-id', `${upstream.name}-own`,
+      ]);
       res.end(body);
     });
     server.on('connection', (socket) => {

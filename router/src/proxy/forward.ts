@@ -3,7 +3,7 @@ import { BrokenCircuitError, ExponentialBackoff, handleWhen, retry, type RetryPo
 import { FicusError, writeProblem } from '../../../platform/src/index.js';
 import type { Decision } from '../decide.js';
 import type { ServedEvent } from '../served-event.js';
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaders, setHost, upstreamRequestHeaders } from './headers.js';
 import { idempotentMethods, sendRequest, UpstreamError, type OutgoingRequest } from './send.js';
 import { failureResponse, neverReceived } from './status-code.js';
 import type { Upstream } from './upstream.js';
@@ -165,7 +165,7 @@ class Forwarding {
     const { fallback } = this.decision;
     if (fallback && (neverReceived(failure.failure) || (this.canRetry && this.replayable)) && !this.exchange.res.destroyed) {
       this.fallback = { from: failure.upstream, reason: failure.failure };
-      this.outgoing.headers['host'] = fallback.url.host;
+      setHost(this.outgoing.headers, fallback.url.host);
       return this.direct(fallback);
     }
     this.refuse(failure);
@@ -178,12 +178,9 @@ class Forwarding {
       upstream.release();
       return this.finish('router', 499);
     }
-    const headers = clientResponseHeaders(response.headers);
-    headers['x-request-id'] = requestId;
-    if (this.options.exposeHeaders) {
-      headers['x-ficus-route'] = this.decision.routeId;
-      headers['x-ficus-upstream'] = upstream.name;
-    }
+    const headers = clientResponseHeaders(response.rawHeaders);
+    headers.push('x-request-id', requestId);
+    if (this.options.exposeHeaders) headers.push('x-ficus-route', this.decision.routeId, 'x-ficus-upstream', upstream.name);
     try {
       res.writeHead(response.statusCode!, response.statusMessage, headers);
     } catch (error) {

@@ -45,39 +45,58 @@ export function traceparentOf(incoming: string | string[] | undefined, requestId
   return `00-${traceId}-${uuid.slice(19, 23)}${uuid.slice(24, 36)}-01`;
 }
 
-export type HeaderBag = Record<string, string | string[]>;
+/**
+ * Header fields as node:http takes them without building header objects: a flat
+ * `[name, value, name, value, ...]` list. Repeated fields (Set-Cookie) stay separate entries.
+ */
+export type HeaderList = string[];
 
 /**
  * The request headers for the upstream, from node's parsed (lower-cased) headers:
  * hop-by-hop headers removed, Host set to the upstream's, X-Forwarded-*, X-Request-Id and
- * traceparent set. Plain objects, not raw arrays: fewer allocations on the hot path.
+ * traceparent set. Host is the first field, so a fallback can change it with `setHost`.
  */
-export function upstreamRequestHeaders(headers: IncomingHttpHeaders, upstreamHost: string, context: ForwardContext): HeaderBag {
+export function upstreamRequestHeaders(headers: IncomingHttpHeaders, upstreamHost: string, context: ForwardContext): HeaderList {
   const named = connectionTokens(headers.connection);
-  const out: HeaderBag = {};
+  const out: HeaderList = ['host', upstreamHost];
   for (const name in headers) {
     if (hopByHop.has(name) || replacedOnRequest.has(name) || named?.has(name)) continue;
     const value = headers[name];
-    if (value !== undefined) out[name] = value;
+    if (typeof value === 'string') out.push(name, value);
+    else if (value !== undefined) for (const item of value) out.push(name, item);
   }
   const forwardedFor = headers['x-forwarded-for'];
-  out['host'] = upstreamHost;
-  out['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${context.clientAddress}` : context.clientAddress;
-  out['x-forwarded-proto'] = context.proto;
-  if (context.host) out['x-forwarded-host'] = context.host;
-  out['x-request-id'] = context.requestId;
-  out['traceparent'] = context.traceparent;
+  out.push('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${context.clientAddress}` : context.clientAddress, 'x-forwarded-proto', context.proto);
+  if (context.host) out.push('x-forwarded-host', context.host);
+  out.push('x-request-id', context.requestId, 'traceparent', context.traceparent);
   return out;
 }
 
-/** The upstream's response headers for the client, hop-by-hop headers removed. */
-export function clientResponseHeaders(headers: IncomingHttpHeaders): HeaderBag {
-  const named = connectionTokens(headers.connection);
-  const out: HeaderBag = {};
-  for (const name in headers) {
-    if (hopByHop.has(name) || named?.has(name)) continue;
-    const value = headers[name];
-    if (value !== undefined) out[name] = value;
+/** Points a list from `upstreamRequestHeaders` at another upstream. */
+export function setHost(headers: HeaderList, host: string): void {
+  headers[1] = host;
+}
+
+/** Response fields the router sets itself: an upstream's own values would be duplicates. */
+const replacedOnResponse = new Set(['x-request-id', 'x-ficus-route', 'x-ficus-upstream']);
+
+/**
+ * The upstream's response headers for the client, from its raw header list (names keep their
+ * case, repeated fields their order): hop-by-hop headers and the ones the router sets removed.
+ * Reading the raw list spares node building the response's header object.
+ */
+export function clientResponseHeaders(raw: readonly string[]): HeaderList {
+  const out: HeaderList = [];
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === 'connection') connection = connection === undefined ? raw[i + 1] : `${connection},${raw[i + 1]}`;
+    if (hopByHop.has(name) || replacedOnResponse.has(name)) continue;
+    out.push(raw[i]!, raw[i + 1]!);
   }
-  return out;
+  const named = connectionTokens(connection);
+  if (!named) return out;
+  const kept: HeaderList = [];
+  for (let i = 0; i < out.length; i += 2) if (!named.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+  return kept;
 }

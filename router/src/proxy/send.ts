@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingMessage, type ClientRequest } from
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import type { HeaderBag } from './headers.js';
+import type { HeaderList } from './headers.js';
 import type { UpstreamFailure } from './status-code.js';
 import type { Upstream } from './upstream.js';
 
@@ -24,8 +24,8 @@ export interface OutgoingRequest {
   method: string;
   /** Normalized path plus query. */
   path: string;
-  /** Including Host (the upstream's). */
-  headers: HeaderBag;
+  /** Including Host (the upstream's), first. */
+  headers: HeaderList;
   /** null: no body; Buffer: a body read in full (replayable); Readable: streamed once. */
   body: Buffer | Readable | null;
 }

@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { HeaderBag } from './headers.js';
+import type { HeaderList } from './headers.js';
 import type { Upstream } from './upstream.js';
 
 function headerBlock(status: string, raw: readonly string[], skip: ReadonlySet<string> = new Set()): string {
@@ -27,7 +27,7 @@ export function forwardUpgrade(
   socket: Duplex,
   head: Buffer,
   path: string,
-  headers: HeaderBag,
+  headers: HeaderList,
   onTunnel: (socket: Duplex) => void = () => {},
 ): Promise<boolean> {
   return new Promise((resolve) => {
@@ -39,7 +39,7 @@ export function forwardUpgrade(
       method: req.method,
       path,
       // Upgrades need their Connection/Upgrade headers and a connection of their own.
-      headers: { ...headers, host: upstream.url.host, connection: 'Upgrade', upgrade: String(req.headers.upgrade ?? 'websocket') },
+      headers: ['host', upstream.url.host, 'connection', 'Upgrade', 'upgrade', String(req.headers.upgrade ?? 'websocket'), ...headers.slice(2)],
       agent: false,
     });
     let settled = false;

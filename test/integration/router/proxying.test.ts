@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 describe('proxying', () => {
-  it('strips hop-by-hop headers both ways and sets X-Forwarded-*, X-Request-Id and traceparent', async () => {
+  it('strips hop-by-hop headers both ways, keeps repeated response fields apart, and sets X-Forwarded-*, X-Request-Id and traceparent', async () => {
     const res = await new Promise<{ headers: Record<string, unknown>; body: Seen }>((resolve, reject) => {
       const url = new URL(t.url);
       const req = request({
@@ -65,6 +65,8 @@ describe('proxying', () => {
     expect(res.body.url).toBe('/api/v1/things?x=1');
     // The upstream's own hop-by-hop response headers do not reach the client.
     expect(res.headers['x-upstream-hop']).toBeUndefined();
+    expect(res.headers['set-cookie']).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+    // The router's request id replaces the upstream's own.
     expect(res.headers['x-request-id']).toBe('req-42');
     expect(res.headers['x-ficus-route']).toBe('default');
     expect(res.headers['x-ficus-upstream']).toBe('monolith');

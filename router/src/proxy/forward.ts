@@ -190,11 +190,21 @@ class Forwarding {
       upstream.release();
       return this.refuse(new UpstreamError('reset', upstream.name, `${upstream.name} sent a response that cannot be forwarded (${(error as Error).message})`));
     }
+    // A body that stops flowing would hold the client and a bulkhead slot forever: a pause
+    // longer than the response timeout ends the exchange (the client sees the connection cut,
+    // the metrics a 504).
+    let stalled = false;
+    const idle = setTimeout(() => {
+      stalled = true;
+      response.destroy(new UpstreamError('timeout', upstream.name, `${upstream.name} paused its response body for ${upstream.spec.responseTimeoutMs} ms`));
+    }, upstream.spec.responseTimeoutMs);
+    response.on('data', () => idle.refresh());
     response.pipe(res);
     res.once('close', () => {
+      clearTimeout(idle);
       upstream.release();
       if (!res.writableFinished) response.destroy();
-      this.finish(upstream.name, res.writableFinished ? response.statusCode! : 499);
+      this.finish(upstream.name, res.writableFinished ? response.statusCode! : stalled ? 504 : 499);
     });
     response.once('error', () => res.destroy());
   }

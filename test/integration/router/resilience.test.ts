@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestRouter, type TestRouter } from '../../kit/router.js';
 import { load, startEchoUpstream, type EchoUpstream } from '../../kit/upstreams.js';
@@ -141,6 +143,43 @@ describe('resilience of a route served by a service', () => {
       expect(monolith.seen.length).toBe(seen);
     } finally {
       await service.restart();
+    }
+  });
+});
+
+describe('an upstream that stalls in the middle of a response body', () => {
+  it('has the client connection cut after responseTimeoutMs, frees its bulkhead slot and counts a 504', async () => {
+    const { createServer } = await import('node:http');
+    const stalling = createServer((req, res) => {
+      if (req.url === '/ok') return void res.end('fine');
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first part; the rest never comes');
+    });
+    stalling.listen(0, '127.0.0.1');
+    await once(stalling, 'listening');
+    const r = await startTestRouter(`
+upstreams:
+  monolith: { url: "http://127.0.0.1:${(stalling.address() as AddressInfo).port}", responseTimeoutMs: 300, maxConcurrent: 1 }
+defaultUpstream: monolith
+routes: []
+`);
+    const statuses: number[] = [];
+    r.router.onServed((event) => statuses.push(event.status));
+    try {
+      const started = Date.now();
+      const res = await fetch(`${r.url}/stall`);
+      expect(res.status).toBe(200);
+      await expect(res.text()).rejects.toThrow();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      // The one slot is free again: the next request is served, not refused with 503.
+      const next = await fetch(`${r.url}/ok`);
+      expect(next.status).toBe(200);
+      expect(await next.text()).toBe('fine');
+      expect(statuses).toEqual([504, 200]);
+    } finally {
+      await r.close();
+      stalling.closeAllConnections();
+      stalling.close();
     }
   });
 });

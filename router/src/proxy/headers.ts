@@ -10,6 +10,11 @@ const replacedOnRequest = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto
 /** Tokens of a Connection header value: more hop-by-hop headers, named by the sender. */
 function connectionTokens(connection: string | string[] | undefined): Set<string> | undefined {
   if (connection === undefined) return undefined;
+  // The usual values name no other header: skip the split.
+  if (typeof connection === 'string') {
+    const lower = connection.toLowerCase();
+    if (lower === 'keep-alive' || lower === 'close') return undefined;
+  }
   let tokens: Set<string> | undefined;
   for (const token of String(connection).split(',')) {
     const name = token.trim().toLowerCase();
@@ -41,8 +46,8 @@ export function requestIdOf(incoming: string | string[] | undefined): string {
 export function traceparentOf(incoming: string | string[] | undefined, requestId: string): string {
   if (typeof incoming === 'string' && traceparentPattern.test(incoming) && !incoming.startsWith('00-00000000000000000000000000000000')) return incoming;
   const uuid = requestId.length === 36 && requestId[8] === '-' && requestId[14] === '-' ? requestId : randomUUID();
-  const traceId = uuid.slice(0, 8) + uuid.slice(9, 13) + uuid.slice(14, 18) + uuid.slice(19, 23) + uuid.slice(24);
-  return `00-${traceId}-${uuid.slice(19, 23)}${uuid.slice(24, 36)}-01`;
+  const traceId = uuid.replaceAll('-', '');
+  return `00-${traceId}-${traceId.slice(16)}-01`;
 }
 
 /**

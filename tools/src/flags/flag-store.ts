@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { lock } from 'proper-lockfile';
 import { FicusError } from '../../../platform/src/index.js';
 import type { Feature } from '../../../router/src/flags/features.js';
 import { readFlagsFile } from '../../../router/src/flags/file-repository.js';
@@ -16,7 +17,8 @@ export interface FlagStore {
 
 /**
  * The local client-features file. Writes are atomic (a temporary file in the same folder,
- * flushed, then renamed over), so the router never reads half a file.
+ * flushed, then renamed over), so the router never reads half a file, and serialized by a
+ * lock (`<file>.lock`), so two `ficus flags` commands at once cannot lose either change.
  */
 export class FileFlagStore implements FlagStore {
   readonly description: string;
@@ -33,6 +35,21 @@ export class FileFlagStore implements FlagStore {
   }
 
   async put(feature: Feature) {
+    let release: () => Promise<void>;
+    try {
+      // A holder refreshes the lock while it works; one left by a killed command is stale after 10 s.
+      release = await lock(this.file, { realpath: false, lockfilePath: `${this.file}.lock`, stale: 10_000, retries: { retries: 40, minTimeout: 25, maxTimeout: 250 } });
+    } catch (error) {
+      throw new FicusError('FICUS_ERR_FLAG_SOURCE', `${this.file} is locked by another ficus flags command (${this.file}.lock); try again in a moment`, { cause: error });
+    }
+    try {
+      await this.#write(feature);
+    } finally {
+      await release();
+    }
+  }
+
+  async #write(feature: Feature) {
     const data = await this.#read();
     const index = data.features.findIndex((f) => f.name === feature.name);
     if (index === -1) data.features.push(feature);

@@ -1,0 +1,23 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { serveToggle } from '../../../router/src/flags/features.js';
+import { FileFlagStore } from '../../../tools/src/flags/flag-store.js';
+
+const made: string[] = [];
+afterAll(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+describe('the local flags file', () => {
+  it('keeps every change when many writers set flags at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ficus-flags-'));
+    made.push(dir);
+    const file = join(dir, 'flags.json');
+    // Separate stores, as separate `ficus flags set` processes would be.
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => new FileFlagStore(file).put(serveToggle(`ficus.route-${i}`, `route-${i}`, 'canary', i, 'userId'))),
+    );
+    const written = JSON.parse(await readFile(file, 'utf8')) as { features: Array<{ name: string }> };
+    expect(written.features.map((f) => f.name).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `ficus.route-${i}`).sort());
+  });
+});

@@ -10,7 +10,7 @@
  * interleaved (so drift hits all of them alike); the table shows medians over rounds and the
  * ratios the targets are stated in. Absolute numbers drift on shared machines; ratios less so.
  * Load comes from wrk when installed (apt-get install wrk), else autocannon.
- * Environment: BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_CONNECTIONS (32), BENCH_WARMUP_SECONDS (12), BENCH_TOOL.
+ * Environment: BENCH_ROUNDS (7), BENCH_SECONDS (5), BENCH_CONNECTIONS (32), BENCH_WARMUP_SECONDS (12), BENCH_TOOL.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { once } from 'node:events';
 import autocannon from 'autocannon';
 import { freePort } from '../test/kit/ports.js';
 
-const rounds = Number(process.env['BENCH_ROUNDS'] ?? 5);
+const rounds = Number(process.env['BENCH_ROUNDS'] ?? 7);
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 5);
 const connections = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
 const warmupSeconds = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 12);

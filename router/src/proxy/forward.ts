@@ -4,7 +4,7 @@ import { FicusError, writeProblem } from '../../../platform/src/index.js';
 import type { Decision } from '../decide.js';
 import type { ServedEvent } from '../served-event.js';
 import { clientResponseHeaders, setHost, upstreamRequestHeaders } from './headers.js';
-import { idempotentMethods, sendRequest, UpstreamError, type OutgoingRequest } from './send.js';
+import { idempotentMethods, sendRequest, UpstreamError, type OutgoingRequest, type UpstreamResponse } from './send.js';
 import { failureResponse, neverReceived } from './status-code.js';
 import type { Upstream } from './upstream.js';
 
@@ -68,7 +68,7 @@ function retryPolicy(upstream: Upstream, onRetry: (upstream: string) => void): R
   return policy;
 }
 
-type Done = (error: UpstreamError | undefined, response?: IncomingMessage) => void;
+type Done = (error: UpstreamError | undefined, response?: UpstreamResponse) => void;
 
 /**
  * One request on its way through the proxy. A class rather than closures: this is the hot
@@ -110,7 +110,7 @@ class Forwarding {
       if (!this.canRetry || upstream.spec.retries === 0 || error.failure !== 'connect') return done(error);
       this.options.onRetry(upstream.name);
       retryPolicy(upstream, this.options.onRetry)
-        .execute(() => new Promise<IncomingMessage>((resolve, reject) => sendRequest(upstream, this.outgoing, (e, r) => (e ? reject(e) : resolve(r!)))))
+        .execute(() => new Promise<UpstreamResponse>((resolve, reject) => sendRequest(upstream, this.outgoing, (e, r) => (e ? reject(e) : resolve(r!)))))
         .then((r) => done(undefined, r), (e: unknown) => done(e as UpstreamError));
     });
   }
@@ -138,11 +138,12 @@ class Forwarding {
   viaService(service: Upstream): void {
     if (!service.tryAcquire()) return this.serviceFailed(new UpstreamError('saturated', service.name, `${service.name} has ${service.spec.maxConcurrent} requests in flight`));
     service.breaker
-      .execute(() => new Promise<IncomingMessage>((resolve, reject) => this.send(service, (e, r) => (e ? reject(e) : resolve(r!)))))
+      .execute(() => new Promise<UpstreamResponse>((resolve, reject) => this.send(service, (e, r) => (e ? reject(e) : resolve(r!)))))
       .then(
         (response) => {
-          if (this.decision.fallback && response.statusCode! >= 500 && this.canRetry && this.replayable) {
-            response.resume();
+          if (this.decision.fallback && response.statusCode >= 500 && this.canRetry && this.replayable) {
+            // Read off (up to undici's limit) so the connection can be reused.
+            response.body.dump().catch(() => undefined);
             service.release();
             return this.serviceFailed(new UpstreamError('status', service.name, `${service.name} answered ${response.statusCode}`));
           }
@@ -171,42 +172,39 @@ class Forwarding {
     this.refuse(failure);
   }
 
-  deliver(upstream: Upstream, response: IncomingMessage): void {
+  deliver(upstream: Upstream, response: UpstreamResponse): void {
     const { res, requestId } = this.exchange;
+    const { body } = response;
     if (res.destroyed) {
-      response.destroy();
+      body.destroy();
       upstream.release();
       return this.finish('router', 499);
     }
-    const headers = clientResponseHeaders(response.rawHeaders);
+    const headers = clientResponseHeaders(response.headers);
     headers.push('x-request-id', requestId);
     if (this.options.exposeHeaders) headers.push('x-ficus-route', this.decision.routeId, 'x-ficus-upstream', upstream.name);
     try {
-      res.writeHead(response.statusCode!, response.statusMessage, headers);
+      res.writeHead(response.statusCode, response.statusText || undefined, headers);
     } catch (error) {
-      // An answer node's client parsed but its server will not write (a status below 100, a
+      // An answer undici parsed but node's server will not write (a status below 100, a
       // control character in the reason phrase): the upstream is at fault, the router lives on.
-      response.destroy();
+      body.destroy();
       upstream.release();
       return this.refuse(new UpstreamError('reset', upstream.name, `${upstream.name} sent a response that cannot be forwarded (${(error as Error).message})`));
     }
-    // A body that stops flowing would hold the client and a bulkhead slot forever: a pause
-    // longer than the response timeout ends the exchange (the client sees the connection cut,
-    // the metrics a 504).
+    // The pool's body timeout cuts a body that pauses longer than responseTimeoutMs: the
+    // client sees the connection cut, the metrics a 504.
     let stalled = false;
-    const idle = setTimeout(() => {
-      stalled = true;
-      response.destroy(new UpstreamError('timeout', upstream.name, `${upstream.name} paused its response body for ${upstream.spec.responseTimeoutMs} ms`));
-    }, upstream.spec.responseTimeoutMs);
-    response.on('data', () => idle.refresh());
-    response.pipe(res);
-    res.once('close', () => {
-      clearTimeout(idle);
-      upstream.release();
-      if (!res.writableFinished) response.destroy();
-      this.finish(upstream.name, res.writableFinished ? response.statusCode! : stalled ? 504 : 499);
+    body.once('error', (error: NodeJS.ErrnoException) => {
+      stalled = error.code === 'UND_ERR_BODY_TIMEOUT';
+      res.destroy();
     });
-    response.once('error', () => res.destroy());
+    body.pipe(res);
+    res.once('close', () => {
+      upstream.release();
+      if (!res.writableFinished) body.destroy();
+      this.finish(upstream.name, res.writableFinished ? response.statusCode : stalled ? 504 : 499);
+    });
   }
 
   /** The router answers itself: the upstream failure mapped to a status in one place. */

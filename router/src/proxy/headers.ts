@@ -4,8 +4,12 @@ import { randomUUID } from 'node:crypto';
 /** Hop-by-hop headers (RFC 9110 §7.6.1, and RFC 2616's list that proxies still honour). */
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
 
-/** Headers the router sets itself on the way to the upstream (Host becomes the upstream's; the original goes in X-Forwarded-Host). */
-const replacedOnRequest = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'traceparent', 'forwarded']);
+/**
+ * Request headers not passed on as they came: those the router sets itself (Host becomes the
+ * upstream's; the original goes in X-Forwarded-Host), and Expect, answered here (node's server
+ * sends the client its 100 Continue; undici, which sends upstream requests, refuses the header).
+ */
+const notForwarded = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'traceparent', 'forwarded', 'expect']);
 
 /** Tokens of a Connection header value: more hop-by-hop headers, named by the sender. */
 function connectionTokens(connection: string | string[] | undefined): Set<string> | undefined {
@@ -52,10 +56,27 @@ export function traceparentOf(incoming: string | string[] | undefined, requestId
 }
 
 /**
- * Header fields as node:http takes them without building header objects: a flat
+ * Header fields as node:http and undici take them without building header objects: a flat
  * `[name, value, name, value, ...]` list. Repeated fields (Set-Cookie) stay separate entries.
  */
 export type HeaderList = string[];
+
+type ParsedHeaders = Record<string, string | string[] | undefined>;
+
+/**
+ * Appends parsed (lower-cased) headers to `out`, leaving out hop-by-hop headers, those the
+ * Connection header names, and those in `except`.
+ */
+function appendEndToEnd(out: HeaderList, headers: ParsedHeaders, except: ReadonlySet<string>): HeaderList {
+  const named = connectionTokens(headers['connection']);
+  for (const name in headers) {
+    if (hopByHop.has(name) || except.has(name) || named?.has(name)) continue;
+    const value = headers[name];
+    if (typeof value === 'string') out.push(name, value);
+    else if (value !== undefined) for (const item of value) out.push(name, item);
+  }
+  return out;
+}
 
 /**
  * The request headers for the upstream, from node's parsed (lower-cased) headers:
@@ -63,14 +84,7 @@ export type HeaderList = string[];
  * traceparent set. Host is the first field, so a fallback can change it with `setHost`.
  */
 export function upstreamRequestHeaders(headers: IncomingHttpHeaders, upstreamHost: string, context: ForwardContext): HeaderList {
-  const named = connectionTokens(headers.connection);
-  const out: HeaderList = ['host', upstreamHost];
-  for (const name in headers) {
-    if (hopByHop.has(name) || replacedOnRequest.has(name) || named?.has(name)) continue;
-    const value = headers[name];
-    if (typeof value === 'string') out.push(name, value);
-    else if (value !== undefined) for (const item of value) out.push(name, item);
-  }
+  const out = appendEndToEnd(['host', upstreamHost], headers, notForwarded);
   const forwardedFor = headers['x-forwarded-for'];
   out.push('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${context.clientAddress}` : context.clientAddress, 'x-forwarded-proto', context.proto);
   if (context.host) out.push('x-forwarded-host', context.host);
@@ -87,22 +101,10 @@ export function setHost(headers: HeaderList, host: string): void {
 const replacedOnResponse = new Set(['x-request-id', 'x-ficus-route', 'x-ficus-upstream']);
 
 /**
- * The upstream's response headers for the client, from its raw header list (names keep their
- * case, repeated fields their order): hop-by-hop headers and the ones the router sets removed.
- * Reading the raw list spares node building the response's header object.
+ * The upstream's response headers for the client, from the parsed (lower-cased) headers:
+ * hop-by-hop headers and the ones the router sets removed; repeated fields (Set-Cookie) stay
+ * separate entries.
  */
-export function clientResponseHeaders(raw: readonly string[]): HeaderList {
-  const out: HeaderList = [];
-  let connection: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (name === 'connection') connection = connection === undefined ? raw[i + 1] : `${connection},${raw[i + 1]}`;
-    if (hopByHop.has(name) || replacedOnResponse.has(name)) continue;
-    out.push(raw[i]!, raw[i + 1]!);
-  }
-  const named = connectionTokens(connection);
-  if (!named) return out;
-  const kept: HeaderList = [];
-  for (let i = 0; i < out.length; i += 2) if (!named.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
-  return kept;
+export function clientResponseHeaders(headers: ParsedHeaders): HeaderList {
+  return appendEndToEnd([], headers, replacedOnResponse);
 }

@@ -1,8 +1,9 @@
-import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { Pool } from 'undici';
 import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import type { UpstreamSpec } from '../route-table/schema.js';
-import { UpstreamError } from './send.js';
+import { UpstreamError, type UpstreamResponse } from './send.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
 
@@ -16,12 +17,16 @@ const stateNames: Record<CircuitState, BreakerState> = {
 /**
  * One upstream's connection pool, bulkhead and circuit breaker. Kept across route-table
  * reloads while its spec is unchanged, so pools and breaker state survive a reload.
+ * The standalone router sends through an undici pool (its HTTP client costs well under
+ * node:http's per request); the express middleware, built on http-proxy-middleware, through
+ * a node:http agent.
  */
 export class Upstream {
   readonly name: string;
   readonly spec: UpstreamSpec;
   readonly url: URL;
   readonly agent: HttpAgent;
+  readonly pool: Pool;
   readonly breaker: CircuitBreakerPolicy;
   #inFlight = 0;
   #retired = false;
@@ -32,9 +37,17 @@ export class Upstream {
     this.url = new URL(spec.url);
     const options = { keepAlive: true, maxSockets: spec.maxConcurrent, maxFreeSockets: spec.maxConcurrent, scheduling: 'lifo' as const };
     this.agent = this.url.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
+    // responseTimeoutMs bounds the wait for headers and every pause within a body: a body that
+    // stalls cannot hold the client and a bulkhead slot for ever.
+    this.pool = new Pool(this.url.origin, {
+      connections: spec.maxConcurrent,
+      connect: { timeout: spec.connectTimeoutMs },
+      headersTimeout: spec.responseTimeoutMs,
+      bodyTimeout: spec.responseTimeoutMs,
+    });
     // Failures that say the upstream is unwell (errors, timeouts, 5xx); a full bulkhead is not one.
     const unwell = handleWhen((error) => error instanceof UpstreamError && error.failure !== 'saturated').orWhenResult(
-      (response) => ((response as IncomingMessage).statusCode ?? 0) >= 500,
+      (response) => (response as UpstreamResponse).statusCode >= 500,
     );
     this.breaker = circuitBreaker(unwell, {
       halfOpenAfter: spec.breaker.halfOpenAfterMs,
@@ -60,7 +73,7 @@ export class Upstream {
 
   release(): void {
     this.#inFlight--;
-    if (this.#retired && this.#inFlight === 0) this.agent.destroy();
+    if (this.#retired && this.#inFlight === 0) this.close();
   }
 
   /**
@@ -69,7 +82,7 @@ export class Upstream {
    */
   retire(): void {
     this.#retired = true;
-    if (this.#inFlight === 0) this.agent.destroy();
+    if (this.#inFlight === 0) this.close();
   }
 
   sameAs(spec: UpstreamSpec): boolean {
@@ -78,5 +91,6 @@ export class Upstream {
 
   close(): void {
     this.agent.destroy();
+    if (!this.pool.destroyed) void this.pool.destroy();
   }
 }

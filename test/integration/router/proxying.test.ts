@@ -79,6 +79,21 @@ describe('proxying', () => {
     expect(body.headers['x-request-id']).toBe(res.headers.get('x-request-id'));
   });
 
+  it('answers Expect: 100-continue itself and forwards the body', async () => {
+    const url = new URL(t.url);
+    const seen = await new Promise<Seen>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, method: 'POST', path: '/api/v1/live/expect', headers: { expect: '100-continue', 'content-length': '5' } }, (response) => {
+        let body = '';
+        response.on('data', (c: Buffer) => (body += c.toString()));
+        response.on('end', () => resolve(JSON.parse(body) as Seen));
+      });
+      req.once('error', reject);
+      req.once('continue', () => req.end('hello'));
+    });
+    expect(seen.body).toBe('hello');
+    expect(seen.headers['expect']).toBeUndefined();
+  });
+
   it('streams a 4 MiB body through to the service and back', async () => {
     const payload = 'x'.repeat(4 * 1024 * 1024);
     const res = await fetch(`${t.url}/api/v1/live/upload`, { method: 'POST', body: payload });

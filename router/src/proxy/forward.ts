@@ -70,6 +70,12 @@ function retryPolicy(upstream: Upstream, onRetry: (upstream: string) => void): R
 
 type Done = (error: UpstreamError | undefined, response?: UpstreamResponse) => void;
 
+/** Drops a body nobody will read. undici reports the abort as an error: expected here, so handled. */
+function discard(body: UpstreamResponse['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 /**
  * One request on its way through the proxy. A class rather than closures: this is the hot
  * path, and per-request closures cost allocations.
@@ -142,8 +148,7 @@ class Forwarding {
       .then(
         (response) => {
           if (this.decision.fallback && response.statusCode >= 500 && this.canRetry && this.replayable) {
-            // Read off (up to undici's limit) so the connection can be reused.
-            response.body.dump().catch(() => undefined);
+            discard(response.body);
             service.release();
             return this.serviceFailed(new UpstreamError('status', service.name, `${service.name} answered ${response.statusCode}`));
           }
@@ -176,7 +181,7 @@ class Forwarding {
     const { res, requestId } = this.exchange;
     const { body } = response;
     if (res.destroyed) {
-      body.destroy();
+      discard(body);
       upstream.release();
       return this.finish('router', 499);
     }
@@ -188,7 +193,7 @@ class Forwarding {
     } catch (error) {
       // An answer undici parsed but node's server will not write (a status below 100, a
       // control character in the reason phrase): the upstream is at fault, the router lives on.
-      body.destroy();
+      discard(body);
       upstream.release();
       return this.refuse(new UpstreamError('reset', upstream.name, `${upstream.name} sent a response that cannot be forwarded (${(error as Error).message})`));
     }

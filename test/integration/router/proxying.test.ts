@@ -94,6 +94,24 @@ describe('proxying', () => {
     expect(seen.headers['expect']).toBeUndefined();
   });
 
+  it('lives on when clients hang up before or while their answers arrive', async () => {
+    monolith.delayMs = 150;
+    try {
+      const hungUp = Array.from({ length: 20 }, (_, i) => {
+        const controller = new AbortController();
+        const pending = fetch(`${t.url}/api/v1/things/${i}`, { signal: controller.signal }).catch(() => undefined);
+        setTimeout(() => controller.abort(), i % 2 ? 50 : 160);
+        return pending;
+      });
+      await Promise.all(hungUp);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      monolith.delayMs = 0;
+    }
+    const res = await fetch(`${t.url}/api/v1/things/after`);
+    expect(res.status).toBe(200);
+  });
+
   it('streams a 4 MiB body through to the service and back', async () => {
     const payload = 'x'.repeat(4 * 1024 * 1024);
     const res = await fetch(`${t.url}/api/v1/live/upload`, { method: 'POST', body: payload });

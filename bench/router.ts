@@ -143,7 +143,7 @@ try {
     // Rotate the order each round so no variant always runs first or last.
     const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
     for (const variant of order) samples.get(variant.name)!.push(await measure(variant, seconds));
-    process.stderr.write(`round ${round}/${rounds}: ${variants.map((v) => `${v.name} ${Math.round(samples.get(v.name)!.at(-1)!.rps)}`).join(', ')}\n`);
+    process.stderr.write(`round ${round}/${rounds}: ${variants.map((v) => { const x = samples.get(v.name)!.at(-1)!; return `${v.name} ${Math.round(x.rps)} req/s p99 ${x.p99.toFixed(1)} ms`; }).join(', ')}\n`);
   }
   // Ratios are paired per round (variants measured minutes apart drift apart on a shared
   // machine) and the median of the rounds' ratios is reported.

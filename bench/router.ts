@@ -2,7 +2,7 @@
  * npm run bench:router — throughput and p99 latency of the ficus router against baselines
  * measured in the same run, on loopback, with autocannon:
  *   direct            client → upstream (no proxy)
- *   bare node:http    the ceiling for a Node proxy on one core (baseline)
+ *   bare node:http    a bare node:http pipe proxy (the baseline)
  *   express + hpm     express + http-proxy-middleware, no features
  *   ficus monolith    ficus router, route at stage monolith
  *   ficus canary 50%  ficus router, route at canary 50 % (flag evaluated per request, sticky per user)

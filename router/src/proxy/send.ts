@@ -57,7 +57,7 @@ function failureOf(error: NodeJS.ErrnoException): UpstreamFailure {
   }
 }
 
-function describe(failure: UpstreamFailure, upstream: Upstream, error: NodeJS.ErrnoException): string {
+function messageFor(failure: UpstreamFailure, upstream: Upstream, error: NodeJS.ErrnoException): string {
   if (error.code === 'UND_ERR_CONNECT_TIMEOUT') return `could not connect to ${upstream.name} within ${upstream.spec.connectTimeoutMs} ms`;
   if (failure === 'connect') return `could not connect to ${upstream.name}: ${error.code}`;
   if (failure === 'timeout') return `${upstream.name} sent no response within ${upstream.spec.responseTimeoutMs} ms`;
@@ -83,7 +83,7 @@ export function sendRequest(upstream: Upstream, outgoing: OutgoingRequest, done:
     (error, response) => {
       if (!error) return done(undefined, response);
       const failure = failureOf(error as NodeJS.ErrnoException);
-      done(new UpstreamError(failure, upstream.name, describe(failure, upstream, error as NodeJS.ErrnoException), { cause: error }));
+      done(new UpstreamError(failure, upstream.name, messageFor(failure, upstream, error as NodeJS.ErrnoException), { cause: error }));
     },
   );
 }

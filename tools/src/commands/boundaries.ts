@@ -42,8 +42,10 @@ export function boundariesCommand(out: Out = (text) => process.stdout.write(text
     .addHelpText('after', `
 Modules are the folders holding a module.json under monolith/src/modules (set "boundaries.moduleRoots"
 in ficus.config.json for other layouts, e.g. ["src/domains"]). Rules: module-internals-private,
-module-undeclared-dependency, module-no-cycles, services-not-to-monolith, services-not-to-each-other,
-platform-imports-no-module, monolith-not-to-router-services-tools, router-only-platform.`)
+module-undeclared-dependency, module-no-cycles (found on the module graph; the cycle is printed),
+module-data-ownership (another module's schema named in code, SQL or migrations),
+services-not-to-monolith, services-not-to-each-other, platform-imports-no-module,
+monolith-not-to-router-services-tools, router-only-platform.`)
     .action(async (options: { root: string; format: string; json?: boolean; writeConfig?: boolean; updateBaseline?: boolean; cache: boolean }) => {
       const root = resolve(options.root);
       const config = loadFicusConfig(root);

@@ -53,7 +53,11 @@ export async function startEchoUpstream(name: string, port = 0): Promise<EchoUps
   const listen = async (onPort: number) => {
     server = createServer(async (req, res) => {
       const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
+      try {
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+      } catch {
+        return; // The request was abandoned on its way in: nobody to answer.
+      }
       const seen = { upstream: name, method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() };
       upstream.seen.push(seen);
       if (upstream.delayMs) await new Promise((resolve) => setTimeout(resolve, upstream.delayMs));

@@ -178,9 +178,11 @@ class Forwarding {
   }
 
   deliver(upstream: Upstream, response: UpstreamResponse): void {
-    const { res, requestId } = this.exchange;
+    const { req, res, requestId } = this.exchange;
     const { body } = response;
-    if (res.destroyed) {
+    // A response queued behind another on a pipelining connection is not destroyed when the
+    // client hangs up; its socket is.
+    if (res.destroyed || req.socket.destroyed) {
       discard(body);
       upstream.release();
       return this.finish('router', 499);
@@ -197,18 +199,26 @@ class Forwarding {
       upstream.release();
       return this.refuse(new UpstreamError('reset', upstream.name, `${upstream.name} sent a response that cannot be forwarded (${(error as Error).message})`));
     }
-    // The pool's body timeout cuts a body that pauses longer than responseTimeoutMs: the
-    // client sees the connection cut, the metrics a 504.
-    let stalled = false;
+    // A body that breaks off is the upstream's failure (502), or 504 when it paused longer than
+    // responseTimeoutMs (the pool's body timeout); the abort our own destroy() causes is not.
+    let failedWith: number | undefined;
     body.once('error', (error: NodeJS.ErrnoException) => {
-      stalled = error.code === 'UND_ERR_BODY_TIMEOUT';
+      if (error.code !== 'UND_ERR_ABORTED') failedWith = error.code === 'UND_ERR_BODY_TIMEOUT' ? 504 : 502;
       res.destroy();
     });
     body.pipe(res);
-    res.once('close', () => {
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
       upstream.release();
       if (!res.writableFinished) body.destroy();
-      this.finish(upstream.name, res.writableFinished ? response.statusCode : stalled ? 504 : 499);
+      this.finish(upstream.name, res.writableFinished ? response.statusCode : (failedWith ?? 499));
+    };
+    res.once('close', settle);
+    // A queued response gets no 'close' when a pipelining client hangs up: its request does.
+    req.once('close', () => {
+      if (req.socket.destroyed && !res.writableFinished) settle();
     });
   }
 
@@ -216,7 +226,7 @@ class Forwarding {
   refuse(failure: UpstreamError): void {
     const { res, target, requestId } = this.exchange;
     const { status, code } = failureResponse(failure.failure);
-    if (res.headersSent) res.destroy();
+    if (res.headersSent || res.destroyed) res.destroy();
     else {
       const detail = `${failure.message}; ${this.fallback ? 'the monolith failed too' : 'try again later'}`;
       writeProblem(res, new FicusError(code, detail, { status }), { instance: target, requestId }, status === 503 ? { 'retry-after': '1' } : {});

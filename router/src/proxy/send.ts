@@ -43,21 +43,31 @@ async function* whenConnected(body: Readable): AsyncGenerator<Buffer> {
 /** What an undici failure means for the request: could the upstream have received it? */
 function failureOf(error: NodeJS.ErrnoException): UpstreamFailure {
   switch (error.code) {
+    // Only ever raised while connecting (also as an AggregateError when every address of a
+    // name like localhost refused).
     case 'ECONNREFUSED':
-    case 'UND_ERR_CONNECT_TIMEOUT':
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    // A pool closed by a reload or shutdown: nothing was sent.
+    case 'UND_ERR_DESTROYED':
+    case 'UND_ERR_CLOSED':
       return 'connect';
     case 'UND_ERR_HEADERS_TIMEOUT':
       return 'timeout';
-    default:
-      return 'reset';
   }
+  // Unreachable or timed out while connecting. The same codes on an open socket (a read or a
+  // write) mean the request may have arrived.
+  return error.syscall === 'connect' || error.syscall === 'getaddrinfo' ? 'connect' : 'reset';
+}
+
+/** Whether the client hung up while its request body was still streaming upstream. */
+function clientAborted(body: OutgoingRequest['body']): boolean {
+  return body !== null && !Buffer.isBuffer(body) && body.destroyed && 'complete' in body && !body.complete;
 }
 
 function messageFor(failure: UpstreamFailure, upstream: Upstream, error: NodeJS.ErrnoException): string {
+  if (failure === 'aborted') return `the client closed its connection while its request body was being sent to ${upstream.name}`;
   if (error.code === 'UND_ERR_CONNECT_TIMEOUT') return `could not connect to ${upstream.name} within ${upstream.spec.connectTimeoutMs} ms`;
   if (failure === 'connect') return `could not connect to ${upstream.name}: ${error.code}`;
   if (failure === 'timeout') return `${upstream.name} sent no response within ${upstream.spec.responseTimeoutMs} ms`;
@@ -82,7 +92,7 @@ export function sendRequest(upstream: Upstream, outgoing: OutgoingRequest, done:
     },
     (error, response) => {
       if (!error) return done(undefined, response);
-      const failure = failureOf(error as NodeJS.ErrnoException);
+      const failure = clientAborted(body) ? 'aborted' : failureOf(error as NodeJS.ErrnoException);
       done(new UpstreamError(failure, upstream.name, messageFor(failure, upstream, error as NodeJS.ErrnoException), { cause: error }));
     },
   );

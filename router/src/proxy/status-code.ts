@@ -13,7 +13,9 @@ export type UpstreamFailure =
   /** The upstream's circuit is open: nothing was sent. */
   | 'circuit-open'
   /** The upstream's bulkhead is full: nothing was sent. */
-  | 'saturated';
+  | 'saturated'
+  /** The client hung up while its request body was being sent: not the upstream's fault. */
+  | 'aborted';
 
 /** The one place upstream failures become HTTP statuses for the client. */
 export function failureResponse(failure: UpstreamFailure): { status: number; code: ErrorCode } {
@@ -24,6 +26,8 @@ export function failureResponse(failure: UpstreamFailure): { status: number; cod
       return { status: 503, code: 'FICUS_ERR_CIRCUIT_OPEN' };
     case 'saturated':
       return { status: 503, code: 'FICUS_ERR_UPSTREAM_SATURATED' };
+    case 'aborted':
+      return { status: 499, code: 'FICUS_ERR_CLIENT_CLOSED' };
     case 'connect':
     case 'reset':
     case 'status':

@@ -26,10 +26,11 @@ export class Upstream {
   readonly spec: UpstreamSpec;
   readonly url: URL;
   readonly agent: HttpAgent;
-  readonly pool: Pool;
   readonly breaker: CircuitBreakerPolicy;
+  #pool: Pool;
   #inFlight = 0;
   #retired = false;
+  #closed = false;
 
   constructor(name: string, spec: UpstreamSpec, onBreakerChange?: (name: string, state: BreakerState) => void) {
     this.name = name;
@@ -37,16 +38,10 @@ export class Upstream {
     this.url = new URL(spec.url);
     const options = { keepAlive: true, maxSockets: spec.maxConcurrent, maxFreeSockets: spec.maxConcurrent, scheduling: 'lifo' as const };
     this.agent = this.url.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
-    // responseTimeoutMs bounds the wait for headers and every pause within a body: a body that
-    // stalls cannot hold the client and a bulkhead slot for ever.
-    this.pool = new Pool(this.url.origin, {
-      connections: spec.maxConcurrent,
-      connect: { timeout: spec.connectTimeoutMs },
-      headersTimeout: spec.responseTimeoutMs,
-      bodyTimeout: spec.responseTimeoutMs,
-    });
-    // Failures that say the upstream is unwell (errors, timeouts, 5xx); a full bulkhead is not one.
-    const unwell = handleWhen((error) => error instanceof UpstreamError && error.failure !== 'saturated').orWhenResult(
+    this.#pool = this.#newPool();
+    // Failures that say the upstream is unwell (errors, timeouts, 5xx); a full bulkhead or a
+    // client that hung up mid-upload is not one.
+    const unwell = handleWhen((error) => error instanceof UpstreamError && error.failure !== 'saturated' && error.failure !== 'aborted').orWhenResult(
       (response) => (response as UpstreamResponse).statusCode >= 500,
     );
     this.breaker = circuitBreaker(unwell, {
@@ -54,6 +49,27 @@ export class Upstream {
       breaker: new ConsecutiveBreaker(spec.breaker.consecutiveFailures),
     });
     if (onBreakerChange) this.breaker.onStateChange((state) => onBreakerChange(name, stateNames[state]));
+  }
+
+  #newPool(): Pool {
+    // responseTimeoutMs bounds the wait for headers and every pause within a body: a body that
+    // stalls cannot hold the client and a bulkhead slot for ever.
+    return new Pool(this.url.origin, {
+      connections: this.spec.maxConcurrent,
+      connect: { timeout: this.spec.connectTimeoutMs },
+      headersTimeout: this.spec.responseTimeoutMs,
+      bodyTimeout: this.spec.responseTimeoutMs,
+    });
+  }
+
+  /**
+   * The undici pool, used only while holding a bulkhead slot. A retired upstream closes its
+   * pool once idle; a request decided before the reload (or falling back to it later) gets a
+   * fresh one, which closes again when that request is done.
+   */
+  get pool(): Pool {
+    if (this.#pool.destroyed && !this.#closed) this.#pool = this.#newPool();
+    return this.#pool;
   }
 
   get inFlight(): number {
@@ -73,7 +89,7 @@ export class Upstream {
 
   release(): void {
     this.#inFlight--;
-    if (this.#retired && this.#inFlight === 0) this.close();
+    if (this.#retired && this.#inFlight === 0) this.#closePool();
   }
 
   /**
@@ -82,15 +98,21 @@ export class Upstream {
    */
   retire(): void {
     this.#retired = true;
-    if (this.#inFlight === 0) this.close();
+    if (this.#inFlight === 0) this.#closePool();
   }
 
   sameAs(spec: UpstreamSpec): boolean {
     return JSON.stringify(spec) === JSON.stringify(this.spec);
   }
 
+  #closePool(): void {
+    if (!this.#pool.destroyed) void this.#pool.destroy();
+  }
+
+  /** Router shutdown: for good. */
   close(): void {
+    this.#closed = true;
     this.agent.destroy();
-    if (!this.pool.destroyed) void this.pool.destroy();
+    this.#closePool();
   }
 }

@@ -94,12 +94,16 @@ describe('proxying', () => {
     expect(seen.headers['expect']).toBeUndefined();
   });
 
-  it('lives on when clients hang up before or while their answers arrive', async () => {
+  it('lives on when clients hang up before or while their answers arrive, freeing every slot and recording each request once', async () => {
+    const served: string[] = [];
+    t.router.onServed((event) => {
+      if (event.path.startsWith('/api/v1/things/hangup-')) served.push(event.path);
+    });
     monolith.delayMs = 150;
     try {
       const hungUp = Array.from({ length: 20 }, (_, i) => {
         const controller = new AbortController();
-        const pending = fetch(`${t.url}/api/v1/things/${i}`, { signal: controller.signal }).catch(() => undefined);
+        const pending = fetch(`${t.url}/api/v1/things/hangup-${i}`, { signal: controller.signal }).catch(() => undefined);
         setTimeout(() => controller.abort(), i % 2 ? 50 : 160);
         return pending;
       });
@@ -110,6 +114,8 @@ describe('proxying', () => {
     }
     const res = await fetch(`${t.url}/api/v1/things/after`);
     expect(res.status).toBe(200);
+    await eventually(() => t.router.state.upstream('monolith').inFlight === 0, 2000, 'every bulkhead slot freed');
+    expect(served.length).toBe(20);
   });
 
   it('streams a 4 MiB body through to the service and back', async () => {

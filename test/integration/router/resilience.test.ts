@@ -147,6 +147,59 @@ describe('resilience of a route served by a service', () => {
   });
 });
 
+describe('clients that hang up', () => {
+  it('an upload the client abandons is recorded as 499 and does not count against the service breaker', async () => {
+    await eventually(() => breaker() === 'closed', 3000, 'breaker closed');
+    const statuses: number[] = [];
+    t.router.onServed((event) => {
+      if (event.path === '/api/v1/orders/abandoned') statuses.push(event.status);
+    });
+    const { request } = await import('node:http');
+    const url = new URL(t.url);
+    for (let i = 0; i < 7; i++) {
+      const req = request({ host: url.hostname, port: url.port, method: 'POST', path: '/api/v1/orders/abandoned', headers: { 'content-length': '1000000' } });
+      req.on('error', () => undefined);
+      req.write('x'.repeat(1000));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      req.destroy();
+    }
+    await eventually(() => statuses.length === 7, 3000, 'seven abandoned uploads recorded');
+    expect(statuses).toEqual(Array(7).fill(499));
+    expect(breaker()).toBe('closed');
+    expect(t.router.state.upstream('orders').inFlight).toBe(0);
+  });
+
+  it('a pipelining client that hangs up frees the slots of answers queued behind a slow one', async () => {
+    const { createServer } = await import('node:http');
+    const upstream = createServer((req, res) => {
+      setTimeout(() => res.end(req.url), req.url === '/slow' ? 400 : 0);
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    const r = await startTestRouter(`
+upstreams:
+  monolith: { url: "http://127.0.0.1:${(upstream.address() as AddressInfo).port}" }
+defaultUpstream: monolith
+routes: []
+`);
+    try {
+      const { connect } = await import('node:net');
+      const socket = connect(Number(new URL(r.url).port), '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\n');
+      // /fast is answered at once but its response waits behind /slow's; the client leaves before either is sent.
+      await eventually(() => r.router.state.upstream('monolith').inFlight === 2, 2000, 'both requests in flight');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+      await eventually(() => r.router.state.upstream('monolith').inFlight === 0, 2000, 'both slots freed');
+    } finally {
+      await r.close();
+      upstream.closeAllConnections();
+      upstream.close();
+    }
+  });
+});
+
 describe('an upstream that stalls in the middle of a response body', () => {
   it('has the client connection cut after responseTimeoutMs, frees its bulkhead slot and counts a 504', async () => {
     const { createServer } = await import('node:http');

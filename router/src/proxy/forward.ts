@@ -180,8 +180,8 @@ class Forwarding {
   deliver(upstream: Upstream, response: UpstreamResponse): void {
     const { req, res, requestId } = this.exchange;
     const { body } = response;
-    // A response queued behind another on a pipelining connection is not destroyed when the
-    // client hangs up; its socket is.
+    // The client may be gone: its response destroyed, or (for a response queued behind another
+    // on a pipelining connection) only its socket.
     if (res.destroyed || req.socket.destroyed) {
       discard(body);
       upstream.release();
@@ -216,7 +216,8 @@ class Forwarding {
       this.finish(upstream.name, res.writableFinished ? response.statusCode : (failedWith ?? 499));
     };
     res.once('close', settle);
-    // A queued response gets no 'close' when a pipelining client hangs up: its request does.
+    // When a pipelining client hangs up, some Node versions (20 does) emit no 'close' for a
+    // response queued behind another; its request's 'close' comes on every version.
     req.once('close', () => {
       if (req.socket.destroyed && !res.writableFinished) settle();
     });

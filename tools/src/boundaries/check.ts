@@ -44,20 +44,26 @@ export interface BoundaryReport {
   files: number;
 }
 
-/** dependency-cruiser reports no line numbers: find the import of `to` in `from`. */
-function lineOf(repoRoot: string, from: string, unresolvedTo: string | undefined): number | undefined {
-  if (!unresolvedTo) return undefined;
-  try {
-    const lines = readFileSync(join(repoRoot, from), 'utf8').split('\n');
+/**
+ * dependency-cruiser reports no line numbers: finds the import of `to` in `from`. Each file is
+ * read once per check, however many of its imports are looked up.
+ */
+function importLines(repoRoot: string): (from: string, unresolvedTo: string | undefined) => number | undefined {
+  const files = new Map<string, string[]>();
+  return (from, unresolvedTo) => {
+    if (!unresolvedTo) return undefined;
+    let lines = files.get(from);
+    if (!lines) {
+      try {
+        lines = readFileSync(join(repoRoot, from), 'utf8').split('\n');
+      } catch {
+        lines = [];
+      }
+      files.set(from, lines);
+    }
     const index = lines.findIndex((line) => line.includes(`'${unresolvedTo}'`) || line.includes(`"${unresolvedTo}"`));
     return index === -1 ? undefined : index + 1;
-  } catch {
-    return undefined;
-  }
-}
-
-function ownerOf(modules: readonly BoundedModule[], file: string): string {
-  return modules.find((m) => file.startsWith(`${m.dir}/`))?.name ?? file.split('/')[0]!;
+  };
 }
 
 /** Rules dependency-cruiser would check with its per-file cycle search; ficus checks them on the module graph (cycles.ts). */
@@ -109,6 +115,8 @@ async function cruiseBoundaries(
   } catch (error) {
     throw new FicusError('FICUS_ERR_CONFIG', `dependency-cruiser could not read ${repoRoot}: ${(error as Error).message}`, { cause: error });
   }
+  const lineOf = importLines(repoRoot);
+  const moduleOf = (file: string) => modules.find((m) => file.startsWith(`${m.dir}/`))?.name;
   const violations: BoundaryViolation[] = (result.summary.violations ?? []).map((violation) => {
     const dependency = result.modules.find((m) => m.source === violation.from)?.dependencies.find((d) => d.resolved === violation.to);
     const rule = forbidden.find((r) => r.name === violation.rule.name && fromMatches(r, violation.from));
@@ -117,11 +125,11 @@ async function cruiseBoundaries(
       why: rule?.comment ?? '',
       from: violation.from,
       to: violation.to,
-      line: lineOf(repoRoot, violation.from, dependency?.module),
-      owner: ownerOf(modules, violation.from),
+      line: lineOf(violation.from, dependency?.module),
+      // The module it belongs to, or its top folder.
+      owner: moduleOf(violation.from) ?? violation.from.split('/')[0]!,
     };
   });
-  const moduleOf = (file: string) => modules.find((m) => file.startsWith(`${m.dir}/`))?.name;
   const imports: ModuleImport[] = [];
   for (const source of result.modules) {
     const fromModule = moduleOf(source.source);
@@ -131,7 +139,7 @@ async function cruiseBoundaries(
       // Type-only imports count too: with dependency injection (as in the starter) the calls go
       // through an injected API whose type is all the caller imports.
       if (!toModule || toModule === fromModule) continue;
-      imports.push({ fromModule, toModule, from: source.source, to: dependency.resolved, line: lineOf(repoRoot, source.source, dependency.module) });
+      imports.push({ fromModule, toModule, from: source.source, to: dependency.resolved, line: lineOf(source.source, dependency.module) });
     }
   }
   const cycleRule = rules.find(isCycleRule);

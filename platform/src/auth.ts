@@ -46,16 +46,20 @@ export function createTokens(options: { secret: string; ttlSeconds: number }): T
   };
 }
 
+/** The token of an `Authorization: Bearer <token>` header (scheme in any case, RFC 9110 §11.1), if there is one. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return authorization === undefined ? undefined : /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
+}
+
 /** Requires `Authorization: Bearer <token>`; with `role`, also that role. */
 export function requireAuth(tokens: Tokens, options: { role?: Principal['role'] } = {}): RequestHandler {
   return async (req, res, next) => {
     try {
-      const header = req.headers.authorization ?? '';
-      const match = /^Bearer\s+(\S+)$/i.exec(header);
-      if (!match?.[1]) {
+      const token = bearerToken(req.headers.authorization);
+      if (!token) {
         throw new FicusError('FICUS_ERR_UNAUTHORIZED', 'send Authorization: Bearer <token>; get a token from POST /api/v1/users/sign-in');
       }
-      const principal = await tokens.verify(match[1]);
+      const principal = await tokens.verify(token);
       if (options.role && principal.role !== options.role) {
         throw new FicusError('FICUS_ERR_FORBIDDEN', `this operation needs the ${options.role} role`);
       }

@@ -11,4 +11,4 @@ export type { ReadinessCheck } from './http/health.js';
 export { sendProblem, writeProblem } from './http/problem.js';
 export { parseBody, parseQuery, parseParams, fieldErrors } from './http/validate.js';
 export { Lifecycle, startServer, exitOnSignals, type RunningServer } from './lifecycle.js';
-export { createTokens, requireAuth, principalOf, type Principal, type Tokens } from './auth.js';
+export { bearerToken, createTokens, requireAuth, principalOf, type Principal, type Tokens } from './auth.js';

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
-import { createHttpApp, FicusError, type HttpApp, type Logger } from '../../platform/src/index.js';
+import { bearerToken, createHttpApp, FicusError, type HttpApp, type Logger } from '../../platform/src/index.js';
 import type { FicusRouter } from './server.js';
 
 function sameSecret(a: string, b: string): boolean {
@@ -13,13 +13,13 @@ function sameSecret(a: string, b: string): boolean {
 function requireToken(token: string | undefined): RequestHandler | undefined {
   if (!token) return undefined;
   return (req, _res, next) => {
-    const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    const given = bearerToken(req.headers.authorization) ?? '';
     next(sameSecret(given, token) ? undefined : new FicusError('FICUS_ERR_ADMIN_UNAUTHORIZED', 'send Authorization: Bearer <ADMIN_TOKEN>'));
   };
 }
 
 /** The router's state for people and scripts: routes with stage, percent, breaker and counters. */
-export function routesView(router: FicusRouter) {
+function routesView(router: FicusRouter) {
   const { state, flags, counters } = router;
   return state.table.routes.map((route) => {
     const { stage, percent } = flags.stage(route.flag);

@@ -5,8 +5,9 @@ import { createProxyMiddleware, type RequestHandler as ProxyHandler } from 'http
 import { FicusError, writeProblem } from '../../platform/src/index.js';
 import { decide, type Decision } from './decide.js';
 import { normalizeTarget } from './normalize-path.js';
-import { requestIdOf, traceparentOf } from './proxy/headers.js';
-import { failureResponse } from './proxy/status-code.js';
+import { connectionTokens, hopByHop, requestIdOf, traceparentOf } from './proxy/headers.js';
+import { failureOf } from './proxy/send.js';
+import { failureResponse, neverReceived } from './proxy/status-code.js';
 import type { Upstream } from './proxy/upstream.js';
 import { matchRoute } from './route-table/load.js';
 import type { RoutingOptions } from './server.js';
@@ -25,8 +26,6 @@ export interface FicusRouterMiddlewareOptions extends RoutingOptions {
   /** Called after every response, like the standalone router's served events. */
   onServed?: ServedListener;
 }
-
-const hopByHop = ['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'proxy-authorization'];
 
 interface RoutedRequest extends IncomingMessage {
   ficus?: { decision: Decision; requestId: string; traceparent: string; started: number; fallbackFrom?: string };
@@ -63,10 +62,12 @@ export function ficusRouter(options: FicusRouterMiddlewareOptions): RequestHandl
         proxyReq(proxyReq, req) {
           const routed = (req as RoutedRequest).ficus!;
           for (const name of hopByHop) proxyReq.removeHeader(name);
+          for (const name of connectionTokens(req.headers.connection) ?? []) proxyReq.removeHeader(name);
           proxyReq.setHeader('x-request-id', routed.requestId);
           proxyReq.setHeader('traceparent', routed.traceparent);
         },
         proxyRes(proxyRes, req, res) {
+          for (const name of connectionTokens(proxyRes.headers.connection) ?? []) delete proxyRes.headers[name];
           for (const name of hopByHop) delete proxyRes.headers[name];
           const routed = (req as RoutedRequest).ficus!;
           res.setHeader('x-request-id', routed.requestId);
@@ -79,7 +80,9 @@ export function ficusRouter(options: FicusRouterMiddlewareOptions): RequestHandl
           const routed = (req as RoutedRequest).ficus!;
           const response = res as ServerResponse;
           const code = (error as NodeJS.ErrnoException).code;
-          const neverSent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH';
+          // The same reading of the failure as the standalone router's.
+          const failure = failureOf(error as NodeJS.ErrnoException);
+          const neverSent = neverReceived(failure);
           const replayable = (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') && !req.headers['content-length'] && !req.headers['transfer-encoding'];
           const fallback = routed.decision.fallback;
           if (fallback && upstream !== fallback && neverSent && replayable && !response.headersSent) {
@@ -87,7 +90,7 @@ export function ficusRouter(options: FicusRouterMiddlewareOptions): RequestHandl
             void proxyFor(fallback)(req, response);
             return;
           }
-          const { status, code: problemCode } = failureResponse(neverSent ? 'connect' : code === 'ECONNRESET' ? 'reset' : 'timeout');
+          const { status, code: problemCode } = failureResponse(failure);
           if (response.headersSent) response.destroy();
           else writeProblem(response, new FicusError(problemCode, `${upstream.name}: ${code ?? error.message}; try again later`, { status }), { requestId: routed.requestId });
         },

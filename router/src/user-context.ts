@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Tokens } from '../../platform/src/index.js';
+import { bearerToken, type Tokens } from '../../platform/src/index.js';
 import type { FlagContext } from './flags/flag-source.js';
 
 export interface UserContextOptions {
@@ -50,9 +50,8 @@ export function createUserContext(options: UserContextOptions): (req: IncomingMe
   return (req) => {
     const fromHeader = header ? req.headers[header] : undefined;
     if (typeof fromHeader === 'string' && fromHeader) return context(req, fromHeader);
-    const authorization = req.headers.authorization;
-    if (!options.tokens || !authorization?.startsWith('Bearer ')) return context(req, undefined);
-    const token = authorization.slice(7).trim();
+    const token = options.tokens ? bearerToken(req.headers.authorization) : undefined;
+    if (!token) return context(req, undefined);
     const known = verified.get(token);
     if (known && known.until > Date.now()) return context(req, known.userId);
     return verify(token).then((userId) => context(req, userId));

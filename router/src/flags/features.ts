@@ -11,7 +11,7 @@ const strategySchema = z.looseObject({
   segments: z.array(z.number()).optional(),
 });
 
-export const featureSchema = z.looseObject({
+const featureSchema = z.looseObject({
   name: z.string().min(1),
   enabled: z.boolean(),
   strategies: z.array(strategySchema).default([]),

@@ -19,6 +19,9 @@ export interface FlagSourceStatus {
 
 export type FlagContext = Context;
 
+/** The stage of a toggle the flags do not know: the monolith. */
+const unknownFlag: RouteStage = Object.freeze({ stage: 'monolith', percent: 0 });
+
 /**
  * The router's view of the serve toggles, evaluated by unleash-client whichever the source:
  * a local client-features file (default) or a real Unleash server. A failing source never
@@ -93,7 +96,7 @@ export class FlagSource {
 
   /** The stage a serve toggle sets; unknown toggles are the monolith stage. */
   stage(flag: string): RouteStage {
-    return this.#stages.get(flag) ?? { stage: 'monolith', percent: 0 };
+    return this.#stages.get(flag) ?? unknownFlag;
   }
 
   /** unleash-client's verdict for this context; false (the monolith) on any problem. */

@@ -41,7 +41,7 @@ async function* whenConnected(body: Readable): AsyncGenerator<Buffer> {
 }
 
 /** What an undici failure means for the request: could the upstream have received it? */
-function failureOf(error: NodeJS.ErrnoException): UpstreamFailure {
+export function failureOf(error: NodeJS.ErrnoException): UpstreamFailure {
   switch (error.code) {
     // Only ever raised while connecting (also as an AggregateError when every address of a
     // name like localhost refused).

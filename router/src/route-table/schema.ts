@@ -24,7 +24,7 @@ export const upstreamSchema = z.strictObject({
     .prefault({}),
 });
 
-export const routeSchema = z.strictObject({
+const routeSchema = z.strictObject({
   id: name,
   match: z.strictObject({
     /** `/api/v1/orders`, `/api/v1/orders/:id` or `/api/v1/orders/**`. */
@@ -54,5 +54,3 @@ export const routeTableSchema = z.strictObject({
 
 export type UpstreamSpec = z.output<typeof upstreamSchema>;
 export type RouteSpec = z.output<typeof routeSchema>;
-export type RouteTableSpec = z.output<typeof routeTableSchema>;
-export const httpMethods = methods;

@@ -47,7 +47,7 @@ export interface MigrateOptions {
 function selected(only: readonly string[] | undefined): readonly ModuleDefinition[] {
   if (!only?.length) return modules;
   const unknown = only.filter((name) => !modules.some((m) => m.manifest.name === name));
-  if (unknown.length) throw new Error(`unknown module ${unknown.join(', ')}; modules are ${modules.map((m) => m.manifest.name).join(', ')}`);
+  if (unknown.length) throw new FicusError('FICUS_ERR_CONFIG', `unknown module ${unknown.join(', ')}; modules are ${modules.map((m) => m.manifest.name).join(', ')}`);
   return modules.filter((m) => only.includes(m.manifest.name));
 }
 

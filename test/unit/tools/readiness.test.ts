@@ -48,3 +48,16 @@ describe('ficus readiness', () => {
     expect(only.map((r) => r.module)).toEqual(['b']);
   });
 });
+
+describe('assessReadiness', () => {
+  it('counts a baselined reference to a module’s tables as debt of both modules', async () => {
+    const { assessReadiness } = await import('../../../tools/src/readiness/assess.js');
+    const module = (name: string) => ({ name, schema: name, dependsOn: [], dir: `monolith/src/modules/${name}`, entry: `monolith/src/modules/${name}/index.ts` });
+    const report = { modules: [module('billing'), module('shipping')], violations: [], edges: [], files: 0 } as unknown as Parameters<typeof assessReadiness>[0];
+    const baseline = [{ rule: 'module-data-ownership', from: 'monolith/src/modules/shipping/internal/repository.ts', to: 'monolith/src/modules/billing (billing.rates)' }];
+    const ranking = assessReadiness(report, baseline, new Map());
+    for (const name of ['billing', 'shipping']) {
+      expect(ranking.find((r) => r.module === name)!.debt, name).toBe(1);
+    }
+  });
+});

@@ -178,10 +178,18 @@ function listFiles(root: string, dir: string, out: string[]): void {
   }
 }
 
+const versionOf = (packageJson: URL) => (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
+
+/** The versions whose rules and reading a cached report was made with: ficus's and dependency-cruiser's. */
+const toolVersions = {
+  ficus: versionOf(new URL('../../../package.json', import.meta.url)),
+  dependencyCruiser: versionOf(new URL('../../package.json', import.meta.resolve('dependency-cruiser'))),
+};
+
 /** A digest of everything a report depends on: the scanned files' contents, the options, the tool versions. */
 function reportKey(repoRoot: string, scanRoots: readonly string[], options: object): string {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ options, format: 2 }));
+  hash.update(JSON.stringify({ options, format: 2, toolVersions }));
   const files: string[] = ['tsconfig.json', 'ficus.config.json'];
   for (const root of scanRoots) listFiles(repoRoot, root, files);
   for (const file of files.sort()) {

@@ -17,7 +17,8 @@ function grouped(violations: readonly BoundaryViolation[]): string[] {
   return lines;
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+/** `1 violation`, `2 violations`. */
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** The human report: new violations grouped by module with file:line, then stale baseline entries, then known debt. */
 export function formatReport(report: BoundaryReport, comparison: BaselineComparison, baselineFile: string): string {

@@ -42,9 +42,9 @@ function routeById(options: CommonOptions, env: Env, id: string): CompiledRoute 
 async function changeStage(options: CommonOptions, env: Env, out: (line: string) => void, routeId: string, stage: Stage, percent: number): Promise<void> {
   const route = routeById(options, env, routeId);
   const store = storeFor(options, env);
-  const from = stageOf(await store.get(route.flag));
   const feature = serveToggle(route.flag, route.id, stage, percent, route.stickiness);
-  await store.put(feature);
+  // The stage it replaced, read under the store's lock: two changes at once each audit their own.
+  const from = stageOf(await store.put(feature));
   // Report and audit what the store now holds, not what was meant to be written.
   const to = stageOf(await store.get(route.flag));
   const who = env['FICUS_ACTOR'] ?? env['USER'] ?? userInfo().username;

@@ -11,8 +11,8 @@ import { readFlagsFile } from '../../../router/src/flags/file-repository.js';
 export interface FlagStore {
   readonly description: string;
   get(flag: string): Promise<Feature | undefined>;
-  /** Creates or replaces the toggle. */
-  put(feature: Feature): Promise<void>;
+  /** Creates or replaces the toggle; resolves with the toggle it replaced, read as part of the change. */
+  put(feature: Feature): Promise<Feature | undefined>;
 }
 
 /**
@@ -34,7 +34,7 @@ export class FileFlagStore implements FlagStore {
     return (await this.#read()).features.find((f) => f.name === flag);
   }
 
-  async put(feature: Feature) {
+  async put(feature: Feature): Promise<Feature | undefined> {
     let release: () => Promise<void>;
     try {
       // A holder refreshes the lock while it works; one left by a killed command is stale after 10 s.
@@ -43,15 +43,16 @@ export class FileFlagStore implements FlagStore {
       throw new FicusError('FICUS_ERR_FLAG_SOURCE', `${this.file} is locked by another ficus flags command (${this.file}.lock); try again in a moment`, { cause: error });
     }
     try {
-      await this.#write(feature);
+      return await this.#write(feature);
     } finally {
       await release();
     }
   }
 
-  async #write(feature: Feature) {
+  async #write(feature: Feature): Promise<Feature | undefined> {
     const data = await this.#read();
     const index = data.features.findIndex((f) => f.name === feature.name);
+    const previous = index === -1 ? undefined : data.features[index];
     if (index === -1) data.features.push(feature);
     else data.features[index] = feature;
     const temporary = join(dirname(this.file), `.${basename(this.file)}.${randomBytes(4).toString('hex')}.tmp`);
@@ -68,6 +69,7 @@ export class FileFlagStore implements FlagStore {
       await rm(temporary, { force: true });
       throw error;
     }
+    return previous;
   }
 }
 
@@ -123,7 +125,9 @@ export class UnleashFlagStore implements FlagStore {
     return { name: feature.name, enabled: environment?.enabled ?? false, strategies: environment?.strategies ?? [] };
   }
 
-  async put(feature: Feature): Promise<void> {
+  async put(feature: Feature): Promise<Feature | undefined> {
+    // The Admin API has no compare-and-set: the previous state is read just before the change.
+    const previous = await this.get(feature.name);
     const flag = encodeURIComponent(feature.name);
     const created = await this.#call('POST', '', { name: feature.name, type: 'release', description: 'ficus serve toggle' });
     if (created.status !== 201 && created.status !== 200 && created.status !== 409) this.#fail(`creating ${feature.name}`, created);
@@ -144,5 +148,6 @@ export class UnleashFlagStore implements FlagStore {
     }
     const toggled = await this.#call('POST', `/${flag}/environments/${encodeURIComponent(this.#environment)}/${feature.enabled ? 'on' : 'off'}`);
     if (toggled.status !== 200) this.#fail(`turning ${feature.name} ${feature.enabled ? 'on' : 'off'}`, toggled);
+    return previous;
   }
 }

@@ -1,6 +1,8 @@
 import type { BaselineEntry } from '../boundaries/baseline.js';
 import type { BoundaryReport } from '../boundaries/check.js';
 import { cycleGroups } from '../boundaries/cycles.js';
+import { dataOwnershipRule } from '../boundaries/data-ownership.js';
+import { plural as count } from '../boundaries/report.js';
 
 export interface ModuleReadiness {
   module: string;
@@ -21,8 +23,6 @@ export interface ModuleReadiness {
   reasons: string[];
 }
 
-const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-
 /**
  * Ranks modules by how cheaply they can be extracted: first those in no cycle and sharing no
  * tables (blockers), then by how many in-process calls would become network calls (import
@@ -35,9 +35,12 @@ export function assessReadiness(report: BoundaryReport, baseline: readonly Basel
     const inDir = (file: string) => file.startsWith(`${module.dir}/`);
     const fanIn = report.edges.filter((e) => e.to === module.name).map((e) => ({ module: e.from, sites: e.sites }));
     const fanOut = report.edges.filter((e) => e.from === module.name).map((e) => ({ module: e.to, sites: e.sites }));
-    const debt = baseline.filter((entry) => inDir(entry.from) || inDir(entry.to)).length;
+    // A data-ownership entry names its target as `<module dir> (<reference>)`, not a file.
+    const touches = (entry: { rule: string; from: string; to: string }) =>
+      inDir(entry.from) || (entry.rule === dataOwnershipRule.name ? entry.to.startsWith(`${module.dir} `) : inDir(entry.to));
+    const debt = baseline.filter(touches).length;
     const tableReferences = report.violations
-      .filter((v) => v.rule === 'module-data-ownership' && (inDir(v.from) || v.to.startsWith(`${module.dir} `)))
+      .filter((v) => v.rule === dataOwnershipRule.name && touches(v))
       .map((v) => `${v.from}:${v.line} → ${v.to}`);
     const cycleWith = cycleMembers.get(module.name) ?? [];
     const routes = routesByService.get(module.name) ?? [];

@@ -19,7 +19,8 @@ export function spawnNode(args: string[], env: Record<string, string | undefined
   let text = '';
   child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+  // 'close', not 'exit': only then has all of the output been read.
+  const exited = once(child, 'close').then(([code, signal]) => (code ?? signal) as number | string);
   return { child, output: () => text, exited };
 }
 

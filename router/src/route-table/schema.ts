@@ -8,7 +8,7 @@ export const upstreamSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
   /** Give up connecting after this long (then retry or fall back). */
   connectTimeoutMs: z.number().int().positive().default(1000),
-  /** Give up waiting for response headers after this long; also the longest pause allowed within a response body. */
+  /** Give up waiting for response headers after this long; also the longest pause allowed within a response body (checked on a half-second clock, so it fires up to about a second late). */
   responseTimeoutMs: z.number().int().positive().default(30_000),
   /** Bulkhead: requests in flight at once; beyond it, fall back or 503 with Retry-After. */
   maxConcurrent: z.number().int().positive().default(256),

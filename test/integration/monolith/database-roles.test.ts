@@ -39,5 +39,9 @@ describe("each module's database role reaches its own schema only", () => {
   it('reads and writes its own schema', async () => {
     const { rows } = await orders.raw('select count(*)::int as n from orders.orders');
     expect(rows[0].n).toBe(0);
+    const [inserted] = await orders('orders.orders').insert({ user_id: '00000000-0000-4000-8000-000000000001', status: 'pending' }).returning('id');
+    const read = await orders('orders.orders').where({ id: inserted.id }).first();
+    expect(read.status).toBe('pending');
+    expect(await orders('orders.orders').where({ id: inserted.id }).del()).toBe(1);
   });
 });

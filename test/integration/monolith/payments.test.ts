@@ -34,7 +34,9 @@ describe('payments HTTP API against the sandbox provider', () => {
   it('gives up on a provider that does not answer within PAYMENT_TIMEOUT_MS (504) and records it', async () => {
     const started = Date.now();
     const res = await charge(sandboxCards.timeout).expect(504);
-    expect(Date.now() - started).toBeLessThan(5000);
+    // The test configuration sets 300 ms; the default is 3,000.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - started).toBeLessThan(2500);
     expect(res.body.code).toBe('FICUS_ERR_PAYMENT_TIMEOUT');
     const stored = await request(t.app).get(`/api/v1/payments/charges/${res.body.chargeId}`).set('authorization', `Bearer ${admin}`).expect(200);
     expect(stored.body.status).toBe('timed_out');

@@ -36,37 +36,41 @@ function raw(target: string): Promise<{ status: number; seen: Seen | undefined }
   });
 }
 
-const hostile = [
-  '/api/v1/orders/../admin',
-  '/api/v1/orders/%2e%2e/admin',
-  '/api/v1/orders/%2E%2E/%2e%2E/admin',
-  '/api/v1/orders/.%2e/admin',
-  '/api/v1/orders/%252e%252e/admin',
-  '/api/v1/orders%2f..%2fadmin',
-  '/api/v1/orders/%2f%2e%2e%2fadmin',
-  '/api/v1/orders/1%5c..%5cadmin',
-  '/api/v1/orders/1%00',
-  '//api/v1/orders/1',
-  '/api//v1/orders/1',
-  '/api/v1/./orders/1',
-  '/api/v1/admin/../orders/1',
-  '/api/v1/admin/%2e%2e/orders/1',
-  '/API/V1/ORDERS/1',
-  '/Api/V1/Orders/../Admin',
-  '/api/v1/orders/',
-  '/api/v1/orders',
-  '/api/v1/ordersX',
-  '/api/v1/%6frders/1',
-  '/../api/v1/orders/1',
-  '/api/v1/orders/1?next=/../../admin',
-  `/api/v1/orders/${'a'.repeat(3000)}`,
-  '/api/v1/orders/%zz',
-  '/api/v1/orders/é',
+/** Each hostile target with what must happen: refused with a status, or [upstream, path it receives]. */
+const hostile: Array<[string, number | [string, string]]> = [
+  ['/api/v1/orders/../admin', ['monolith', '/api/v1/admin']],
+  ['/api/v1/orders/%2e%2e/admin', ['monolith', '/api/v1/admin']],
+  ['/api/v1/orders/%2E%2E/%2e%2E/admin', ['monolith', '/api/admin']],
+  ['/api/v1/orders/.%2e/admin', ['monolith', '/api/v1/admin']],
+  // Double-encoded dots are not dot segments: a literal segment under the route.
+  ['/api/v1/orders/%252e%252e/admin', ['orders', '/api/v1/orders/%252e%252e/admin']],
+  ['/api/v1/orders%2f..%2fadmin', 400],
+  ['/api/v1/orders/%2f%2e%2e%2fadmin', 400],
+  ['/api/v1/orders/1%5c..%5cadmin', 400],
+  ['/api/v1/orders/1%00', 400],
+  ['//api/v1/orders/1', ['orders', '/api/v1/orders/1']],
+  ['/api//v1/orders/1', ['orders', '/api/v1/orders/1']],
+  ['/api/v1/./orders/1', ['orders', '/api/v1/orders/1']],
+  ['/api/v1/admin/../orders/1', ['orders', '/api/v1/orders/1']],
+  ['/api/v1/admin/%2e%2e/orders/1', ['orders', '/api/v1/orders/1']],
+  // Matching ignores case; the upstream gets the path as written.
+  ['/API/V1/ORDERS/1', ['orders', '/API/V1/ORDERS/1']],
+  ['/Api/V1/Orders/../Admin', ['monolith', '/Api/V1/Admin']],
+  ['/api/v1/orders/', ['orders', '/api/v1/orders']],
+  ['/api/v1/orders', ['orders', '/api/v1/orders']],
+  ['/api/v1/ordersX', ['monolith', '/api/v1/ordersX']],
+  ['/api/v1/%6frders/1', ['orders', '/api/v1/orders/1']],
+  ['/../api/v1/orders/1', 400],
+  ['/api/v1/orders/1?next=/../../admin', ['orders', '/api/v1/orders/1?next=/../../admin']],
+  [`/api/v1/orders/${'a'.repeat(3000)}`, 414],
+  ['/api/v1/orders/%zz', 400],
+  ['/api/v1/orders/é', 400],
 ];
 
 describe('hostile request paths', () => {
-  it.each(hostile)('%s reaches only the upstream the table assigns to the path it arrives as', async (target) => {
+  it.each(hostile)('%s reaches only the upstream the table assigns to the path it arrives as', async (target, expected) => {
     const { status, seen } = await raw(target);
+    expect(typeof expected === 'number' ? status : [seen?.upstream, seen?.url]).toEqual(expected);
     if (!seen) {
       // Refused by the router: nothing reached any upstream.
       expect([400, 414]).toContain(status);
@@ -90,6 +94,7 @@ describe('hostile request paths', () => {
     expect((await raw('/api/v1/orders/%zz')).status).toBe(400);
     expect((await raw('/../api/v1/orders/1')).status).toBe(400);
     expect((await raw(`/api/v1/orders/${'a'.repeat(3000)}`)).status).toBe(414);
+    expect((await raw('/api/v1/orders/é')).status).toBe(400);
     expect(monolith.seen.length + orders.seen.length).toBe(before);
   });
 

@@ -101,13 +101,21 @@ describe('resilience of a route served by a service', () => {
 
   it('falls back when the service does not answer within responseTimeoutMs (idempotent request)', async () => {
     await eventually(() => breaker() !== 'open', 3000, 'breaker not open');
-    service.delayMs = 1000;
+    // undici checks header timeouts on a half-second clock: 300 ms fires within about a second.
+    service.delayMs = 3000;
+    const fallbacksSeen: unknown[] = [];
+    t.router.onServed((event) => {
+      if (event.path === '/api/v1/orders/3') fallbacksSeen.push(event.fallback);
+    });
     try {
       const started = Date.now();
       const res = await fetch(`${t.url}/api/v1/orders/3`);
       expect(res.status).toBe(200);
       expect(res.headers.get('x-ficus-upstream')).toBe('monolith');
-      expect(Date.now() - started).toBeLessThan(900);
+      // Served after the service's 300 ms response timeout, not by an open circuit.
+      expect(fallbacksSeen).toEqual([{ from: 'orders', reason: 'timeout' }]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+      expect(Date.now() - started).toBeLessThan(2000);
     } finally {
       service.delayMs = 0;
     }

@@ -6,7 +6,7 @@ export {
   type Knex, type DbOptions,
 } from './db.js';
 export { parseManifest, migrationSource, migratorConfig, moduleManifestSchema, type ModuleManifest, type ModuleDefinition, type Migration } from './module.js';
-export { createHttpApp, type HttpApp, type HttpAppOptions } from './http/app.js';
+export { createHttpApp, requestIdOf, type HttpApp, type HttpAppOptions } from './http/app.js';
 export type { ReadinessCheck } from './http/health.js';
 export { sendProblem, writeProblem } from './http/problem.js';
 export { parseBody, parseQuery, parseParams, fieldErrors } from './http/validate.js';

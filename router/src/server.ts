@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { FicusError, Lifecycle, writeProblem, type Logger, type Tokens } from '../../platform/src/index.js';
+import { FicusError, Lifecycle, requestIdOf, writeProblem, type Logger, type Tokens } from '../../platform/src/index.js';
 import { decide } from './decide.js';
 import type { FlagSource } from './flags/flag-source.js';
 import { createRouterMetrics, type RouteCount, type RouterMetrics } from './metrics.js';
 import { normalizeTarget } from './normalize-path.js';
 import { forward, type Exchange } from './proxy/forward.js';
-import { requestIdOf, traceparentOf, upstreamRequestHeaders } from './proxy/headers.js';
+import { traceparentOf, upstreamRequestHeaders } from './proxy/headers.js';
 import { forwardUpgrade } from './proxy/websocket.js';
 import { matchRoute, type RouteTable } from './route-table/load.js';
 import type { ServedEvent, ServedListener } from './served-event.js';

@@ -11,6 +11,11 @@ import { notFoundHandler, problemHandler } from './problem.js';
 
 const acceptableRequestId = /^[\w.:-]{1,128}$/;
 
+/** The caller's X-Request-Id if well-formed, else a new one (a UUID): one rule for every service and the router. */
+export function requestIdOf(incoming: string | string[] | undefined): string {
+  return typeof incoming === 'string' && acceptableRequestId.test(incoming) ? incoming : randomUUID();
+}
+
 export interface HttpAppOptions {
   /** Prefix of metric names, e.g. `monolith` → `monolith_http_requests_total`. */
   metricsPrefix: string;
@@ -47,8 +52,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     pinoHttp({
       logger: options.logger,
       genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && acceptableRequestId.test(incoming) ? incoming : randomUUID();
+        const id = requestIdOf(req.headers['x-request-id']);
         res.setHeader('X-Request-Id', id);
         return id;
       },

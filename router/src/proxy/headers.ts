@@ -35,13 +35,8 @@ export interface ForwardContext {
   host: string | undefined;
 }
 
-const requestIdPattern = /^[\w.:-]{1,128}$/;
 const traceparentPattern = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
-/** The caller's request id if well-formed, else a new one (a UUID). */
-export function requestIdOf(incoming: string | string[] | undefined): string {
-  return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
-}
 
 /**
  * The caller's W3C traceparent if valid, else a new sampled trace. A new trace reuses the

@@ -8,5 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: one file per core; each file gets a database of its own.
     maxWorkers: 2,
+    // The JSON report is what CI's closing "N passed, N failed" line is read from.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
   },
 });

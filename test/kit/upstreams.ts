@@ -81,7 +81,7 @@ export async function startEchoUpstream(name: string, port = 0): Promise<EchoUps
     });
     server.on('upgrade', (req, socket) => {
       upstream.seen.push({ upstream: name, method: req.method!, url: req.url!, headers: req.headers, body: '' });
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: echo\r\nconnection: Upgrade\r\nx-upstream: ${name}\r\n\r\n`);
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: ${req.headers.upgrade}\r\nconnection: Upgrade\r\nx-upstream: ${name}\r\n\r\n`);
       socket.pipe(socket);
     });
     server.listen(onPort, '127.0.0.1');

@@ -109,6 +109,15 @@ export class FlagSource {
     }
   }
 
+  /**
+   * Seconds since the flags were last confirmed current; undefined if they never were. A
+   * watched file is applied on every change: its flags are current unless the last read failed.
+   */
+  ageSeconds(): number | undefined {
+    if (this.kind === 'file' && this.#ready && !this.#lastError) return 0;
+    return this.#lastSyncAt === undefined ? undefined : (Date.now() - this.#lastSyncAt) / 1000;
+  }
+
   status(): FlagSourceStatus {
     return { kind: this.kind, location: this.location, ready: this.#ready, lastSyncAt: this.#lastSyncAt, lastError: this.#lastError };
   }

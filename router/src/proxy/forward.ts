@@ -1,19 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BrokenCircuitError, ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
+import { BrokenCircuitError } from 'cockatiel';
 import { FicusError, writeProblem } from '../../../platform/src/index.js';
 import type { Decision } from '../decide.js';
 import type { ServedEvent } from '../served-event.js';
-import { clientResponseHeaders, setHost, upstreamRequestHeaders } from './headers.js';
-import { idempotentMethods, sendRequest, UpstreamError, type OutgoingRequest, type UpstreamResponse } from './send.js';
-import { failureResponse, neverReceived } from './status-code.js';
+import { pipeWithDeadline, timedOut, type ClientDeadline } from './client-deadlines.js';
+import { clientResponseHeaders, setHost, upstreamRequestHeaders, type HeaderList } from './headers.js';
+import { idempotentMethods, UpstreamError, type OutgoingRequest, type SendDone, type Transport, type UpstreamResponse } from './send.js';
+import { failureResponse, mayFallBack, type BodyKind } from './status-code.js';
 import type { Upstream } from './upstream.js';
 
 export interface ForwardOptions {
-  /** Add `x-ficus-route` and `x-ficus-upstream` to responses. */
+  transport: Transport;
+  /** Add `x-ficus-route`, `x-ficus-upstream` (and `x-ficus-fallback`) to responses. */
   exposeHeaders: boolean;
-  /** Bodies up to this size are read before sending, so they can be replayed on the monolith. */
-  replayBodyLimit: number;
+  /** Longest a response waits for the client to take more of it. */
+  sendTimeoutMs: number;
   onRetry(upstream: string): void;
+  onClientTimeout(deadline: ClientDeadline): void;
   onServed(event: ServedEvent): void;
 }
 
@@ -22,58 +25,29 @@ export interface Exchange {
   res: ServerResponse;
   /** Normalized path plus the raw query. */
   target: string;
+  /** The normalized path's segments, for matching. */
+  targetSegments: readonly string[];
   requestId: string;
   traceparent: string;
   started: number;
 }
 
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
-/**
- * Reads a body of declared length up to `limit` in full, so it can be sent twice; undefined
- * (nothing read) for larger or chunked bodies, which are streamed once instead.
- */
-async function readSmallBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const declared = Number(req.headers['content-length']);
-  if (!(declared <= limit) || req.headers['transfer-encoding'] !== undefined) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
-}
-
-const retryPolicies = new WeakMap<Upstream, RetryPolicy>();
-
-/**
- * Jittered exponential retries of connection failures only: the upstream never saw those
- * requests. The first try happens outside the policy (the happy path pays nothing), and
- * execute() tries once at once: the first retry is immediate, later ones back off.
- */
-function retryPolicy(upstream: Upstream, onRetry: (upstream: string) => void): RetryPolicy {
-  let policy = retryPolicies.get(upstream);
-  if (!policy) {
-    policy = retry(handleWhen((error) => error instanceof UpstreamError && error.failure === 'connect'), {
-      maxAttempts: Math.max(0, upstream.spec.retries - 1),
-      backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 400 }),
-    });
-    policy.onRetry(() => onRetry(upstream.name));
-    retryPolicies.set(upstream, policy);
-  }
-  return policy;
-}
-
-type Done = (error: UpstreamError | undefined, response?: UpstreamResponse) => void;
-
 /** Drops a body nobody will read. undici reports the abort as an error: expected here, so handled. */
 function discard(body: UpstreamResponse['body']): void {
   body.on('error', () => undefined);
   body.destroy();
+}
+
+/** Writes the status line and headers; an express app's headers set before the router (CORS, say) are kept. */
+function writeHead(res: ServerResponse, response: UpstreamResponse, headers: HeaderList): void {
+  if (res.getHeaderNames().length === 0) {
+    res.writeHead(response.statusCode, response.statusText || undefined, headers);
+    return;
+  }
+  const grouped = new Map<string, string[]>();
+  for (let i = 0; i < headers.length; i += 2) grouped.set(headers[i]!, [...(grouped.get(headers[i]!) ?? []), headers[i + 1]!]);
+  for (const [name, values] of grouped) res.setHeader(name, values.length === 1 ? values[0]! : values);
+  res.writeHead(response.statusCode, response.statusText || undefined);
 }
 
 /**
@@ -86,8 +60,7 @@ class Forwarding {
   readonly options: ForwardOptions;
   readonly outgoing: OutgoingRequest;
   readonly method: string;
-  readonly canRetry: boolean;
-  readonly replayable: boolean;
+  readonly kind: BodyKind;
   fallback: ServedEvent['fallback'];
 
   constructor(exchange: Exchange, decision: Decision, options: ForwardOptions, body: Buffer | IncomingMessage | null) {
@@ -96,8 +69,11 @@ class Forwarding {
     this.options = options;
     const { req } = exchange;
     this.method = req.method ?? 'GET';
-    this.canRetry = idempotentMethods.has(this.method);
-    this.replayable = body === null || Buffer.isBuffer(body);
+    this.kind = {
+      idempotent: idempotentMethods.has(this.method),
+      body: body === null ? 'none' : Buffer.isBuffer(body) ? 'buffered' : 'streamed',
+      lazyBody: options.transport.lazyBody,
+    };
     const socket = req.socket as IncomingMessage['socket'] & { encrypted?: boolean };
     const headers = upstreamRequestHeaders(req.headers, decision.primary.url.host, {
       requestId: exchange.requestId,
@@ -110,13 +86,14 @@ class Forwarding {
   }
 
   /** Sends, retrying a failed connection for idempotent requests. */
-  send(upstream: Upstream, done: Done): void {
-    sendRequest(upstream, this.outgoing, (error, response) => {
+  send(upstream: Upstream, done: SendDone): void {
+    const { transport } = this.options;
+    transport.send(upstream, this.outgoing, this.exchange, (error, response) => {
       if (!error) return done(undefined, response);
-      if (!this.canRetry || upstream.spec.retries === 0 || error.failure !== 'connect') return done(error);
+      if (!this.kind.idempotent || upstream.spec.retries === 0 || error.failure !== 'connect') return done(error);
       this.options.onRetry(upstream.name);
-      retryPolicy(upstream, this.options.onRetry)
-        .execute(() => new Promise<UpstreamResponse>((resolve, reject) => sendRequest(upstream, this.outgoing, (e, r) => (e ? reject(e) : resolve(r!)))))
+      upstream.retry
+        .execute(() => new Promise<UpstreamResponse>((resolve, reject) => transport.send(upstream, this.outgoing, this.exchange, (e, r) => (e ? reject(e) : resolve(r!)))))
         .then((r) => done(undefined, r), (e: unknown) => done(e as UpstreamError));
     });
   }
@@ -142,12 +119,14 @@ class Forwarding {
 
   /** A service: bulkhead, circuit breaker, retries; its failures may go to the fallback. */
   viaService(service: Upstream): void {
+    // While the breaker's trial request is out, the others do not wait for it.
+    if (service.probing) return this.serviceFailed(new UpstreamError('circuit-open', service.name, `the circuit of ${service.name} is half-open (a trial request is in flight)`));
     if (!service.tryAcquire()) return this.serviceFailed(new UpstreamError('saturated', service.name, `${service.name} has ${service.spec.maxConcurrent} requests in flight`));
     service.breaker
       .execute(() => new Promise<UpstreamResponse>((resolve, reject) => this.send(service, (e, r) => (e ? reject(e) : resolve(r!)))))
       .then(
         (response) => {
-          if (this.decision.fallback && response.statusCode >= 500 && this.canRetry && this.replayable) {
+          if (this.decision.fallback && response.statusCode >= 500 && mayFallBack('status', this.kind)) {
             discard(response.body);
             service.release();
             return this.serviceFailed(new UpstreamError('status', service.name, `${service.name} answered ${response.statusCode}`));
@@ -163,13 +142,10 @@ class Forwarding {
       );
   }
 
-  /**
-   * The monolith takes over when the service certainly never received the request, or when
-   * the request is idempotent and its body can be sent again.
-   */
+  /** The monolith takes over when the fallback rule (`mayFallBack`) allows it. */
   serviceFailed(failure: UpstreamError): void {
     const { fallback } = this.decision;
-    if (fallback && (neverReceived(failure.failure) || (this.canRetry && this.replayable)) && !this.exchange.res.destroyed) {
+    if (fallback && mayFallBack(failure.failure, this.kind) && !this.exchange.res.destroyed) {
       this.fallback = { from: failure.upstream, reason: failure.failure };
       setHost(this.outgoing.headers, fallback.url.host);
       return this.direct(fallback);
@@ -189,30 +165,33 @@ class Forwarding {
     }
     const headers = clientResponseHeaders(response.headers);
     headers.push('x-request-id', requestId);
-    if (this.options.exposeHeaders) headers.push('x-ficus-route', this.decision.routeId, 'x-ficus-upstream', upstream.name);
+    if (this.options.exposeHeaders) {
+      headers.push('x-ficus-route', this.decision.routeId, 'x-ficus-upstream', upstream.name);
+      if (this.fallback) headers.push('x-ficus-fallback', this.fallback.reason);
+    }
     try {
-      res.writeHead(response.statusCode, response.statusText || undefined, headers);
+      writeHead(res, response, headers);
     } catch (error) {
-      // An answer undici parsed but node's server will not write (a status below 100, a
-      // control character in the reason phrase): the upstream is at fault, the router lives on.
+      // An answer the upstream's client parsed but node's server will not write (a status below
+      // 100, a control character in the reason phrase): the upstream is at fault, the router lives on.
       discard(body);
       upstream.release();
       return this.refuse(new UpstreamError('reset', upstream.name, `${upstream.name} sent a response that cannot be forwarded (${(error as Error).message})`));
     }
     // A body that breaks off is the upstream's failure (502), or 504 when it paused longer than
-    // responseTimeoutMs (the pool's body timeout); the abort our own destroy() causes is not.
+    // responseTimeoutMs; the abort our own destroy() causes is not.
     let failedWith: number | undefined;
     body.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'UND_ERR_ABORTED') failedWith = error.code === 'UND_ERR_BODY_TIMEOUT' ? 504 : 502;
+      if (error.code !== 'UND_ERR_ABORTED' && !res.destroyed) failedWith = error.code === 'UND_ERR_BODY_TIMEOUT' || error.code === 'FICUS_UPSTREAM_TIMEOUT' ? 504 : 502;
       res.destroy();
     });
-    body.pipe(res);
+    pipeWithDeadline(body, res, this.options.sendTimeoutMs, () => this.options.onClientTimeout('send'));
     let settled = false;
     const settle = () => {
       if (settled) return;
       settled = true;
       upstream.release();
-      if (!res.writableFinished) body.destroy();
+      if (!res.writableFinished) discard(body);
       this.finish(upstream.name, res.writableFinished ? response.statusCode : (failedWith ?? 499));
     };
     res.once('close', settle);
@@ -225,8 +204,8 @@ class Forwarding {
 
   /** The router answers itself: the upstream failure mapped to a status in one place. */
   refuse(failure: UpstreamError): void {
-    const { res, target, requestId } = this.exchange;
-    const { status, code } = failureResponse(failure.failure);
+    const { req, res, target, requestId } = this.exchange;
+    const { status, code } = failureResponse(timedOut(req) ? 'client-timeout' : failure.failure);
     if (res.headersSent || res.destroyed) res.destroy();
     else {
       const detail = `${failure.message}; ${this.fallback ? 'the monolith failed too' : 'try again later'}`;
@@ -251,7 +230,7 @@ class Forwarding {
       routeId: decision.routeId,
       stage: decision.stage,
       upstream,
-      status,
+      status: timedOut(exchange.req) && status === 499 ? 408 : status,
       durationMs: performance.now() - exchange.started,
     };
     if (this.fallback) event.fallback = this.fallback;
@@ -262,16 +241,9 @@ class Forwarding {
 /**
  * Carries out a decision: sends to the primary upstream (a service goes through its bulkhead,
  * circuit breaker and retries), streams the answer back, and hands the request to the
- * fallback (the monolith) when the service fails and the request can safely go there:
- * always when the service never received it, and for idempotent requests whose body could be
- * replayed also after a timeout, a reset or a 5xx.
+ * fallback (the monolith) when the service fails and `mayFallBack` allows it. `body` is the
+ * request body read in full, the request itself for a body streamed once, or null.
  */
-export function forward(exchange: Exchange, decision: Decision, options: ForwardOptions): void {
-  const { req } = exchange;
-  if (!hasBody(req)) return new Forwarding(exchange, decision, options, null).start();
-  if (!decision.fallback || !idempotentMethods.has(req.method ?? 'GET')) return new Forwarding(exchange, decision, options, req).start();
-  readSmallBody(req, options.replayBodyLimit).then(
-    (buffer) => new Forwarding(exchange, decision, options, buffer ?? req).start(),
-    (error: unknown) => new Forwarding(exchange, decision, options, null).crash(error),
-  );
+export function forward(exchange: Exchange, decision: Decision, options: ForwardOptions, body: Buffer | IncomingMessage | null): void {
+  new Forwarding(exchange, decision, options, body).start();
 }

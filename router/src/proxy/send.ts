@@ -1,5 +1,6 @@
-import { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { timedOut } from './client-deadlines.js';
 import type { HeaderList } from './headers.js';
 import type { UpstreamFailure } from './status-code.js';
 import type { Upstream } from './upstream.js';
@@ -29,18 +30,35 @@ export interface OutgoingRequest {
 }
 
 /** An upstream's answer once its headers arrived; the body streams on. */
-export type UpstreamResponse = Dispatcher.ResponseData;
-
-/**
- * Yields a streamed body only when undici asks for it, which it does once connected. undici
- * destroys a body it was given when the request fails, so a request body handed over directly
- * would be lost after a refused connection; this way it is still unread and can go elsewhere.
- */
-async function* whenConnected(body: Readable): AsyncGenerator<Buffer> {
-  for await (const chunk of body) yield chunk as Buffer;
+export interface UpstreamResponse {
+  statusCode: number;
+  statusText?: string | undefined;
+  /** Parsed, lower-cased names; repeated fields as arrays. */
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
 }
 
-/** What an undici failure means for the request: could the upstream have received it? */
+export type SendDone = (error: UpstreamError | undefined, response?: UpstreamResponse) => void;
+
+/**
+ * What sends a request to an upstream for the routing core: undici pools in the standalone
+ * router, http-proxy-middleware in the express form. Everything around it (bulkhead, breaker,
+ * retries, fallback, the response to the client, served events) is the core's, the same for both.
+ */
+export interface Transport {
+  /**
+   * Sends one request and calls back once the response headers arrived, or with an
+   * UpstreamError whose `failure` says whether the upstream can have received it.
+   */
+  send(upstream: Upstream, outgoing: OutgoingRequest, exchange: { req: IncomingMessage; res: ServerResponse }, done: SendDone): void;
+  /** Whether a streamed request body is read only once connected (so a refused connection leaves it unread). */
+  readonly lazyBody: boolean;
+}
+
+/** The code of the timeout error the http-proxy-middleware transport raises (undici has its own). */
+export const upstreamTimeoutCode = 'FICUS_UPSTREAM_TIMEOUT';
+
+/** What an undici (or node:http) failure means for the request: could the upstream have received it? */
 export function failureOf(error: NodeJS.ErrnoException): UpstreamFailure {
   switch (error.code) {
     // Only ever raised while connecting (also as an AggregateError when every address of a
@@ -54,12 +72,14 @@ export function failureOf(error: NodeJS.ErrnoException): UpstreamFailure {
     case 'UND_ERR_CLOSED':
       return 'connect';
     case 'UND_ERR_HEADERS_TIMEOUT':
+    case upstreamTimeoutCode:
       return 'timeout';
   }
   // Unreachable or timed out while connecting. The same codes on an open socket (a read or a
   // write) mean the request may have arrived.
   return error.syscall === 'connect' || error.syscall === 'getaddrinfo' ? 'connect' : 'reset';
 }
+
 
 /** Whether the client hung up while its request body was still streaming upstream. */
 function clientAborted(body: OutgoingRequest['body']): boolean {
@@ -74,26 +94,8 @@ function messageFor(failure: UpstreamFailure, upstream: Upstream, error: NodeJS.
   return `${upstream.name}: ${error.code ?? error.message}`;
 }
 
-/**
- * Sends one request through the upstream's undici pool (connect, header and body-idle
- * timeouts are the pool's) and calls back once the response headers arrive, or with an
- * UpstreamError whose `failure` says whether the upstream can have received the request:
- * `connect` (never connected, so never received) or `timeout`/`reset` (it may have).
- * Callback style, not a promise: this is the hot path.
- */
-export function sendRequest(upstream: Upstream, outgoing: OutgoingRequest, done: (error: UpstreamError | undefined, response?: UpstreamResponse) => void): void {
-  const { body } = outgoing;
-  upstream.pool.request(
-    {
-      method: outgoing.method as Dispatcher.HttpMethod,
-      path: outgoing.path,
-      headers: outgoing.headers,
-      body: body === null || Buffer.isBuffer(body) ? body : Readable.from(whenConnected(body), { objectMode: false }),
-    },
-    (error, response) => {
-      if (!error) return done(undefined, response);
-      const failure = clientAborted(body) ? 'aborted' : failureOf(error as NodeJS.ErrnoException);
-      done(new UpstreamError(failure, upstream.name, messageFor(failure, upstream, error as NodeJS.ErrnoException), { cause: error }));
-    },
-  );
+/** A transport's failure as the core reads it: what happened, and whether the upstream can have received the request. */
+export function upstreamErrorOf(upstream: Upstream, body: OutgoingRequest['body'], error: NodeJS.ErrnoException): UpstreamError {
+  const failure = clientAborted(body) ? (timedOut(body as Readable) ? 'client-timeout' : 'aborted') : failureOf(error);
+  return new UpstreamError(failure, upstream.name, messageFor(failure, upstream, error), { cause: error });
 }

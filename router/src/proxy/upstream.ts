@@ -1,11 +1,16 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Pool } from 'undici';
-import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
+import {
+  CircuitState, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, type CircuitBreakerPolicy, type RetryPolicy,
+} from 'cockatiel';
 import type { UpstreamSpec } from '../route-table/schema.js';
 import { UpstreamError, type UpstreamResponse } from './send.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
+
+/** Failures that say nothing about the upstream's health. */
+const clientsFault: ReadonlySet<string> = new Set(['saturated', 'aborted', 'client-timeout']);
 
 const stateNames: Record<CircuitState, BreakerState> = {
   [CircuitState.Closed]: 'closed',
@@ -15,11 +20,11 @@ const stateNames: Record<CircuitState, BreakerState> = {
 };
 
 /**
- * One upstream's connection pool, bulkhead and circuit breaker. Kept across route-table
- * reloads while its spec is unchanged, so pools and breaker state survive a reload.
- * The standalone router sends through an undici pool (its HTTP client costs well under
- * node:http's per request); the express middleware, built on http-proxy-middleware, through
- * a node:http agent.
+ * One upstream's connection pool, bulkhead, tunnel limit, circuit breaker and retry policy.
+ * Kept across route-table reloads while its spec is unchanged, so pools and breaker state
+ * survive a reload. The standalone router sends through an undici pool (its HTTP client costs
+ * well under node:http's per request); the express middleware, built on
+ * http-proxy-middleware, through a node:http agent.
  */
 export class Upstream {
   readonly name: string;
@@ -27,8 +32,15 @@ export class Upstream {
   readonly url: URL;
   readonly agent: HttpAgent;
   readonly breaker: CircuitBreakerPolicy;
+  /**
+   * Jittered exponential retries of connection failures only: the upstream never saw those
+   * requests. The first try happens outside the policy (the happy path pays nothing), and
+   * execute() tries once at once: the first retry is immediate, later ones back off.
+   */
+  readonly retry: RetryPolicy;
   #pool: Pool;
   #inFlight = 0;
+  #tunnels = 0;
   #retired = false;
   #closed = false;
 
@@ -40,8 +52,8 @@ export class Upstream {
     this.agent = this.url.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
     this.#pool = this.#newPool();
     // Failures that say the upstream is unwell (errors, timeouts, 5xx); a full bulkhead or a
-    // client that hung up mid-upload is not one.
-    const unwell = handleWhen((error) => error instanceof UpstreamError && error.failure !== 'saturated' && error.failure !== 'aborted').orWhenResult(
+    // client that hung up or stalled mid-upload is not one.
+    const unwell = handleWhen((error) => error instanceof UpstreamError && !clientsFault.has(error.failure)).orWhenResult(
       (response) => (response as UpstreamResponse).statusCode >= 500,
     );
     this.breaker = circuitBreaker(unwell, {
@@ -49,6 +61,10 @@ export class Upstream {
       breaker: new ConsecutiveBreaker(spec.breaker.consecutiveFailures),
     });
     if (onBreakerChange) this.breaker.onStateChange((state) => onBreakerChange(name, stateNames[state]));
+    this.retry = retry(handleWhen((error) => error instanceof UpstreamError && error.failure === 'connect'), {
+      maxAttempts: Math.max(0, spec.retries - 1),
+      backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 400 }),
+    });
   }
 
   #newPool(): Pool {
@@ -78,6 +94,30 @@ export class Upstream {
 
   get breakerState(): BreakerState {
     return stateNames[this.breaker.state];
+  }
+
+  /**
+   * Whether a request may try this upstream now. While the breaker's one trial request is in
+   * flight (half-open) every other request is refused at once, so it takes the fallback
+   * instead of waiting for the trial (cockatiel would hold it until the trial ends).
+   */
+  get probing(): boolean {
+    return this.breaker.state === CircuitState.HalfOpen;
+  }
+
+  get tunnels(): number {
+    return this.#tunnels;
+  }
+
+  /** Tunnel limit: takes a slot for an upgraded connection unless maxTunnels are open. */
+  tryOpenTunnel(): boolean {
+    if (this.#tunnels >= this.spec.maxTunnels) return false;
+    this.#tunnels++;
+    return true;
+  }
+
+  closeTunnel(): void {
+    this.#tunnels--;
   }
 
   /** Bulkhead: takes a slot unless maxConcurrent requests are already in flight. */

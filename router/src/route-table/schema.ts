@@ -12,6 +12,11 @@ export const upstreamSchema = z.strictObject({
   responseTimeoutMs: z.number().int().positive().default(30_000),
   /** Bulkhead: requests in flight at once; beyond it, fall back or 503 with Retry-After. */
   maxConcurrent: z.number().int().positive().default(256),
+  /**
+   * Upgraded connections (WebSocket tunnels) open at once; they count apart from the bulkhead,
+   * since a tunnel holds its connection for as long as it lives. Beyond it, 503.
+   */
+  maxTunnels: z.number().int().positive().default(1024),
   /** Extra attempts for idempotent requests whose connection failed (never received). */
   retries: z.number().int().min(0).max(5).default(2),
   breaker: z
@@ -40,6 +45,11 @@ const routeSchema = z.strictObject({
   flag: z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, . _ -').optional(),
   /** What serves the request when the service fails: `monolith` (the default upstream) or `none`. */
   fallback: z.enum(['monolith', 'none']).default('monolith'),
+  /**
+   * Upgrade protocols (the `Upgrade` header) this route tunnels; others are refused with 400.
+   * Only WebSocket unless the route allows more (e.g. `[websocket, h2c]`).
+   */
+  upgrades: z.array(z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected a protocol name such as websocket')).default(['websocket']),
   /** Which context field keeps a user on one side during a canary. */
   stickiness: z.enum(['userId', 'sessionId', 'default']).default('userId'),
 });

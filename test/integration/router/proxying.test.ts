@@ -142,7 +142,7 @@ describe('proxying', () => {
         socket.on('data', (chunk) => (data += chunk.toString()));
         socket.once('end', () => resolve(data));
         socket.once('error', reject);
-        socket.write('GET /socket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+        socket.write('GET /socket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
       });
       expect(answer).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
       expect(answer.toLowerCase()).toContain('content-length: 6\r\n');
@@ -169,7 +169,7 @@ describe('proxying', () => {
         }
       });
       socket.once('error', reject);
-      socket.write('GET /api/v1/live/socket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+      socket.write('GET /api/v1/live/socket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
     });
     expect(echoed.head).toMatch(/^HTTP\/1\.1 101/);
     expect(echoed.head.toLowerCase()).toContain('x-upstream: live');

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendRequest, type UpstreamResponse } from '../../../router/src/proxy/send.js';
+import { text } from 'node:stream/consumers';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { UpstreamResponse } from '../../../router/src/proxy/send.js';
+import { undiciTransport } from '../../../router/src/proxy/undici-transport.js';
 import { Upstream } from '../../../router/src/proxy/upstream.js';
 import { upstreamSchema } from '../../../router/src/route-table/schema.js';
 import { startEchoUpstream, type EchoUpstream } from '../../kit/upstreams.js';
@@ -10,9 +13,13 @@ beforeAll(async () => {
 });
 afterAll(() => monolith.stop());
 
+// The undici transport does not read the exchange.
+const exchange = { req: {} as IncomingMessage, res: {} as ServerResponse };
 const get = (upstream: Upstream) =>
   new Promise<UpstreamResponse>((resolve, reject) =>
-    sendRequest(upstream, { method: 'GET', path: '/late', headers: ['host', upstream.url.host], body: null }, (error, response) => (error ? reject(error) : resolve(response!))),
+    undiciTransport.send(upstream, { method: 'GET', path: '/late', headers: ['host', upstream.url.host], body: null }, exchange, (error, response) =>
+      error ? reject(error) : resolve(response!),
+    ),
   );
 
 describe('an upstream replaced by a route-table reload', () => {
@@ -22,7 +29,7 @@ describe('an upstream replaced by a route-table reload', () => {
     expect(upstream.tryAcquire()).toBe(true);
     const response = await get(upstream);
     expect(response.statusCode).toBe(200);
-    await response.body.text();
+    await text(response.body);
     upstream.release();
     upstream.close();
   });

@@ -1,0 +1,95 @@
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
+import { upstreamErrorOf, upstreamTimeoutCode, type OutgoingRequest, type SendDone, type Transport } from './send.js';
+import type { Upstream } from './upstream.js';
+
+interface Pending {
+  upstream: Upstream;
+  outgoing: OutgoingRequest;
+  done: SendDone;
+}
+
+/** Sets a flat header list on a node:http request, repeated fields as arrays. */
+function setHeaders(proxyReq: ClientRequest, list: readonly string[]): void {
+  for (const name of proxyReq.getHeaderNames()) proxyReq.removeHeader(name);
+  const grouped = new Map<string, string[]>();
+  for (let i = 0; i < list.length; i += 2) {
+    const values = grouped.get(list[i]!);
+    if (values) values.push(list[i + 1]!);
+    else grouped.set(list[i]!, [list[i + 1]!]);
+  }
+  for (const [name, values] of grouped) proxyReq.setHeader(name, values.length === 1 ? values[0]! : values);
+}
+
+function timeoutError(upstream: Upstream): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${upstream.name} sent nothing for ${upstream.spec.responseTimeoutMs} ms`), { code: upstreamTimeoutCode });
+}
+
+/**
+ * The express form's transport: http-proxy-middleware (on node:http agents) sends the request
+ * the core built (headers, normalized path, a buffered body) and hands the response back
+ * unwritten (`selfHandleResponse`), so the core answers the client exactly as the standalone
+ * router does. A streamed body is piped as soon as a socket is assigned: after a refused
+ * connection it is gone, so such a request does not fall back (`lazyBody: false`).
+ */
+export function hpmTransport(): Transport {
+  const proxies = new WeakMap<Upstream, RequestHandler>();
+  // The send in progress for each request; its sends (retries, the fallback) come one at a time.
+  const pending = new WeakMap<IncomingMessage, Pending>();
+  const settle = (req: IncomingMessage, error: NodeJS.ErrnoException | undefined, response?: IncomingMessage) => {
+    const current = pending.get(req);
+    if (!current) return;
+    pending.delete(req);
+    if (error) return current.done(upstreamErrorOf(current.upstream, current.outgoing.body, error));
+    current.done(undefined, { statusCode: response!.statusCode ?? 502, statusText: response!.statusMessage, headers: response!.headers, body: response! });
+  };
+
+  const proxyFor = (upstream: Upstream): RequestHandler => {
+    let proxy = proxies.get(upstream);
+    if (proxy) return proxy;
+    proxy = createProxyMiddleware<IncomingMessage, ServerResponse>({
+      target: upstream.url.origin,
+      agent: upstream.agent,
+      ws: false,
+      selfHandleResponse: true,
+      on: {
+        proxyReq(proxyReq, req) {
+          const current = pending.get(req);
+          if (!current) return;
+          setHeaders(proxyReq, current.outgoing.headers);
+          const { body } = current.outgoing;
+          // responseTimeoutMs bounds the wait for headers and every pause within the body, as undici's timeouts do.
+          proxyReq.setTimeout(upstream.spec.responseTimeoutMs, () => {
+            const error = timeoutError(upstream);
+            const response = (proxyReq as ClientRequest & { res?: IncomingMessage }).res;
+            if (response) response.destroy(error);
+            else proxyReq.destroy(error);
+          });
+          if (Buffer.isBuffer(body)) {
+            proxyReq.setHeader('content-length', String(body.length));
+            // The client's stream was read in full already: piping it only ends this request.
+            proxyReq.write(body);
+          }
+        },
+        proxyRes(proxyRes, req) {
+          settle(req, undefined, proxyRes);
+        },
+        error(error, req) {
+          settle(req as IncomingMessage, error as NodeJS.ErrnoException);
+        },
+      },
+    });
+    proxies.set(upstream, proxy);
+    return proxy;
+  };
+
+  return {
+    lazyBody: false,
+    send(upstream, outgoing, { req, res }, done) {
+      pending.set(req, { upstream, outgoing, done });
+      // The upstream receives the normalized path.
+      req.url = outgoing.path;
+      proxyFor(upstream)(req, res).catch((error: unknown) => settle(req, error as NodeJS.ErrnoException));
+    },
+  };
+}

@@ -7,7 +7,6 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY platform ./platform
 COPY monolith ./monolith
-COPY services ./services
 COPY router ./router
 COPY tools ./tools
 COPY tsconfig.json ./

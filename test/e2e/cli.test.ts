@@ -26,6 +26,22 @@ describe('the ficus command', () => {
     expect(proc.output()).toContain("unknown command 'deploy'");
   });
 
+  // Usage errors of commands given to addCommand: commander itself would exit 1, which `ficus boundaries` means as
+  // "violations found". Every case is covered in process by test/unit/tools/cli.test.ts; these two run the real bin.
+  it('exits 2, not 1, on a bad `ficus boundaries --format`', async () => {
+    const proc = spawnNode(['tools/bin/ficus.mjs', 'boundaries', '--format', 'nope'], {});
+    expect(await proc.exited).toBe(2);
+    expect(proc.output()).toContain("option '--format <format>' argument 'nope' is invalid");
+    expect(proc.output()).toContain('(run ficus boundaries --help for usage)');
+  });
+
+  it('exits 2 when `ficus flags set` has no route', async () => {
+    const proc = spawnNode(['tools/bin/ficus.mjs', 'flags', 'set', '--stage', 'canary', '--percent', '10'], {});
+    expect(await proc.exited).toBe(2);
+    expect(proc.output()).toContain("missing required argument 'route'");
+    expect(proc.output()).toContain('(run ficus flags set --help for usage)');
+  });
+
   it('exits 2 naming DATABASE_URL when `ficus db migrate` has no database', async () => {
     const proc = spawnNode(['tools/bin/ficus.mjs', 'db', 'migrate'], {});
     expect(await proc.exited).toBe(2);

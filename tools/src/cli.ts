@@ -16,8 +16,6 @@ export function buildCli(env: Env): Command {
   const program = new Command('ficus')
     .description('strangler-fig migration toolkit: route, extract, shadow and shift traffic from a modular monolith')
     .version('0.1.0')
-    .showHelpAfterError('(run ficus --help for usage)')
-    .exitOverride()
     .enablePositionalOptions();
   program
     .command('dev')
@@ -28,7 +26,19 @@ export function buildCli(env: Env): Command {
   program.addCommand(flagsCommand(env));
   program.addCommand(boundariesCommand());
   program.addCommand(readinessCommand(env));
+  usageErrorsExitTwo(program, 'ficus');
   return program;
+}
+
+/**
+ * Makes every command's usage errors throw (main turns them into exit code 2) and end with a
+ * hint to that command's --help. Commander copies these settings only to subcommands made with
+ * `.command()`, not to those given to `.addCommand()`: theirs would call process.exit(1), which
+ * `ficus boundaries` uses for "violations found".
+ */
+function usageErrorsExitTwo(command: Command, path: string): void {
+  command.exitOverride().showHelpAfterError(`(run ${path} --help for usage)`);
+  for (const sub of command.commands) usageErrorsExitTwo(sub, `${path} ${sub.name()}`);
 }
 
 export async function main(argv: string[], env: Env): Promise<number> {

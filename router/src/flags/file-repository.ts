@@ -10,9 +10,20 @@ type Segment = NonNullable<ClientFeatures['segments']>[number];
 
 /** Reads and validates a flags file; throws FICUS_ERR_FLAG_SOURCE naming the file and field. */
 export function readFlagsFile(file: string): ClientFeatures {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new FicusError('FICUS_ERR_FLAG_SOURCE', `cannot use the flags file ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  return parseFlagsFile(text, file);
+}
+
+/** Validates the text of a flags file; throws FICUS_ERR_FLAG_SOURCE naming `file` and the field. */
+export function parseFlagsFile(text: string, file: string): ClientFeatures {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(text);
   } catch (error) {
     throw new FicusError('FICUS_ERR_FLAG_SOURCE', `cannot use the flags file ${file}: ${(error as Error).message}`, { cause: error });
   }

@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { FicusError } from '../../../platform/src/index.js';
 import { serveToggle, stageOf, type RouteStage, type Stage } from '../../../router/src/flags/features.js';
 import { loadRouteTable, type CompiledRoute } from '../../../router/src/route-table/load.js';
@@ -13,6 +13,11 @@ interface CommonOptions {
   routes: string;
   flags: string;
   audit?: string;
+}
+
+interface SetOptions extends CommonOptions {
+  stage: Stage;
+  percent?: number;
 }
 
 function describe(stage: RouteStage): string {
@@ -61,6 +66,33 @@ async function changeStage(options: CommonOptions, env: Env, out: (line: string)
   out(store instanceof FileFlagStore ? 'Routers reading this file apply it within a second.' : 'Routers apply it at their next Unleash refresh.');
 }
 
+/** `--percent`: digits only, so `0x64`, `1e2`, `1.5` and `-1` are refused rather than read as numbers. */
+function parsePercent(value: string): number {
+  if (!/^\d{1,3}$/.test(value) || Number(value) > 100) {
+    throw new InvalidArgumentError('Use a whole number of percent from 0 to 100, such as --percent 10.');
+  }
+  return Number(value);
+}
+
+/**
+ * The share a stage serves from the service. A canary needs --percent, 1 to 99 (0 and 100 are
+ * the other stages); the other stages take none. Mistakes are usage errors, like commander's own.
+ */
+function percentFor(stage: Stage, percent: number | undefined, command: Command): number {
+  function usage(message: string): never {
+    command.error(`error: ${message}`, { exitCode: 2, code: 'ficus.percent' });
+  }
+  if (stage !== 'canary') {
+    const served = stage === 'service' ? 100 : 0;
+    if (percent !== undefined) usage(`--percent is for --stage canary only; --stage ${stage} is ${served} % on the service`);
+    return served;
+  }
+  if (percent === undefined) usage('--percent is required with --stage canary: the share of users (1-99) to send');
+  if (percent === 0) usage('--stage canary --percent 0 sends nobody to the service; use --stage monolith');
+  if (percent === 100) usage('--stage canary --percent 100 sends everyone to the service; use --stage service');
+  return percent;
+}
+
 /** `ficus flags`: read and change the stage of each route; every change is validated and audited. */
 export function flagsCommand(env: Env, out: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Command {
   const flags = new Command('flags').description('show and change route stages (monolith, canary N %, service); roll back in one command');
@@ -89,15 +121,10 @@ export function flagsCommand(env: Env, out: (line: string) => void = (line) => p
 
   common(flags.command('set').description('set a route to monolith, canary (with --percent) or service').argument('<route>', 'route id from the route table'))
     .addOption(new Option('--stage <stage>', 'where the route is served').choices(['monolith', 'canary', 'service']).makeOptionMandatory())
-    .option('--percent <n>', 'canary only: share of users (1-99) the service serves, sticky per user')
-    .action(async (routeId: string, options: CommonOptions & { stage: Stage; percent?: string }) => {
-      let percent = options.stage === 'service' ? 100 : 0;
-      if (options.stage === 'canary') {
-        percent = Number(options.percent);
-        if (!Number.isInteger(percent) || percent < 1 || percent > 99) throw new FicusError('FICUS_ERR_CONFIG', `--percent must be a whole number from 1 to 99 for a canary, got "${options.percent ?? ''}"`);
-      } else if (options.percent !== undefined) {
-        throw new FicusError('FICUS_ERR_CONFIG', `--percent applies to --stage canary only; stage ${options.stage} serves ${percent} % from the service`);
-      }
+    .addOption(new Option('--percent <n>', 'canary only: share of users (1-99) the service serves, sticky per user')
+      .argParser(parsePercent))
+    .action(async (routeId: string, options: SetOptions, command: Command) => {
+      const percent = percentFor(options.stage, options.percent, command);
       await changeStage(options, env, out, routeId, options.stage, percent);
     });
 

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { lock } from 'proper-lockfile';
 import { FicusError } from '../../../platform/src/index.js';
 import type { Feature } from '../../../router/src/flags/features.js';
-import { readFlagsFile } from '../../../router/src/flags/file-repository.js';
+import { parseFlagsFile, readFlagsFile } from '../../../router/src/flags/file-repository.js';
+import { formatFlagsFile } from './flags-file-layout.js';
 
 /** Where serve toggles live: the local flags file, or an Unleash server's Admin API. */
 export interface FlagStore {
@@ -18,7 +19,8 @@ export interface FlagStore {
 /**
  * The local client-features file. Writes are atomic (a temporary file in the same folder,
  * flushed, then renamed over), so the router never reads half a file, and serialized by a
- * lock (`<file>.lock`), so two `ficus flags` commands at once cannot lose either change.
+ * lock (`<file>.lock`), so two `ficus flags` commands at once cannot lose either change. The
+ * file keeps its committed layout (`formatFlagsFile`).
  */
 export class FileFlagStore implements FlagStore {
   readonly description: string;
@@ -49,16 +51,24 @@ export class FileFlagStore implements FlagStore {
     }
   }
 
+  #unreadable = (error: Error): never => {
+    throw new FicusError('FICUS_ERR_FLAG_SOURCE', `cannot read the flags file ${this.file}: ${error.message}`, { cause: error });
+  };
+
   async #write(feature: Feature): Promise<Feature | undefined> {
-    const data = await this.#read();
+    // Only the changed toggle is rewritten: every other part of the file stays as it was written,
+    // not as validation reads it (key order, numbers that validation turns into strings).
+    const text = existsSync(this.file) ? await readFile(this.file, 'utf8').catch(this.#unreadable) : undefined;
+    const data = text === undefined ? { version: 2, features: [] } : parseFlagsFile(text, this.file);
+    const written = (text === undefined ? data : JSON.parse(text)) as { features: unknown[] };
     const index = data.features.findIndex((f) => f.name === feature.name);
     const previous = index === -1 ? undefined : data.features[index];
-    if (index === -1) data.features.push(feature);
-    else data.features[index] = feature;
+    if (index === -1) written.features.push(feature);
+    else written.features[index] = feature;
     const temporary = join(dirname(this.file), `.${basename(this.file)}.${randomBytes(4).toString('hex')}.tmp`);
     const handle = await open(temporary, 'w');
     try {
-      await handle.writeFile(`${JSON.stringify(data, null, 2)}\n`);
+      await handle.writeFile(formatFlagsFile(written));
       await handle.sync();
     } finally {
       await handle.close();

@@ -1,0 +1,113 @@
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../../tools/src/cli.js';
+import { repoRoot } from '../../kit/processes.js';
+
+/**
+ * `main` in this process: a usage error anywhere must come back as exit code 2, never reach
+ * process.exit (which would end the test run, and whose code 1 means "violations" to CI).
+ */
+let written = '';
+beforeEach(() => {
+  written = '';
+  const capture = (chunk: string | Uint8Array) => ((written += String(chunk)), true);
+  vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+  vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+  vi.spyOn(process, 'exit').mockImplementation((code) => {
+    throw new Error(`process.exit(${String(code)}) called`);
+  });
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  process.exitCode = undefined;
+});
+
+const made: string[] = [];
+afterAll(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+const ficus = (...args: string[]) => main(['node', 'ficus', ...args], {});
+
+/** A copy of the committed flags file in a folder of its own, and the options pointing `ficus flags` at it. */
+async function flagsCopy() {
+  const dir = await mkdtemp(join(tmpdir(), 'ficus-cli-'));
+  made.push(dir);
+  const flags = join(dir, 'flags.json');
+  await copyFile(join(repoRoot, 'router/flags.json'), flags);
+  const args = ['--routes', join(repoRoot, 'router/routes.yaml'), '--flags', flags];
+  return { flags, audit: join(dir, 'flags-audit.jsonl'), args };
+}
+
+describe('ficus usage errors', () => {
+  it.each([
+    [['deploy'], "unknown command 'deploy'", 'ficus'],
+    [['dev', '--bogus'], "unknown option '--bogus'", 'ficus dev'],
+    [['boundaries', '--format', 'nope'], "argument 'nope' is invalid. Allowed choices are human", 'ficus boundaries'],
+    [['boundaries', '--bogus'], "unknown option '--bogus'", 'ficus boundaries'],
+    [['boundaries', 'graph', '--format', 'svg'], "argument 'svg' is invalid", 'ficus boundaries graph'],
+    // A command that only groups others prints its help, no hint.
+    [['flags'], 'Usage: ficus flags', undefined],
+    [['flags', 'nope'], "unknown command 'nope'", 'ficus flags'],
+    [['flags', 'status', '--bogus'], "unknown option '--bogus'", 'ficus flags status'],
+    [['flags', 'set', '--stage', 'canary'], "missing required argument 'route'", 'ficus flags set'],
+    [['flags', 'set', 'catalog-read'], "required option '--stage <stage>' not specified", 'ficus flags set'],
+    [['flags', 'set', 'catalog-read', '--stage', 'bogus'], "argument 'bogus' is invalid. Allowed choices", 'ficus flags set'],
+    [['flags', 'rollback'], "missing required argument 'route'", 'ficus flags rollback'],
+    [['db', 'nope'], "unknown command 'nope'", 'ficus db'],
+    [['db', 'migrate', '--bogus'], "unknown option '--bogus'", 'ficus db migrate'],
+    [['readiness', '--bogus'], "unknown option '--bogus'", 'ficus readiness'],
+    [['readiness', 'catalog', 'orders'], 'too many arguments', 'ficus readiness'],
+  ])('ficus %j exits 2 with the parser message and a hint to --help', async (args, message, command) => {
+    expect(await ficus(...args)).toBe(2);
+    expect(written).toContain(message);
+    if (command) expect(written).toContain(`(run ${command} --help for usage)`);
+  });
+
+  const helpAndVersion = [['--help'], ['--version'], ['flags', 'set', '--help'], ['boundaries', 'graph', '--help']];
+  it.each(helpAndVersion.map((args) => [args]))('ficus %j exits 0', async (args) => {
+    expect(await ficus(...args)).toBe(0);
+    expect(written).not.toContain('error:');
+  });
+});
+
+describe('ficus flags set --percent', () => {
+  it('is required with --stage canary, and says so', async () => {
+    const { flags, audit, args } = await flagsCopy();
+    expect(await ficus('flags', 'set', 'catalog-read', '--stage', 'canary', ...args)).toBe(2);
+    expect(written).toContain('error: --percent is required with --stage canary');
+    expect(written).toContain('(run ficus flags set --help for usage)');
+    expect(await readFile(flags, 'utf8')).toBe(await readFile(join(repoRoot, 'router/flags.json'), 'utf8'));
+    expect(existsSync(audit)).toBe(false);
+  });
+
+  it.each(['150', '0x64', 'abc', '-1', '1.5', '1e1', ''])('refuses %j, naming the option', async (percent) => {
+    const { audit, args } = await flagsCopy();
+    expect(await ficus('flags', 'set', 'catalog-read', '--stage', 'canary', '--percent', percent, ...args)).toBe(2);
+    expect(written).toContain(`error: option '--percent <n>' argument '${percent}' is invalid.`);
+    expect(written).toContain('whole number of percent from 0 to 100');
+    expect(existsSync(audit)).toBe(false);
+  });
+
+  it.each([
+    [['--stage', 'canary', '--percent', '0'], 'use --stage monolith'],
+    [['--stage', 'canary', '--percent', '100'], 'use --stage service'],
+    [['--stage', 'service', '--percent', '50'], '--percent is for --stage canary only'],
+  ])('refuses %j as a usage error', async (stage, message) => {
+    const { audit, args } = await flagsCopy();
+    expect(await ficus('flags', 'set', 'catalog-read', ...stage, ...args)).toBe(2);
+    expect(written).toContain(message);
+    expect(existsSync(audit)).toBe(false);
+  });
+
+  it('sets a canary, and a round trip back to monolith leaves the flags file byte-identical', async () => {
+    const { flags, audit, args } = await flagsCopy();
+    const committed = await readFile(flags);
+    expect(await ficus('flags', 'set', 'catalog-read', '--stage', 'canary', '--percent', '10', ...args)).toBe(0);
+    expect(written).toContain('catalog-read: monolith → canary 10 %');
+    expect(await ficus('flags', 'set', 'catalog-read', '--stage', 'monolith', ...args)).toBe(0);
+    expect((await readFile(flags)).equals(committed)).toBe(true);
+    expect((await readFile(audit, 'utf8')).trim().split('\n')).toHaveLength(2);
+  });
+});

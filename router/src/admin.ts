@@ -1,7 +1,32 @@
 import { timingSafeEqual } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { Router, type RequestHandler } from 'express';
 import { bearerToken, createHttpApp, FicusError, type HttpApp, type Logger } from '../../platform/src/index.js';
 import type { FicusRouter } from './server.js';
+import { addressMatcher } from './trusted-addresses.js';
+
+const isLoopback = addressMatcher(['loopback']);
+
+/**
+ * The admin API may go without a token only when every address ADMIN_HOST resolves to is a
+ * loopback address: decided on the addresses, so a name like `127.example.com` is not taken
+ * for loopback by its spelling.
+ */
+export async function checkAdminExposure(host: string, token: string | undefined): Promise<void> {
+  if (token) return;
+  let addresses: string[];
+  try {
+    addresses = (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
+  } catch (error) {
+    throw new FicusError('FICUS_ERR_CONFIG', `ADMIN_HOST: ${host} does not resolve (${(error as NodeJS.ErrnoException).code}); ` +
+      'set it to 127.0.0.1, or to an address with ADMIN_TOKEN set', { cause: error });
+  }
+  const exposed = addresses.filter((address) => !isLoopback(address));
+  if (exposed.length > 0) {
+    throw new FicusError('FICUS_ERR_CONFIG', `ADMIN_TOKEN: required when ADMIN_HOST (${host}) is not a loopback address ` +
+      `(it resolves to ${exposed.join(', ')}); set ADMIN_TOKEN to at least 16 characters, or ADMIN_HOST to 127.0.0.1`);
+  }
+}
 
 function sameSecret(a: string, b: string): boolean {
   const left = Buffer.from(a);

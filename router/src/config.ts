@@ -1,7 +1,18 @@
 import { z } from 'zod';
 import { byteSize, port } from '../../platform/src/index.js';
+import { defaultClientDeadlines } from './proxy/client-deadlines.js';
+import { addressEntryProblem } from './trusted-addresses.js';
 
-const loopback = (host: string) => host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
+const milliseconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const addressList = z
+  .string()
+  .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+  .superRefine((entries, ctx) => {
+    for (const entry of entries) {
+      const problem = addressEntryProblem(entry);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }
+  });
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /** The router's environment; validated once at startup. */
@@ -26,6 +37,11 @@ export const routerConfigSchema = z
     JWT_SECRET: z.string().min(32).optional(),
     /** A header carrying the user id, set by a trusted gateway in front of the router. */
     USER_ID_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/).optional(),
+    /**
+     * Peers whose USER_ID_HEADER is believed (comma-separated IPs, CIDR ranges, `loopback`,
+     * `private`); the header is removed from everyone else's requests.
+     */
+    TRUSTED_PROXIES: addressList.default(['loopback']),
     SESSION_COOKIE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('sid'),
     /** Add x-ficus-route and x-ficus-upstream to every response. */
     ROUTER_RESPONSE_HEADERS: flag.default(true),
@@ -33,10 +49,18 @@ export const routerConfigSchema = z
     /** Request bodies up to this size are buffered so a failing service's request can be replayed on the monolith. */
     REPLAY_BODY_LIMIT: byteSize.default(64 * 1024),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    /** Request line and headers must arrive within this; then 408. */
+    CLIENT_HEADERS_TIMEOUT_MS: milliseconds(defaultClientDeadlines.headersMs),
+    /** Longest pause within a request body; then 408 and the connection is closed. */
+    CLIENT_BODY_TIMEOUT_MS: milliseconds(defaultClientDeadlines.bodyIdleMs),
+    /** The whole request (headers and body) must arrive within this; then 408. */
+    CLIENT_REQUEST_TIMEOUT_MS: milliseconds(defaultClientDeadlines.requestMs),
+    /** Longest a response waits for a client that stopped reading; then the connection is closed. */
+    CLIENT_SEND_TIMEOUT_MS: milliseconds(defaultClientDeadlines.sendMs),
   })
   .superRefine((config, ctx) => {
-    if (!loopback(config.ADMIN_HOST) && !config.ADMIN_TOKEN) {
-      ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: `required when ADMIN_HOST (${config.ADMIN_HOST}) is not a loopback address` });
+    if (config.CLIENT_HEADERS_TIMEOUT_MS > config.CLIENT_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({ code: 'custom', path: ['CLIENT_HEADERS_TIMEOUT_MS'], message: `must not exceed CLIENT_REQUEST_TIMEOUT_MS (${config.CLIENT_REQUEST_TIMEOUT_MS})` });
     }
     if (config.UNLEASH_URL && !config.UNLEASH_API_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['UNLEASH_API_TOKEN'], message: 'required with UNLEASH_URL (an Unleash client or backend token)' });

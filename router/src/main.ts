@@ -1,5 +1,5 @@
 import { createTokens, startServer, type Logger, type RunningServer } from '../../platform/src/index.js';
-import { createAdminApp } from './admin.js';
+import { checkAdminExposure, createAdminApp } from './admin.js';
 import type { RouterConfig } from './config.js';
 import { FlagSource } from './flags/flag-source.js';
 import { loadRouteTable } from './route-table/load.js';
@@ -14,6 +14,7 @@ export interface RunningRouter {
 
 /** Validates the route table and flags (failing loudly), then starts the proxy and admin servers. */
 export async function startRouter(config: RouterConfig, logger: Logger, env: Record<string, string | undefined> = {}): Promise<RunningRouter> {
+  await checkAdminExposure(config.ADMIN_HOST, config.ADMIN_TOKEN);
   const table = loadRouteTable(config.ROUTES_FILE, env);
   const flags = config.UNLEASH_URL
     ? FlagSource.fromServer({ url: config.UNLEASH_URL, apiToken: config.UNLEASH_API_TOKEN!, refreshMs: config.UNLEASH_REFRESH_MS, logger })
@@ -27,6 +28,13 @@ export async function startRouter(config: RouterConfig, logger: Logger, env: Rec
     logger,
     ...(config.JWT_SECRET ? { tokens: createTokens({ secret: config.JWT_SECRET, ttlSeconds: 3600 }) } : {}),
     ...(config.USER_ID_HEADER ? { userIdHeader: config.USER_ID_HEADER } : {}),
+    trustedProxies: config.TRUSTED_PROXIES,
+    clientDeadlines: {
+      headersMs: config.CLIENT_HEADERS_TIMEOUT_MS,
+      bodyIdleMs: config.CLIENT_BODY_TIMEOUT_MS,
+      requestMs: config.CLIENT_REQUEST_TIMEOUT_MS,
+      sendMs: config.CLIENT_SEND_TIMEOUT_MS,
+    },
     sessionCookie: config.SESSION_COOKIE,
     exposeHeaders: config.ROUTER_RESPONSE_HEADERS,
     maxPathLength: config.MAX_PATH_LENGTH,

@@ -1,9 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, loadConfig } from '../../../platform/src/index.js';
-import { createAdminApp } from '../../../router/src/admin.js';
-import { routerConfigSchema } from '../../../router/src/config.js';
+import { createLogger } from '../../../platform/src/index.js';
+import { checkAdminExposure, createAdminApp } from '../../../router/src/admin.js';
 import { eventually, routeTableYaml, startTestRouter, type TestRouter } from '../../kit/router.js';
 import { spawnNode } from '../../kit/processes.js';
 import { startEchoUpstream, type EchoUpstream } from '../../kit/upstreams.js';
@@ -47,8 +46,15 @@ describe('configuration errors and hot reload', () => {
     expect(proc.output()).toContain(`${t.dir}/bad-flags.json: features.0.enabled:`);
   });
 
-  it('refuses to expose the admin API beyond loopback without a token', () => {
-    expect(() => loadConfig(routerConfigSchema, { ADMIN_HOST: '0.0.0.0' })).toThrowError('ADMIN_TOKEN: required when ADMIN_HOST (0.0.0.0) is not a loopback address');
+  it('refuses to expose the admin API beyond loopback without a token, deciding on the resolved addresses', async () => {
+    await expect(checkAdminExposure('0.0.0.0', undefined)).rejects.toThrowError('ADMIN_TOKEN: required when ADMIN_HOST (0.0.0.0) is not a loopback address');
+    // Spelled like loopback, but a name: it does not resolve here, and is never taken for 127.x by its prefix.
+    await expect(checkAdminExposure('127.attacker.example', undefined)).rejects.toMatchObject({ code: 'FICUS_ERR_CONFIG', message: expect.stringContaining('127.attacker.example does not resolve') });
+    for (const host of ['127.0.0.1', '127.8.9.10', '::1', 'localhost']) await expect(checkAdminExposure(host, undefined)).resolves.toBeUndefined();
+    await expect(checkAdminExposure('0.0.0.0', 'a-token-of-16-chars-or-more')).resolves.toBeUndefined();
+    const proc = spawnNode(['--import', 'tsx', 'router/src/entry.ts'], { ROUTES_FILE: t.routesFile, FLAGS_FILE: t.flagsFile, ADMIN_HOST: '127.attacker.example', ROUTER_PORT: '0', ADMIN_PORT: '0' });
+    expect(await proc.exited).toBe(1);
+    expect(proc.output()).toContain('ADMIN_HOST: 127.attacker.example does not resolve');
   });
 
   it('a bad route table on hot reload keeps the last good one and reports it on /status and in metrics', async () => {

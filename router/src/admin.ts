@@ -88,6 +88,10 @@ export function createAdminApp(router: FicusRouter, options: { logger: Logger; t
         check: async () => {
           const status = router.flags.status();
           if (!status.ready) throw new Error(`no flags received yet from ${status.location}; routes are served by the monolith`);
+          // Still ready: the router serves with the last good flags, and taking every router out
+          // of the load balancer because the flag service is down would turn that outage into ours.
+          if (status.lastError) return `${status.lastError.message} (since ${new Date(status.lastError.at).toISOString()}; serving the last good flags)`;
+          return undefined;
         },
       },
     ],

@@ -92,6 +92,10 @@ export function createRoutingCore(options: RoutingOptions & { transport: Transpo
   state = new RouterState(options.table, { ...(options.routesFile ? { file: options.routesFile } : {}), env: options.env ?? {}, logger, onReloadFailed: metrics.reloadFailed });
   if (options.routesFile) state.watch();
   listeners.push(metrics.record);
+  flags.onProblem(() => {
+    metrics.flagSourceFailed(flags.location);
+    if (flags.kind === 'file') metrics.reloadFailed(flags.location);
+  });
   const emit = (event: ServedEvent) => {
     for (const listener of listeners) {
       try {

@@ -18,6 +18,8 @@ export interface RouterMetrics {
   reloadFailed(file: string): void;
   /** A client deadline ran out (headers, body, request, send). */
   clientTimedOut(deadline: string): void;
+  /** The flag source failed (a fetch, the file, a toggle it cannot read). */
+  flagSourceFailed(source: string): void;
 }
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -186,6 +188,12 @@ export function createRouterMetrics(sources: {
     labelNames: ['deadline'] as const,
     registers: [registry],
   });
+  const flagErrors = new Counter({
+    name: 'ficus_router_flag_source_errors_total',
+    help: 'Problems of the flag source: failed fetches (5xx, unreachable), unreadable flags files or toggles',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'ficus_router_flag_source_age_seconds',
     help: 'Seconds since the flags were last confirmed current; -1 if they never were',
@@ -208,5 +216,6 @@ export function createRouterMetrics(sources: {
     retried: (upstream) => retries.inc({ upstream }),
     reloadFailed: (file) => reloadErrors.inc({ file }),
     clientTimedOut: (deadline) => clientTimeouts.inc({ deadline }),
+    flagSourceFailed: (source) => flagErrors.inc({ source }),
   };
 }

@@ -3,7 +3,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
 import { createLogger } from '../../platform/src/index.js';
+import { ficusRouter } from '../../router/src/middleware.js';
+import type { RouterMetrics } from '../../router/src/metrics.js';
+import type { ServedListener } from '../../router/src/served-event.js';
+import type { RouterState } from '../../router/src/state.js';
 import { serveToggle, type Stage } from '../../router/src/flags/features.js';
 import { FlagSource } from '../../router/src/flags/flag-source.js';
 import { loadRouteTable } from '../../router/src/route-table/load.js';
@@ -36,8 +42,8 @@ export function routeTableYaml(upstreams: Record<string, string>, routes: Record
   return `${lines.join('\n')}\n`;
 }
 
-/** A standalone router on 127.0.0.1 with its route table and flags in a temporary folder. */
-export async function startTestRouter(routesYaml: string, options: Partial<RouterOptions> = {}): Promise<TestRouter> {
+/** A route table and an empty flags file in a temporary folder, and a flag source watching it. */
+async function routerFiles(routesYaml: string) {
   const dir = await mkdtemp(join(tmpdir(), 'ficus-router-'));
   const routesFile = join(dir, 'routes.yaml');
   const flagsFile = join(dir, 'flags.json');
@@ -46,12 +52,20 @@ export async function startTestRouter(routesYaml: string, options: Partial<Route
   const logger = createLogger({ level: 'silent', name: 'router' });
   const flags = FlagSource.fromFile(flagsFile, { logger, pollMs: 50 });
   await flags.start();
-  const table = loadRouteTable(routesFile);
+  return { dir, routesFile, flagsFile, logger, flags, table: loadRouteTable(routesFile), store: new FileFlagStore(flagsFile) };
+}
+
+async function listening(server: Server): Promise<string> {
+  if (!server.listening) await once(server, 'listening');
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** A standalone router on 127.0.0.1 with its route table and flags in a temporary folder. */
+export async function startTestRouter(routesYaml: string, options: Partial<RouterOptions> = {}): Promise<TestRouter> {
+  const { dir, routesFile, flagsFile, logger, flags, table, store } = await routerFiles(routesYaml);
   const router = createRouter({ table, routesFile, flags, logger, userIdHeader: 'x-user-id', ...options });
   router.server.listen(0, '127.0.0.1');
-  await once(router.server, 'listening');
-  const url = `http://127.0.0.1:${(router.server.address() as AddressInfo).port}`;
-  const store = new FileFlagStore(flagsFile);
+  const url = await listening(router.server);
   return {
     router,
     url,
@@ -76,4 +90,62 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
   const started = Date.now();
   await waitFor(async () => ((await check()) ? true : undefined), timeoutMs, () => `${what}: not within ${timeoutMs} ms`, 20);
   return Date.now() - started;
+}
+
+/** The two forms of the router: the standalone server, and the express middleware in a gateway. */
+export type RouterForm = 'standalone' | 'express';
+export const routerForms: readonly RouterForm[] = ['standalone', 'express'];
+
+/** What a test sees of either form. */
+export interface FormRouter {
+  form: RouterForm;
+  url: string;
+  dir: string;
+  flagsFile: string;
+  state: RouterState;
+  metrics: RouterMetrics;
+  flags: FlagSource;
+  onServed(listener: ServedListener): void;
+  setStage(routeId: string, stage: Stage, percent?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Either form on 127.0.0.1 with the same route table, flags file and options. The express form
+ * runs in a gateway app with a route of its own (`GET /gateway/health`) before the router.
+ */
+export async function startRouterForm(form: RouterForm, routesYaml: string, options: Partial<RouterOptions> = {}): Promise<FormRouter> {
+  if (form === 'standalone') {
+    const t = await startTestRouter(routesYaml, options);
+    return { form, url: t.url, dir: t.dir, flagsFile: t.flagsFile, state: t.router.state, metrics: t.router.metrics, flags: t.router.flags, onServed: t.router.onServed, setStage: t.setStage, close: t.close };
+  }
+  const { dir, routesFile, flagsFile, logger, flags, table, store } = await routerFiles(routesYaml);
+  const middleware = ficusRouter({ table, routesFile, flags, logger, userIdHeader: 'x-user-id', ...options });
+  const app = express();
+  app.get('/gateway/health', (_req, res) => void res.json({ ok: true }));
+  app.use(middleware);
+  const server = app.listen(0, '127.0.0.1');
+  server.on('upgrade', middleware.upgrade);
+  const url = await listening(server);
+  return {
+    form,
+    url,
+    dir,
+    flagsFile,
+    state: middleware.state,
+    metrics: middleware.metrics,
+    flags,
+    onServed: middleware.onServed,
+    async setStage(routeId, stage, percent = stage === 'service' ? 100 : 0) {
+      const route = middleware.state.table.routes.find((r) => r.id === routeId)!;
+      await store.put(serveToggle(route.flag, route.id, stage, percent, route.stickiness));
+    },
+    async close() {
+      middleware.close();
+      flags.stop();
+      server.closeAllConnections();
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -2,10 +2,13 @@ import type { RequestHandler } from 'express';
 import { FicusError } from '../errors.js';
 import { sendProblem } from './problem.js';
 
-/** A named dependency check for /readyz; it throws (or rejects) when the dependency is not usable. */
+/**
+ * A named dependency check for /readyz; it throws (or rejects) when the dependency is not
+ * usable, and may resolve with a note when it is usable but degraded (still ready).
+ */
 export interface ReadinessCheck {
   name: string;
-  check(): Promise<void>;
+  check(): Promise<void | string>;
 }
 
 /** Liveness: the process is up and its event loop answers. */
@@ -13,9 +16,9 @@ export const healthz: RequestHandler = (_req, res) => {
   res.json({ status: 'ok' });
 };
 
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((_, reject) => {
+  const timeout = new Promise<T>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
@@ -27,8 +30,8 @@ export function readyz(checks: readonly ReadinessCheck[], timeoutMs = 2000): Req
     const results = await Promise.all(
       checks.map(async ({ name, check }) => {
         try {
-          await withTimeout(check(), timeoutMs);
-          return { name, ok: true as const };
+          const note = await withTimeout(check(), timeoutMs);
+          return { name, ok: true as const, ...(note ? { note } : {}) };
         } catch (error) {
           return { name, ok: false as const, error: (error as Error).message };
         }
@@ -36,7 +39,9 @@ export function readyz(checks: readonly ReadinessCheck[], timeoutMs = 2000): Req
     );
     const failed = results.filter((result) => !result.ok);
     if (failed.length === 0) {
-      res.json({ status: 'ready', checks: Object.fromEntries(results.map((r) => [r.name, 'ok'])) });
+      const degraded = results.some((r) => 'note' in r);
+      const checks = Object.fromEntries(results.map((r) => [r.name, 'note' in r ? `degraded: ${r.note}` : 'ok']));
+      res.json({ status: degraded ? 'degraded' : 'ready', checks });
       return;
     }
     const detail = failed.map((f) => `${f.name}: ${f.error}`).join('; ');

@@ -4,14 +4,27 @@ import { z } from 'zod';
  * Unleash's client-features format (what `GET /api/client/features` returns), the format of
  * the local flags file. Validated before use: a file that fails keeps the last good flags.
  */
-const strategySchema = z.looseObject({
-  name: z.string().min(1),
-  parameters: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).optional(),
-  constraints: z.array(z.looseObject({ contextName: z.string(), operator: z.string() })).optional(),
-  segments: z.array(z.number()).optional(),
-});
+/** Whole percentages only: unleash-client reads "150" or "0x64" as 100 %, so they are refused, not guessed. */
+const percentage = /^(100|[1-9]?[0-9])$/;
+const percentParameters = ['rollout', 'percentage'];
 
-const featureSchema = z.looseObject({
+const strategySchema = z
+  .looseObject({
+    name: z.string().min(1),
+    parameters: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).optional(),
+    constraints: z.array(z.looseObject({ contextName: z.string(), operator: z.string() })).optional(),
+    segments: z.array(z.number()).optional(),
+  })
+  .superRefine((strategy, ctx) => {
+    for (const name of percentParameters) {
+      const value = strategy.parameters?.[name];
+      if (value !== undefined && !percentage.test(value)) {
+        ctx.addIssue({ code: 'custom', path: ['parameters', name], message: `"${value}" is not a whole percentage from 0 to 100` });
+      }
+    }
+  });
+
+export const featureSchema = z.looseObject({
   name: z.string().min(1),
   enabled: z.boolean(),
   strategies: z.array(strategySchema).default([]),

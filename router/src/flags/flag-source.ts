@@ -1,6 +1,6 @@
 import { InMemStorageProvider, Unleash, type Context } from 'unleash-client';
 import type { Logger } from '../../../platform/src/index.js';
-import { stageOf, type Feature, type RouteStage } from './features.js';
+import { featureSchema, stageOf, type RouteStage } from './features.js';
 import { FileRepository } from './file-repository.js';
 
 export type FlagSourceKind = 'file' | 'unleash';
@@ -15,12 +15,36 @@ export interface FlagSourceStatus {
   lastSyncAt: number | undefined;
   /** The last problem, kept until the next successful sync. */
   lastError: { message: string; at: number } | undefined;
+  /** Problems since start (failed fetches, unreadable files or toggles). */
+  errors: number;
 }
 
 export type FlagContext = Context;
 
-/** The stage of a toggle the flags do not know: the monolith. */
+/** The stage of a toggle the flags do not know (or cannot read): the monolith. */
 const unknownFlag: RouteStage = Object.freeze({ stage: 'monolith', percent: 0 });
+
+/**
+ * The stage of every toggle unleash-client holds. A toggle that does not validate (no
+ * strategies array, a rollout of "150") is served by the monolith and named in `problems`,
+ * so the stage map never goes stale behind the client's flags.
+ */
+function readStages(definitions: readonly unknown[]): { stages: Map<string, RouteStage>; problems: string[] } {
+  const stages = new Map<string, RouteStage>();
+  const problems: string[] = [];
+  for (const definition of definitions) {
+    const name = String((definition as { name?: unknown })?.name ?? '(unnamed)');
+    const parsed = featureSchema.safeParse(definition);
+    if (parsed.success) {
+      stages.set(name, stageOf(parsed.data));
+      continue;
+    }
+    stages.set(name, unknownFlag);
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(toggle)'}: ${issue.message}`);
+    problems.push(`toggle ${name} is served by the monolith until it is fixed: ${issues.join('; ')}`);
+  }
+  return { stages, problems };
+}
 
 /**
  * The router's view of the serve toggles, evaluated by unleash-client whichever the source:
@@ -36,28 +60,40 @@ export class FlagSource {
   #ready = false;
   #lastSyncAt: number | undefined;
   #lastError: { message: string; at: number } | undefined;
+  #errors = 0;
+  #problemListeners: Array<(message: string) => void> = [];
 
   private constructor(kind: FlagSourceKind, location: string, unleash: Unleash, logger: Logger) {
     this.kind = kind;
     this.location = location;
     this.#unleash = unleash;
     this.#logger = logger;
+    // A sync clears the last error, unless a toggle it brought cannot be read.
+    let toggleProblem: { message: string; at: number } | undefined;
     const synced = () => {
       this.#lastSyncAt = Date.now();
-      this.#lastError = undefined;
+      this.#lastError = toggleProblem;
+    };
+    const failed = (message: string) => {
+      this.#lastError = { message, at: Date.now() };
+      this.#errors++;
+      for (const listener of this.#problemListeners) listener(message);
+      logger.error({ source: location, err: message }, 'flag source problem; keeping the last good flags');
     };
     unleash.on('changed', () => {
       this.#ready = true;
+      const { stages, problems } = readStages(unleash.getFeatureToggleDefinitions());
+      this.#stages = stages;
+      toggleProblem = problems.length ? { message: problems.join('\n'), at: Date.now() } : undefined;
       synced();
-      this.#stages = new Map(unleash.getFeatureToggleDefinitions().map((f) => [f.name, stageOf(f as unknown as Feature)]));
+      for (const problem of problems) failed(problem);
       logger.info({ source: location, toggles: this.#stages.size }, 'flags applied');
     });
     unleash.on('unchanged', synced);
-    unleash.on('error', (error: Error) => {
-      this.#lastError = { message: error.message, at: Date.now() };
-      logger.error({ source: location, err: error.message }, 'flag source problem; keeping the last good flags');
-    });
-    unleash.on('warn', (message: string) => logger.debug({ source: location }, message));
+    unleash.on('error', (error: Error) => failed(error.message));
+    // unleash-client reports a server answering 5xx, 404 or 429 as a warning while it backs off:
+    // for the router those are failures to get current flags.
+    unleash.on('warn', (message: unknown) => failed(String(message instanceof Error ? message.message : message)));
   }
 
   /** Flags from a local client-features file, re-read within a second of a change. */
@@ -109,6 +145,11 @@ export class FlagSource {
     }
   }
 
+  /** Called on every problem (a failed fetch, an unreadable file or toggle), for metrics. */
+  onProblem(listener: (message: string) => void): void {
+    this.#problemListeners.push(listener);
+  }
+
   /**
    * Seconds since the flags were last confirmed current; undefined if they never were. A
    * watched file is applied on every change: its flags are current unless the last read failed.
@@ -119,7 +160,7 @@ export class FlagSource {
   }
 
   status(): FlagSourceStatus {
-    return { kind: this.kind, location: this.location, ready: this.#ready, lastSyncAt: this.#lastSyncAt, lastError: this.#lastError };
+    return { kind: this.kind, location: this.location, ready: this.#ready, lastSyncAt: this.#lastSyncAt, lastError: this.#lastError, errors: this.#errors };
   }
 
   stop(): void {

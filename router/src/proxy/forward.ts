@@ -206,7 +206,9 @@ class Forwarding {
   refuse(failure: UpstreamError): void {
     const { req, res, target, requestId } = this.exchange;
     const { status, code } = failureResponse(timedOut(req) ? 'client-timeout' : failure.failure);
-    if (res.headersSent || res.destroyed) res.destroy();
+    // Nobody is left to answer: the client's departure is what happened.
+    if (res.destroyed && !res.writableFinished) return this.finish('router', status === 408 ? 408 : 499);
+    if (res.headersSent) res.destroy();
     else {
       const detail = `${failure.message}; ${this.fallback ? 'the monolith failed too' : 'try again later'}`;
       writeProblem(res, new FicusError(code, detail, { status }), { instance: target, requestId }, status === 503 ? { 'retry-after': '1' } : {});

@@ -36,9 +36,9 @@ export function hpmTransport(): Transport {
   const proxies = new WeakMap<Upstream, RequestHandler>();
   // The send in progress for each request; its sends (retries, the fallback) come one at a time.
   const pending = new WeakMap<IncomingMessage, Pending>();
-  const settle = (req: IncomingMessage, error: NodeJS.ErrnoException | undefined, response?: IncomingMessage) => {
+  const settle = (req: IncomingMessage, error: NodeJS.ErrnoException | undefined, response?: IncomingMessage, only?: Pending) => {
     const current = pending.get(req);
-    if (!current) return;
+    if (!current || (only && current !== only)) return;
     pending.delete(req);
     if (error) return current.done(upstreamErrorOf(current.upstream, current.outgoing.body, error));
     current.done(undefined, { statusCode: response!.statusCode ?? 502, statusText: response!.statusMessage, headers: response!.headers, body: response! });
@@ -86,9 +86,15 @@ export function hpmTransport(): Transport {
   return {
     lazyBody: false,
     send(upstream, outgoing, { req, res }, done) {
-      pending.set(req, { upstream, outgoing, done });
-      // The upstream receives the normalized path.
+      const attempt: Pending = { upstream, outgoing, done };
+      pending.set(req, attempt);
+      // A client that leaves before the answer: the proxy destroys its request without an error
+      // event, so the attempt is settled here (the core then frees the slot).
+      res.once('close', () => settle(req, Object.assign(new Error('the client closed its connection'), { code: 'ECONNRESET' }), undefined, attempt));
+      // The upstream receives the normalized path; node's server has answered any Expect
+      // itself (and http-proxy-middleware would skip our headers for a request that has one).
       req.url = outgoing.path;
+      delete req.headers.expect;
       proxyFor(upstream)(req, res).catch((error: unknown) => settle(req, error as NodeJS.ErrnoException));
     },
   };

@@ -155,7 +155,7 @@ export function createRoutingCore(options: RoutingOptions & { transport: Transpo
     }
     const exchange: Exchange = { req, res, target: target.path + target.search, targetSegments: target.segments, requestId, traceparent: traceparentOf(req.headers['traceparent'], requestId), started };
     if (!hasBody(req)) return go(exchange, null);
-    watchBodyIdle(req, deadlines.bodyIdleMs, () => metrics.clientTimedOut('body'));
+    watchBodyIdle(req, res, deadlines.bodyIdleMs, () => metrics.clientTimedOut('body'));
     const consumed = req.readableEnded;
     readSmallBody(req, replayBodyLimit).then(
       (buffer) => go(exchange, buffer ?? req),

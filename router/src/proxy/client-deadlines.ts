@@ -42,21 +42,28 @@ export class ClientTimeoutError extends Error {
   }
 }
 
+const timedOutStreams = new WeakSet<Readable>();
+
 /** Whether a request stream was ended by a client deadline. */
 export function timedOut(stream: Readable): boolean {
-  return (stream.errored as { code?: string } | null)?.code === clientTimeoutCode;
+  return timedOutStreams.has(stream) || (stream.errored as { code?: string } | null)?.code === clientTimeoutCode;
 }
 
 /**
- * Ends the request when its body pauses longer than `idleMs` (the socket's inactivity timer,
- * so node itself sees no data either); cleared when the body has arrived.
+ * Fails the request when its body pauses longer than `idleMs` (the socket's inactivity timer,
+ * so node itself sees no data either); cleared when the body has arrived. The body's reader
+ * (the read-ahead, or the upstream request) fails with a ClientTimeoutError, so the client is
+ * still answered 408; the connection is closed once that answer is out (or at once if none can be).
  */
-export function watchBodyIdle(req: IncomingMessage, idleMs: number, onTimeout: (error: ClientTimeoutError) => void): void {
+export function watchBodyIdle(req: IncomingMessage, res: ServerResponse, idleMs: number, onTimeout: (error: ClientTimeoutError) => void): void {
   const socket = req.socket;
   const onIdle = () => {
     const error = new ClientTimeoutError('body', idleMs);
+    timedOutStreams.add(req);
     onTimeout(error);
-    req.destroy(error);
+    if (res.headersSent || res.destroyed) return void req.destroy(error);
+    res.once('finish', () => socket.destroy());
+    req.emit('error', error);
   };
   req.setTimeout(idleMs, onIdle);
   const clear = () => {

@@ -211,7 +211,8 @@ class Forwarding {
     if (res.headersSent) res.destroy();
     else {
       const detail = `${failure.message}; ${this.fallback ? 'the monolith failed too' : 'try again later'}`;
-      writeProblem(res, new FicusError(code, detail, { status }), { instance: target, requestId }, status === 503 ? { 'retry-after': '1' } : {});
+      const headers: Record<string, string> = status === 503 ? { 'retry-after': '1' } : status === 408 ? { connection: 'close' } : {};
+      writeProblem(res, new FicusError(code, detail, { status }), { instance: target, requestId }, headers);
     }
     this.finish('router', status);
   }

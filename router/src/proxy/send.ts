@@ -96,6 +96,7 @@ function messageFor(failure: UpstreamFailure, upstream: Upstream, error: NodeJS.
 
 /** A transport's failure as the core reads it: what happened, and whether the upstream can have received the request. */
 export function upstreamErrorOf(upstream: Upstream, body: OutgoingRequest['body'], error: NodeJS.ErrnoException): UpstreamError {
-  const failure = clientAborted(body) ? (timedOut(body as Readable) ? 'client-timeout' : 'aborted') : failureOf(error);
+  const streamed = body !== null && !Buffer.isBuffer(body);
+  const failure = streamed && timedOut(body) ? 'client-timeout' : clientAborted(body) ? 'aborted' : failureOf(error);
   return new UpstreamError(failure, upstream.name, messageFor(failure, upstream, error), { cause: error });
 }

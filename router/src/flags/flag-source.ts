@@ -21,6 +21,9 @@ export interface FlagSourceStatus {
 
 export type FlagContext = Context;
 
+/** unleash-client's warnings that mean it could not get current flags (the rest are notes). */
+const fetchProblem = /responded|backing off|retrying|unable to/i;
+
 /** The stage of a toggle the flags do not know (or cannot read): the monolith. */
 const unknownFlag: RouteStage = Object.freeze({ stage: 'monolith', percent: 0 });
 
@@ -93,7 +96,11 @@ export class FlagSource {
     unleash.on('error', (error: Error) => failed(error.message));
     // unleash-client reports a server answering 5xx, 404 or 429 as a warning while it backs off:
     // for the router those are failures to get current flags.
-    unleash.on('warn', (message: unknown) => failed(String(message instanceof Error ? message.message : message)));
+    unleash.on('warn', (message: unknown) => {
+      const text = String(message instanceof Error ? message.message : message);
+      if (fetchProblem.test(text)) failed(text);
+      else logger.debug({ source: location }, text);
+    });
   }
 
   /** Flags from a local client-features file, re-read within a second of a change. */

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createLogger, dropDatabase, ensureDatabase, withDatabase } from '../../../platform/src/index.js';
+import { createAdminApp } from '../../../router/src/admin.js';
 import { FlagSource } from '../../../router/src/flags/flag-source.js';
 import { loadRouteTable } from '../../../router/src/route-table/load.js';
 import { createRouter, type FicusRouter } from '../../../router/src/server.js';
@@ -15,6 +18,8 @@ import { load, startEchoUpstream, type EchoUpstream } from '../../kit/upstreams.
 const adminToken = '*:*.ficus-test-admin-secret';
 const clientToken = 'default:development.ficus-test-client-secret';
 const refreshMs = 500;
+/** unleash-client backs off after failures and retries each failing fetch: news of a failure (or of recovery) takes seconds. */
+const slowSignal = 15_000;
 
 let database: string;
 let unleash: Spawned;
@@ -24,6 +29,35 @@ let service: EchoUpstream;
 let files: TestRouter;
 let router: FicusRouter;
 let routerUrl: string;
+/** Between the router and Unleash: passes the client API through, or fails it, or rewrites its toggles. */
+let faults: Server;
+let fault: { status?: number; rewrite?: (toggle: Record<string, unknown>) => void } = {};
+
+async function startFaultProxy(target: string): Promise<string> {
+  faults = createServer(async (req, res) => {
+    if (fault.status) return void res.writeHead(fault.status).end('unavailable');
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && name !== 'host') headers[name] = value;
+    // Rewriting needs a full answer each time, not a 304.
+    if (fault.rewrite) delete headers['if-none-match'];
+    let upstream: Response;
+    let body: string;
+    try {
+      upstream = await fetch(`${target}${req.url!.replace(/^\/api/, '')}`, { headers });
+      body = await upstream.text();
+    } catch {
+      // Unleash itself is gone: what a load balancer in front of it would answer.
+      return void res.writeHead(502).end('bad gateway');
+    }
+    if (!fault.rewrite || upstream.status !== 200) return void res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(body);
+    const features = JSON.parse(body) as { features: Array<Record<string, unknown>> };
+    for (const toggle of features.features) if (toggle['name'] === 'ficus.catalog-read') fault.rewrite(toggle);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(features));
+  });
+  faults.listen(0, '127.0.0.1');
+  await once(faults, 'listening');
+  return `http://127.0.0.1:${(faults.address() as AddressInfo).port}/api`;
+}
 
 beforeAll(async () => {
   database = `ficus_unleash_${randomBytes(4).toString('hex')}`;
@@ -46,7 +80,7 @@ beforeAll(async () => {
     routeTableYaml({ monolith: monolith.url, catalog: service.url }, { 'catalog-read': { path: '/api/v1/products/**', service: 'catalog' } }),
   );
   const logger = createLogger({ level: 'silent', name: 'router' });
-  const flags = FlagSource.fromServer({ url: unleashUrl, apiToken: clientToken, refreshMs, logger });
+  const flags = FlagSource.fromServer({ url: await startFaultProxy(unleashUrl), apiToken: clientToken, refreshMs, logger });
   await flags.start();
   router = createRouter({ table: loadRouteTable(files.routesFile), flags, logger, userIdHeader: 'x-user-id' });
   router.server.listen(0, '127.0.0.1');
@@ -55,6 +89,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  faults?.closeAllConnections();
+  faults?.close();
   router?.close();
   router?.server.closeAllConnections();
   router?.server.close();
@@ -85,7 +121,7 @@ async function servedBy(): Promise<string | null> {
 }
 
 describe('flags from a real Unleash server', () => {
-  it('creates the missing toggle through the Admin API and the router follows within its refresh interval', async () => {
+  it('creates the missing toggle through the Admin API and the router follows within a refresh interval and 2 s', async () => {
     expect(await servedBy()).toBe('monolith');
     const output = await flags('set', 'catalog-read', '--stage', 'service');
     expect(output).toContain('catalog-read: monolith → service (Unleash');
@@ -104,14 +140,57 @@ describe('flags from a real Unleash server', () => {
     await eventually(async () => (await servedBy()) === 'monolith', refreshMs + 2000, 'rolled back');
   });
 
-  it('stopping the Unleash server changes nothing for clients', async () => {
+  it('an Unleash server answering 500 shows on /status, /readyz and in metrics, and changes nothing for clients', async () => {
     await flags('set', 'catalog-read', '--stage', 'service');
-    await eventually(async () => (await servedBy()) === 'catalog', refreshMs + 2000, 'service stage');
+    await eventually(() => router.flags.stage('ficus.catalog-read').stage === 'service', slowSignal, 'service stage');
+    const admin = createAdminApp(router, { logger: createLogger({ level: 'silent', name: 'admin' }) }).app;
+    fault = { status: 500 };
+    // unleash-client's HTTP client tries a failing fetch three times, a second or two apart, before it says so.
+    await eventually(() => router.flags.status().lastError !== undefined, slowSignal, 'a failed fetch reported');
+    const status = (await request(admin).get('/status')).body as { flags: { lastError: { message: string } } };
+    expect(status.flags.lastError.message).toContain('500');
+    const ready = await request(admin).get('/readyz');
+    // Still ready: it serves with the last good flags; but it says so.
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ status: 'degraded', checks: { flags: expect.stringContaining('500') } });
+    expect(await router.metrics.registry.metrics()).toMatch(/ficus_router_flag_source_errors_total\{source="[^"]+"\} [1-9]/);
+    const result = await load(`${routerUrl}/api/v1/products/1`, { total: 300, concurrency: 20 });
+    expect(result.servedBy).toEqual({ catalog: 300 });
+    fault = {};
+    // unleash-client backs off after failures before it asks again.
+    await eventually(() => router.flags.status().lastError === undefined, slowSignal, 'recovered');
+    expect((await request(admin).get('/readyz')).body.status).toBe('ready');
+  }, 60_000);
+
+  it('follows a toggle without strategies, and serves a rollout it cannot read ("0x64") from the monolith, naming it', async () => {
+    await flags('set', 'catalog-read', '--stage', 'canary', '--percent', '50');
+    await eventually(() => router.flags.stage('ficus.catalog-read').stage === 'canary', slowSignal, 'canary applied');
+    // No strategies at all: on for everyone, as unleash-client evaluates it; the stage map follows.
+    fault = { rewrite: (toggle) => delete toggle['strategies'] };
+    await eventually(() => router.flags.stage('ficus.catalog-read').stage === 'service', slowSignal, 'stage map follows');
+    expect((await load(`${routerUrl}/api/v1/products/1`, { total: 100, concurrency: 10, headers: (i) => ({ 'x-user-id': `u-${i}` }) })).servedBy).toEqual({ catalog: 100 });
+    // unleash-client would take "0x64" for 100 %; the router refuses it and serves the route from the monolith.
+    fault = { rewrite: (toggle) => ((toggle['strategies'] as Array<{ parameters: Record<string, string> }>)[0]!.parameters['rollout'] = '0x64') };
+    await eventually(() => router.flags.stage('ficus.catalog-read').stage === 'monolith', slowSignal, 'unreadable rollout refused');
+    expect(router.flags.status().lastError?.message).toMatch(/ficus\.catalog-read.*0x64/);
+    expect((await load(`${routerUrl}/api/v1/products/1`, { total: 100, concurrency: 10, headers: (i) => ({ 'x-user-id': `u-${i}` }) })).servedBy).toEqual({ monolith: 100 });
+    fault = {};
+  }, 60_000);
+
+  it('stopping the Unleash server changes nothing for clients, through the failed polls that follow', async () => {
+    await flags('set', 'catalog-read', '--stage', 'service');
+    await eventually(() => router.flags.stage('ficus.catalog-read').stage === 'service', slowSignal, 'service stage');
     unleash.child.kill('SIGTERM');
     await unleash.exited;
-    await new Promise((resolve) => setTimeout(resolve, refreshMs * 3));
-    const result = await load(`${routerUrl}/api/v1/products/1`, { total: 500, concurrency: 20 });
-    expect(result.statuses).toEqual({ 200: 500 });
-    expect(result.servedBy).toEqual({ catalog: 500 });
-  });
+    // Load runs on until the client has reported a failed poll, and on after it.
+    const results: Array<Awaited<ReturnType<typeof load>>> = [];
+    let reported = false;
+    while (results.length < 50 && (!reported || results.length < 3)) {
+      results.push(await load(`${routerUrl}/api/v1/products/1`, { total: 100, concurrency: 10 }));
+      if (!reported && router.flags.status().lastError) reported = true;
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(reported).toBe(true);
+    expect(results.map((r) => r.servedBy)).toEqual(results.map(() => ({ catalog: 100 })));
+  }, 60_000);
 });

@@ -1,6 +1,7 @@
 export { FicusError, errorCodes, toProblem, problemType, type ErrorCode, type FieldError, type Problem } from './errors.js';
 export { loadConfig, platformConfigSchema, postgresUrl, byteSize, port, parseByteSize, type PlatformConfig } from './config.js';
 export { createLogger, type Logger } from './logger.js';
+export { issueLines, listFiles, parseValidated, readValidated, type FileProblem } from './files.js';
 export {
   createDb, moduleRoleName, moduleDatabaseUrl, databaseName, withDatabase, provisionModuleSchema, ensureDatabase, dropDatabase,
   type Knex, type DbOptions,

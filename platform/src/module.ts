@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Knex } from 'knex';
 import { FicusError } from './errors.js';
+import { issueLines } from './files.js';
 
 const name = z.string().regex(/^[a-z][a-z0-9-]*$/, 'use lower-case letters, digits and -');
 
@@ -19,10 +20,7 @@ export type ModuleManifest = z.output<typeof moduleManifestSchema>;
 /** Validates a parsed module.json; errors name the file and field. */
 export function parseManifest(json: unknown, file: string): ModuleManifest {
   const result = moduleManifestSchema.safeParse(json);
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new FicusError('FICUS_ERR_MODULE_MANIFEST', `${file} is invalid:\n${lines.join('\n')}`);
-  }
+  if (!result.success) throw new FicusError('FICUS_ERR_MODULE_MANIFEST', `${file} is not a valid module manifest:\n${issueLines(file, result.error.issues)}`);
   return result.data;
 }
 

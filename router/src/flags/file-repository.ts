@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { UnleashConfig } from 'unleash-client';
-import { FicusError } from '../../../platform/src/index.js';
+import { FicusError, parseValidated } from '../../../platform/src/index.js';
 import { watchForChanges } from '../watch-file.js';
 import { clientFeaturesSchema, type ClientFeatures, type Feature } from './features.js';
 
@@ -14,30 +14,20 @@ export function readFlagsFile(file: string): ClientFeatures {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new FicusError('FICUS_ERR_FLAG_SOURCE', `cannot use the flags file ${file}: ${(error as Error).message}`, { cause: error });
+    throw new FicusError('FICUS_ERR_FLAG_SOURCE', `cannot read the flags file ${file}: ${(error as Error).message}`, { cause: error });
   }
   return parseFlagsFile(text, file);
 }
 
 /** Validates the text of a flags file; throws FICUS_ERR_FLAG_SOURCE naming `file` and the field. */
 export function parseFlagsFile(text: string, file: string): ClientFeatures {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new FicusError('FICUS_ERR_FLAG_SOURCE', `cannot use the flags file ${file}: ${(error as Error).message}`, { cause: error });
-  }
-  const result = clientFeaturesSchema.safeParse(json);
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
-    throw new FicusError('FICUS_ERR_FLAG_SOURCE', `${file} is not in Unleash client-features format:\n${lines.join('\n')}`);
-  }
+  const data = parseValidated(text, file, clientFeaturesSchema, { code: 'FICUS_ERR_FLAG_SOURCE', expected: 'in Unleash client-features format' });
   const names = new Set<string>();
-  for (const [index, feature] of result.data.features.entries()) {
+  for (const [index, feature] of data.features.entries()) {
     if (names.has(feature.name)) throw new FicusError('FICUS_ERR_FLAG_SOURCE', `${file}: features.${index}.name: "${feature.name}" appears twice`);
     names.add(feature.name);
   }
-  return result.data;
+  return data;
 }
 
 /**

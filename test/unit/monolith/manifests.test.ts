@@ -5,7 +5,7 @@ import { modules } from '../../../monolith/src/modules.js';
 describe('module manifests', () => {
   it('names the file and field of an invalid manifest', () => {
     expect(() => parseManifest({ name: 'Orders', schema: 'orders', dependsOn: 'catalog' }, 'monolith/src/modules/orders/module.json')).toThrowError(
-      /monolith\/src\/modules\/orders\/module.json is invalid:\n {2}name: use lower-case letters, digits and -\n {2}dependsOn: /,
+      /monolith\/src\/modules\/orders\/module.json is not a valid module manifest:\n {2}monolith\/src\/modules\/orders\/module.json: name: use lower-case letters, digits and -\n {2}monolith\/src\/modules\/orders\/module.json: dependsOn: /,
     );
   });
 

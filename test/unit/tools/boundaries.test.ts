@@ -221,6 +221,7 @@ describe('ficus boundaries', () => {
     const root = await fixture({ 'monolith/src/modules/billing/module.json': JSON.stringify({ name: 'Billing', schema: 'billing' }) });
     const proc = spawnNode([join(repoRoot, 'tools/bin/ficus.mjs'), 'boundaries', '--root', root], {});
     expect(await proc.exited).toBe(2);
-    expect(proc.output()).toContain('monolith/src/modules/billing/module.json is invalid');
+    expect(proc.output()).toContain('monolith/src/modules/billing/module.json is not a valid module manifest');
+    expect(proc.output()).toContain('monolith/src/modules/billing/module.json: name: use lower-case letters');
   });
 });

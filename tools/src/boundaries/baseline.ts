@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { FicusError } from '../../../platform/src/index.js';
+import { readValidated } from '../../../platform/src/index.js';
 import type { BoundaryViolation } from './check.js';
 
 const entrySchema = z.strictObject({ rule: z.string(), from: z.string(), to: z.string() });
@@ -14,15 +14,8 @@ const key = (entry: BaselineEntry) => `${entry.rule}\u0000${entry.from}\u0000${e
 
 export function readBaseline(file: string): BaselineEntry[] {
   if (!existsSync(file)) return [];
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new FicusError('FICUS_ERR_CONFIG', `${file} is not valid JSON (${(error as Error).message}); regenerate it with ficus boundaries --update-baseline`);
-  }
-  const result = baselineSchema.safeParse(json);
-  if (!result.success) throw new FicusError('FICUS_ERR_CONFIG', `${file} is not a ficus boundaries baseline; regenerate it with ficus boundaries --update-baseline`);
-  return result.data.violations;
+  const hint = 'regenerate it with ficus boundaries --update-baseline';
+  return readValidated(file, baselineSchema, { code: 'FICUS_ERR_CONFIG', expected: 'a ficus boundaries baseline', hint }).violations;
 }
 
 /** Records today's violations as known debt. */

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cruise, type ICruiseResult, type IForbiddenRuleType } from 'dependency-cruiser';
 import extractTSConfig from 'dependency-cruiser/config-utl/extract-ts-config';
-import { FicusError } from '../../../platform/src/index.js';
+import { FicusError, listFiles } from '../../../platform/src/index.js';
 import { cyclesThrough, site, type CycleStep, type ModuleImport } from './cycles.js';
 import { findForeignSchemaReferences } from './data-ownership.js';
 import { discoverModules, type BoundedModule } from './modules.js';
@@ -163,21 +163,6 @@ async function cruiseBoundaries(
 
 const scanned = /\.(ts|mts|cts|js|mjs|cjs|json|sql)$/;
 
-function listFiles(root: string, dir: string, out: string[]): void {
-  let entries;
-  try {
-    entries = readdirSync(join(root, dir), { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
-    const path = dir ? `${dir}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) listFiles(root, path, out);
-    else if (scanned.test(entry.name)) out.push(path);
-  }
-}
-
 const versionOf = (packageJson: URL) => (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
 
 /** The versions whose rules and reading a cached report was made with: ficus's and dependency-cruiser's. */
@@ -191,7 +176,7 @@ function reportKey(repoRoot: string, scanRoots: readonly string[], options: obje
   const hash = createHash('sha256');
   hash.update(JSON.stringify({ options, format: 2, toolVersions }));
   const files: string[] = ['tsconfig.json', 'ficus.config.json'];
-  for (const root of scanRoots) listFiles(repoRoot, root, files);
+  for (const root of scanRoots) listFiles(repoRoot, root, (name) => scanned.test(name), files);
   for (const file of files.sort()) {
     hash.update(file);
     try {

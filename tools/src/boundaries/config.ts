@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { FicusError } from '../../../platform/src/index.js';
+import { readValidated } from '../../../platform/src/index.js';
 import { defaultScanRoots } from './check.js';
 import { defaultModuleRoots } from './modules.js';
 
@@ -24,16 +24,5 @@ export type FicusConfig = z.output<typeof configSchema>;
 export function loadFicusConfig(repoRoot: string): FicusConfig {
   const file = join(repoRoot, 'ficus.config.json');
   if (!existsSync(file)) return configSchema.parse({});
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new FicusError('FICUS_ERR_CONFIG', `${file} is not valid JSON: ${(error as Error).message}`);
-  }
-  const result = configSchema.safeParse(json);
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
-    throw new FicusError('FICUS_ERR_CONFIG', `${file} is invalid:\n${lines.join('\n')}`);
-  }
-  return result.data;
+  return readValidated(file, configSchema, { code: 'FICUS_ERR_CONFIG', expected: 'a valid ficus configuration' });
 }

@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { listFiles } from '../../../platform/src/index.js';
 import type { BoundaryViolation } from './check.js';
 import type { BoundedModule } from './modules.js';
 
@@ -11,16 +12,6 @@ export const dataOwnershipRule = {
 const sourceFile = /\.(ts|mts|cts|js|mjs|cjs|sql)$/;
 // String literals: '...', "..." and template text (without ${} parts).
 const literal = /'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g;
-
-function filesUnder(root: string, dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory()) out.push(...filesUnder(root, path));
-    else if (sourceFile.test(entry.name)) out.push(path);
-  }
-  return out;
-}
 
 /**
  * References to another module's schema in a module's code — knex `withSchema('x')`,
@@ -36,7 +27,7 @@ export function findForeignSchemaReferences(repoRoot: string, modules: readonly 
     const schemas = [...others.keys()].join('|');
     const qualified = new RegExp(`(?:^|[^\\w.])"?(${schemas})"?\\."?([a-z_][a-z0-9_]*)`, 'gi');
     const withSchema = new RegExp(`withSchema\\(\\s*['"\`](${schemas})['"\`]`, 'g');
-    for (const file of filesUnder(repoRoot, module.dir)) {
+    for (const file of listFiles(repoRoot, module.dir, (name) => sourceFile.test(name))) {
       const text = readFileSync(join(repoRoot, file), 'utf8');
       const lineAt = (offset: number) => text.slice(0, offset).split('\n').length;
       const found = new Map<string, { line: number; schema: string; reference: string }>();

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { FicusError, parseManifest, type ModuleManifest } from '../../../platform/src/index.js';
+import { FicusError, moduleManifestSchema, parseValidated, type ModuleManifest } from '../../../platform/src/index.js';
 
 /** A bounded context found by its manifest. */
 export interface BoundedModule extends ModuleManifest {
@@ -24,13 +24,7 @@ export function discoverModules(repoRoot: string, moduleRoots: readonly string[]
       const dir = posix.join(moduleRoot.replaceAll('\\', '/'), entry.name);
       const manifestFile = join(repoRoot, dir, 'module.json');
       if (!existsSync(manifestFile)) continue;
-      let json: unknown;
-      try {
-        json = JSON.parse(readFileSync(manifestFile, 'utf8'));
-      } catch (error) {
-        throw new FicusError('FICUS_ERR_MODULE_MANIFEST', `${dir}/module.json is not valid JSON: ${(error as Error).message}`);
-      }
-      const manifest = parseManifest(json, `${dir}/module.json`);
+      const manifest = parseValidated(readFileSync(manifestFile, 'utf8'), `${dir}/module.json`, moduleManifestSchema, { code: 'FICUS_ERR_MODULE_MANIFEST', expected: 'a valid module manifest' });
       if (manifest.name !== entry.name) {
         throw new FicusError('FICUS_ERR_MODULE_MANIFEST', `${dir}/module.json: name "${manifest.name}" must match its folder "${entry.name}"`);
       }

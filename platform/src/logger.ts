@@ -10,6 +10,9 @@ export function createLogger(options: { level: string; name: string; destination
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.cardNumber'], censor: '[redacted]' },
   };
   // Human-readable lines for a developer's terminal (pino-pretty is a development dependency).
-  if (options.pretty) return pino({ ...settings, transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' } } });
+  if (options.pretty) {
+    const ignore = 'pid,hostname,req,res,responseTime';
+    return pino({ ...settings, transport: { target: 'pino-pretty', options: { ignore, translateTime: 'HH:MM:ss.l', singleLine: true } } });
+  }
   return options.destination ? pino(settings, options.destination as pino.DestinationStream) : pino(settings);
 }

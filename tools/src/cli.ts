@@ -20,7 +20,7 @@ export function buildCli(env: Env): Command {
   program
     .command('dev')
     .description('run the demo: embedded PostgreSQL (unless DATABASE_URL), migrations, demo data, the monolith, the router in front')
-    .addHelpText('after', '\nEnvironment: DATABASE_URL, PORT (monolith, 3000), ROUTER_PORT (8080), ADMIN_PORT (8081), FICUS_DATA_DIR (.data), FICUS_PG_PORT (54329), LOG_LEVEL.')
+    .addHelpText('after', '\nEnvironment: DATABASE_URL, PORT (monolith, 3000), ROUTER_PORT (8080), ADMIN_PORT (8081), FICUS_DATA_DIR (.data), FICUS_PG_PORT (54329), LOG_LEVEL, LOG_FORMAT (pretty or json).')
     .action(() => runDev(env));
   program.addCommand(dbCommand(env));
   program.addCommand(flagsCommand(env));

@@ -15,6 +15,8 @@ export const devConfigSchema = z.object({
   /** Embedded PostgreSQL data folder, kept across restarts (gitignored). */
   FICUS_DATA_DIR: z.string().min(1).default('.data'),
   FICUS_PG_PORT: port.default(54329),
+  /** `pretty` (one line per request) or `json` (pino's JSON lines). */
+  LOG_FORMAT: z.enum(['pretty', 'json']).default('pretty'),
 });
 
 type Env = Record<string, string | undefined>;
@@ -42,7 +44,8 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
   }
   try {
     const config = loadConfig(monolithConfigSchema, { ...env, DATABASE_URL: databaseUrl });
-    const logger = createLogger({ level: config.LOG_LEVEL, name: 'monolith', pretty: (out as { isTTY?: boolean }).isTTY === true });
+    // One readable line per request for a person at a terminal; LOG_FORMAT=json for the raw pino JSON.
+    const logger = createLogger({ level: config.LOG_LEVEL, name: 'monolith', pretty: dev.LOG_FORMAT === 'pretty' });
     say('ficus: provisioning module roles and schemas, running migrations');
     await migrateModules(config);
     say('ficus: loading demo data');

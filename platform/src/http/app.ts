@@ -16,6 +16,9 @@ export function requestIdOf(incoming: string | string[] | undefined): string {
   return typeof incoming === 'string' && acceptableRequestId.test(incoming) ? incoming : randomUUID();
 }
 
+/** The whole path of a request, also inside a mounted router (express's originalUrl). */
+const urlOf = (req: { url?: string; originalUrl?: string }) => req.originalUrl ?? req.url;
+
 export interface HttpAppOptions {
   /** Prefix of metric names, e.g. `monolith` → `monolith_http_requests_total`. */
   metricsPrefix: string;
@@ -58,8 +61,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
       // One line per request that says what happened; headers stay out of the log.
-      customSuccessMessage: (req, res, ms) => `${req.method} ${req.url} ${res.statusCode} ${Math.round(ms)} ms`,
-      customErrorMessage: (req, res, error) => `${req.method} ${req.url} ${res.statusCode} ${error.message}`,
+      customSuccessMessage: (req, res, ms) => `${req.method} ${urlOf(req)} ${res.statusCode} ${Math.round(ms)} ms`,
+      customErrorMessage: (req, res, error) => `${req.method} ${urlOf(req)} ${res.statusCode} ${error.message}`,
       serializers: {
         req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

@@ -54,7 +54,13 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
     // The router in front: the route table names the monolith by MONOLITH_URL.
     const routerEnv = { ...env, MONOLITH_URL: env['MONOLITH_URL'] ?? running.url, JWT_SECRET: env['JWT_SECRET'] ?? config.JWT_SECRET };
     const routerConfig = loadConfig(routerConfigSchema, routerEnv);
-    const router = await startRouter(routerConfig, logger.child({ name: 'router' }), routerEnv);
+    const routerLogger = logger.child({ name: 'router' });
+    const router = await startRouter(routerConfig, routerLogger, routerEnv);
+    // What the router did with each request, in one line: where it went and why.
+    router.router.onServed((e) => {
+      const fallback = e.fallback ? `, fell back from ${e.fallback.from}: ${e.fallback.reason}` : '';
+      routerLogger.info(`${e.method} ${e.path} → ${e.upstream} ${e.status} ${Math.round(e.durationMs)} ms (${e.routeId}, ${e.stage}${fallback})`);
+    });
     const [admin, customer] = demoAccounts;
     say('');
     say(`ficus is up in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -28,6 +28,8 @@ const rememberMs = 60_000;
  */
 export function createUserContext(options: UserContextOptions): (req: IncomingMessage) => FlagContext | Promise<FlagContext> {
   const verified = new Map<string, { userId: string; until: number }>();
+  // First requests with the same token share one signature check.
+  const verifying = new Map<string, Promise<string | undefined>>();
   const header = options.userIdHeader?.toLowerCase();
   const cookiePattern = new RegExp(`(?:^|;\\s*)${options.sessionCookie.replace(/[^\w-]/g, '')}=([^;]+)`);
 
@@ -60,7 +62,12 @@ export function createUserContext(options: UserContextOptions): (req: IncomingMe
       const known = verified.get(token);
       if (known && known.until > Date.now()) return context(req, known.userId);
       if (known) verified.delete(token);
-      return verify(token).then((userId) => context(req, userId));
+      let pending = verifying.get(token);
+      if (!pending) {
+        pending = verify(token).finally(() => verifying.delete(token));
+        verifying.set(token, pending);
+      }
+      return pending.then((userId) => context(req, userId));
     }
     const fromHeader = header ? req.headers[header] : undefined;
     if (typeof fromHeader === 'string' && fromHeader) return context(req, fromHeader);

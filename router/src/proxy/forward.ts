@@ -90,7 +90,9 @@ class Forwarding {
     const { transport } = this.options;
     transport.send(upstream, this.outgoing, this.exchange, (error, response) => {
       if (!error) return done(undefined, response);
-      if (!this.kind.idempotent || upstream.spec.retries === 0 || error.failure !== 'connect') return done(error);
+      // Only what can be sent again: a streamed body the transport already started to read cannot.
+      const resendable = this.kind.body !== 'streamed' || this.kind.lazyBody;
+      if (!this.kind.idempotent || !resendable || upstream.spec.retries === 0 || error.failure !== 'connect') return done(error);
       this.options.onRetry(upstream.name);
       upstream.retry
         .execute(() => new Promise<UpstreamResponse>((resolve, reject) => transport.send(upstream, this.outgoing, this.exchange, (e, r) => (e ? reject(e) : resolve(r!)))))

@@ -1,12 +1,14 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
-import { upstreamErrorOf, upstreamTimeoutCode, type OutgoingRequest, type SendDone, type Transport } from './send.js';
+import { UpstreamError, upstreamErrorOf, upstreamTimeoutCode, type OutgoingRequest, type SendDone, type Transport } from './send.js';
 import type { Upstream } from './upstream.js';
 
 interface Pending {
   upstream: Upstream;
   outgoing: OutgoingRequest;
   done: SendDone;
+  /** The request to the upstream, once the proxy made it: ended when the attempt fails. */
+  proxyReq?: ClientRequest;
 }
 
 /** Sets a flat header list on a node:http request, repeated fields as arrays. */
@@ -36,11 +38,15 @@ export function hpmTransport(): Transport {
   const proxies = new WeakMap<Upstream, RequestHandler>();
   // The send in progress for each request; its sends (retries, the fallback) come one at a time.
   const pending = new WeakMap<IncomingMessage, Pending>();
-  const settle = (req: IncomingMessage, error: NodeJS.ErrnoException | undefined, response?: IncomingMessage, only?: Pending) => {
+  const settle = (req: IncomingMessage, error: NodeJS.ErrnoException | UpstreamError | undefined, response?: IncomingMessage, only?: Pending) => {
     const current = pending.get(req);
     if (!current || (only && current !== only)) return;
     pending.delete(req);
-    if (error) return current.done(upstreamErrorOf(current.upstream, current.outgoing.body, error));
+    if (error) {
+      // The proxy does not end its request on every failure (a client's 408, say): it would hold an agent socket.
+      if (current.proxyReq && !current.proxyReq.destroyed) current.proxyReq.destroy();
+      return current.done(error instanceof UpstreamError ? error : upstreamErrorOf(current.upstream, current.outgoing.body, error));
+    }
     current.done(undefined, { statusCode: response!.statusCode ?? 502, statusText: response!.statusMessage, headers: response!.headers, body: response! });
   };
 
@@ -56,6 +62,7 @@ export function hpmTransport(): Transport {
         proxyReq(proxyReq, req) {
           const current = pending.get(req);
           if (!current) return;
+          current.proxyReq = proxyReq;
           setHeaders(proxyReq, current.outgoing.headers);
           const { body } = current.outgoing;
           // responseTimeoutMs bounds the wait for headers and every pause within the body, as undici's timeouts do.
@@ -90,7 +97,8 @@ export function hpmTransport(): Transport {
       pending.set(req, attempt);
       // A client that leaves before the answer: the proxy destroys its request without an error
       // event, so the attempt is settled here (the core then frees the slot).
-      res.once('close', () => settle(req, Object.assign(new Error('the client closed its connection'), { code: 'ECONNRESET' }), undefined, attempt));
+      // The client's leaving, not the upstream's failure: the breaker does not count it.
+      res.once('close', () => settle(req, new UpstreamError('aborted', upstream.name, 'the client closed its connection'), undefined, attempt));
       // The upstream receives the normalized path; node's server has answered any Expect
       // itself (and http-proxy-middleware would skip our headers for a request that has one).
       req.url = outgoing.path;

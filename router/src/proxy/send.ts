@@ -60,6 +60,8 @@ export const upstreamTimeoutCode = 'FICUS_UPSTREAM_TIMEOUT';
 
 /** What an undici (or node:http) failure means for the request: could the upstream have received it? */
 export function failureOf(error: NodeJS.ErrnoException): UpstreamFailure {
+  // Our own abort of a request whose client left (undici raises the signal's AbortError).
+  if (error.name === 'AbortError') return 'aborted';
   switch (error.code) {
     // Only ever raised while connecting (also as an AggregateError when every address of a
     // name like localhost refused).
@@ -74,6 +76,9 @@ export function failureOf(error: NodeJS.ErrnoException): UpstreamFailure {
     case 'UND_ERR_HEADERS_TIMEOUT':
     case upstreamTimeoutCode:
       return 'timeout';
+    // Only ever our own abort: the client left before the answer.
+    case 'UND_ERR_ABORTED':
+      return 'aborted';
   }
   // Unreachable or timed out while connecting. The same codes on an open socket (a read or a
   // write) mean the request may have arrived.

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { upstreamErrorOf, type OutgoingRequest, type SendDone, type Transport } from './send.js';
@@ -19,16 +20,22 @@ async function* whenConnected(body: Readable): AsyncGenerator<Buffer> {
  * `connect` (never connected, so never received) or `timeout`/`reset` (it may have).
  * Callback style, not a promise: this is the hot path.
  */
-function sendRequest(upstream: Upstream, outgoing: OutgoingRequest, done: SendDone): void {
+function sendRequest(upstream: Upstream, outgoing: OutgoingRequest, res: ServerResponse, done: SendDone): void {
   const { body } = outgoing;
+  // A client that leaves before the answer frees its slot at once, not at the response timeout.
+  const abort = new AbortController();
+  const onClientGone = () => abort.abort();
+  res.once('close', onClientGone);
   upstream.pool.request(
     {
+      signal: abort.signal,
       method: outgoing.method as Dispatcher.HttpMethod,
       path: outgoing.path,
       headers: outgoing.headers,
       body: body === null || Buffer.isBuffer(body) ? body : Readable.from(whenConnected(body), { objectMode: false }),
     },
     (error, response) => {
+      res.off('close', onClientGone);
       if (!error) return done(undefined, response as Dispatcher.ResponseData & { statusText?: string });
       done(upstreamErrorOf(upstream, body, error as NodeJS.ErrnoException));
     },
@@ -37,6 +44,6 @@ function sendRequest(upstream: Upstream, outgoing: OutgoingRequest, done: SendDo
 
 /** The standalone router's transport: one undici pool per upstream. */
 export const undiciTransport: Transport = {
-  send: (upstream, outgoing, _req, done) => sendRequest(upstream, outgoing, done),
+  send: (upstream, outgoing, { res }, done) => sendRequest(upstream, outgoing, res, done),
   lazyBody: true,
 };

@@ -180,6 +180,23 @@ afterAll(async () => {
     expect(service.seen.at(-1)).toMatchObject({ url: '/api/v1/live/socket', method: 'GET' });
   });
 
+  it('frees the slot of a client that leaves before a slow service answers, without counting it against the service', async () => {
+    service.delayMs = 2000;
+    try {
+      for (let i = 0; i < 6; i++) {
+        const controller = new AbortController();
+        const pending = fetch(`${t.url}/api/v1/live/slow-${i}`, { signal: controller.signal }).catch(() => undefined);
+        setTimeout(() => controller.abort(), 100);
+        await pending;
+      }
+      // Well before the service's answer at 2 s: the slots are not held until the response timeout.
+      await eventually(() => t.state.upstream('live').inFlight === 0, 1500, 'slots freed');
+      expect(t.state.upstream('live').breakerState).toBe('closed');
+    } finally {
+      service.delayMs = 0;
+    }
+  });
+
   it('routes by the table and the flags, and emits one served event per request with route, stage and upstream', async () => {
     const events: ServedEvent[] = [];
     t.onServed((event) => events.push(event));

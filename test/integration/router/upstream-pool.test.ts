@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventEmitter } from 'node:events';
 import { text } from 'node:stream/consumers';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UpstreamResponse } from '../../../router/src/proxy/send.js';
@@ -13,8 +14,8 @@ beforeAll(async () => {
 });
 afterAll(() => monolith.stop());
 
-// The undici transport does not read the exchange.
-const exchange = { req: {} as IncomingMessage, res: {} as ServerResponse };
+// The undici transport only watches the client's response for its close.
+const exchange = { req: {} as IncomingMessage, res: new EventEmitter() as ServerResponse };
 const get = (upstream: Upstream) =>
   new Promise<UpstreamResponse>((resolve, reject) =>
     undiciTransport.send(upstream, { method: 'GET', path: '/late', headers: ['host', upstream.url.host], body: null }, exchange, (error, response) =>

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { FicusError, type ErrorCode } from './errors.js';
@@ -51,7 +51,7 @@ export function readValidated<S extends z.ZodType>(file: string, schema: S, prob
  * skipping node_modules and dot-folders; a folder that cannot be read is skipped.
  */
 export function listFiles(root: string, dir: string, accept: (name: string) => boolean, out: string[] = []): string[] {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = readdirSync(join(root, dir), { withFileTypes: true });
   } catch {

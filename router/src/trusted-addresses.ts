@@ -7,7 +7,7 @@ const named: Record<string, Array<[string, number, 'ipv4' | 'ipv6']>> = {
 };
 
 /** An IPv4 address written as IPv6 (`::ffff:127.0.0.1`, as dual-stack sockets report it) as plain IPv4. */
-export function plainAddress(address: string): string {
+function plainAddress(address: string): string {
   return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
 

@@ -12,7 +12,7 @@ type Env = Record<string, string | undefined>;
 const configurationErrors = new Set(['FICUS_ERR_CONFIG', 'FICUS_ERR_MODULE_MANIFEST', 'FICUS_ERR_ROUTE_INVALID']);
 
 /** The `ficus` command line. Exit codes: 0 success, 1 failure, 2 usage or configuration error. */
-export function buildCli(env: Env): Command {
+function buildCli(env: Env): Command {
   const program = new Command('ficus')
     .description('strangler-fig migration toolkit: route, extract, shadow and shift traffic from a modular monolith')
     .version('0.1.0')

@@ -76,6 +76,11 @@ async function findBinaries(root: string | undefined): Promise<Binaries> {
   }
 }
 
+/** The folder (bin/, lib/, share/) of the PostgreSQL binaries npm installed for this platform. */
+export async function shippedBinaries(): Promise<string> {
+  return (await findBinaries(undefined)).root;
+}
+
 function idOf(flag: '-u' | '-g', user: string): number | undefined {
   const result = spawnSync('id', [flag, user], { encoding: 'utf8' });
   return result.status === 0 ? Number(result.stdout.trim()) : undefined;

@@ -30,7 +30,7 @@ interface BodyParserError {
  * Maps anything thrown by a handler to a FicusError: ours pass through, body-parser's become
  * 400/413/415 with what to do, anything else is a logged 500 that leaks no internals.
  */
-export function asFicusError(error: unknown): FicusError {
+function asFicusError(error: unknown): FicusError {
   if (error instanceof FicusError) return error;
   const parserError = error as BodyParserError;
   switch (parserError?.type) {

@@ -59,7 +59,7 @@ export interface RouteStage {
  * `custom` and is always evaluated by unleash-client.
  */
 export function stageOf(feature: Feature | undefined): RouteStage {
-  if (!feature || !feature.enabled) return { stage: 'monolith', percent: 0 };
+  if (!feature?.enabled) return { stage: 'monolith', percent: 0 };
   const [strategy, ...others] = feature.strategies;
   if (!strategy) return { stage: 'service', percent: 100 };
   if (others.length > 0 || strategy.name !== 'flexibleRollout' || (strategy.constraints?.length ?? 0) > 0 || (strategy.segments?.length ?? 0) > 0) {

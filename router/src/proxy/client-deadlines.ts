@@ -27,7 +27,7 @@ export const defaultClientDeadlines: Readonly<ClientDeadlines> = Object.freeze({
 /** Which client deadline ran out, as counted in `ficus_router_client_timeouts_total`. */
 export type ClientDeadline = 'headers' | 'body' | 'request' | 'send';
 
-export const clientTimeoutCode = 'FICUS_ERR_CLIENT_TIMEOUT';
+const clientTimeoutCode = 'FICUS_ERR_CLIENT_TIMEOUT';
 
 const messages: Record<ClientDeadline, (ms: number) => string> = {
   headers: (ms) => `the request headers took longer than ${ms} ms to arrive`,

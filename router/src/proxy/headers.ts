@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1, and RFC 2616's list that proxies still honour). */
-export const hopByHop: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
+const hopByHop: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
 
 /**
  * Request headers not passed on as they came: those the router sets itself (Host becomes the
@@ -12,7 +12,7 @@ export const hopByHop: ReadonlySet<string> = new Set(['connection', 'keep-alive'
 const notForwarded = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'traceparent', 'forwarded', 'expect']);
 
 /** Tokens of a Connection header value: more hop-by-hop headers, named by the sender. */
-export function connectionTokens(connection: string | string[] | undefined): Set<string> | undefined {
+function connectionTokens(connection: string | string[] | undefined): Set<string> | undefined {
   if (connection === undefined) return undefined;
   // The usual values name no other header: skip the split.
   if (typeof connection === 'string') {

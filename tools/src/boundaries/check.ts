@@ -27,7 +27,7 @@ export interface BoundaryViolation {
 }
 
 /** Imports from one module into another, with where they happen. */
-export interface ModuleEdge {
+interface ModuleEdge {
   from: string;
   to: string;
   /** Import sites, `file:line`: each in-process call that becomes a network call or an event after extraction. */

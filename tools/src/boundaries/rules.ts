@@ -1,7 +1,7 @@
 import type { IForbiddenRuleType } from 'dependency-cruiser';
 import type { BoundedModule } from './modules.js';
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * The boundary rules of a repository, as dependency-cruiser `forbidden` rules. Each carries a
@@ -10,7 +10,7 @@ const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  */
 export function boundaryRules(modules: readonly BoundedModule[]): IForbiddenRuleType[] {
   const rules: IForbiddenRuleType[] = [];
-  const roots = [...new Set(modules.map((m) => m.dir.slice(0, m.dir.lastIndexOf('/'))))].map(escape);
+  const roots = [...new Set(modules.map((m) => m.dir.slice(0, m.dir.lastIndexOf('/'))))].map(escapeRegExp);
   const inModules = roots.map((root) => `^${root}/`);
   for (const root of roots) {
     rules.push({
@@ -34,8 +34,8 @@ export function boundaryRules(modules: readonly BoundedModule[]): IForbiddenRule
       name: `module-undeclared-dependency`,
       severity: 'error',
       comment: `${module.name} may use only the modules its module.json declares (${module.dependsOn.join(', ') || 'none'}); declare a dependency there first, so extraction order stays visible.`,
-      from: { path: `^${escape(module.dir)}/` },
-      to: { path: inModules, pathNot: allowed.map((dir) => `^${escape(dir)}/`) },
+      from: { path: `^${escapeRegExp(module.dir)}/` },
+      to: { path: inModules, pathNot: allowed.map((dir) => `^${escapeRegExp(dir)}/`) },
     });
   }
   for (const root of roots) {

@@ -10,7 +10,7 @@ import type { RunningPostgres } from '../embedded-postgres.js';
 import { routerConfigSchema } from '../../../router/src/config.js';
 import { startRouter } from '../../../router/src/main.js';
 
-export const devConfigSchema = z.object({
+const devConfigSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   /** Embedded PostgreSQL data folder, kept across restarts (gitignored). */
   FICUS_DATA_DIR: z.string().min(1).default('.data'),

@@ -1,8 +1,8 @@
 import type { Knex } from '../../../../../platform/src/index.js';
 import { FicusError } from '../../../../../platform/src/index.js';
-import type { PaymentProvider } from './provider.js';
+import type { PaymentProvider, ProviderOutcome } from './provider.js';
 
-export type ChargeStatus = 'pending' | 'succeeded' | 'declined' | 'timed_out' | 'refunded';
+type ChargeStatus = 'pending' | 'succeeded' | 'declined' | 'timed_out' | 'refunded';
 
 export interface Charge {
   id: string;
@@ -65,7 +65,7 @@ export async function createCharge(db: Knex, provider: PaymentProvider, timeoutM
     })
     .returning<ChargeRow[]>('*');
   const id = row!.id;
-  let outcome;
+  let outcome: ProviderOutcome;
   try {
     outcome = await provider.charge({ ...request, idempotencyKey: id }, AbortSignal.timeout(timeoutMs));
   } catch (error) {

@@ -5,6 +5,7 @@ import { dbCommand } from './commands/db.js';
 import { runDev } from './commands/dev.js';
 import { flagsCommand } from './commands/flags.js';
 import { readinessCommand } from './commands/readiness.js';
+import { ficusVersion } from './ficus-package.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -15,7 +16,7 @@ const configurationErrors = new Set(['FICUS_ERR_CONFIG', 'FICUS_ERR_MODULE_MANIF
 export function buildCli(env: Env): Command {
   const program = new Command('ficus')
     .description('strangler-fig migration toolkit: route, extract, shadow and shift traffic from a modular monolith')
-    .version('0.1.0')
+    .version(ficusVersion)
     .enablePositionalOptions();
   program
     .command('dev')

@@ -5,6 +5,7 @@ import { dbCommand } from './commands/db.js';
 import { runDev } from './commands/dev.js';
 import { flagsCommand } from './commands/flags.js';
 import { readinessCommand } from './commands/readiness.js';
+import { routerCommand } from './commands/router.js';
 import { ficusVersion } from './ficus-package.js';
 
 type Env = Record<string, string | undefined>;
@@ -27,6 +28,7 @@ export function buildCli(env: Env): Command {
   program.addCommand(flagsCommand(env));
   program.addCommand(boundariesCommand());
   program.addCommand(readinessCommand(env));
+  program.addCommand(routerCommand(env));
   usageErrorsExitTwo(program, 'ficus');
   return program;
 }

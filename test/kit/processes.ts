@@ -14,8 +14,18 @@ export interface Spawned {
 
 /** Starts a real node process (in the repository root unless `cwd` says otherwise) with a clean environment plus `env`. */
 export function spawnNode(args: string[], env: Record<string, string | undefined>, cwd = repoRoot): Spawned {
+  return spawnProgram(process.execPath, args, env, cwd);
+}
+
+/** Like spawnNode, for any program (npm, a package's bin) found on PATH or by its path. */
+export function spawnProgram(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  cwd = repoRoot,
+): Spawned {
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !['DATABASE_URL', 'PORT', 'NODE_OPTIONS'].includes(key)));
-  const child = spawn(process.execPath, args, { cwd, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));

@@ -21,12 +21,22 @@ const compose = parse(readFileSync(new URL('docker-compose.yml', root), 'utf8'))
   }>;
 };
 
-/** Which config schema each of our services' entry files validates its environment with. */
+/** Which config schema each of our services' entries validates its environment with: a file, or a ficus command. */
 const schemaByEntry: Record<string, { shape: Record<string, unknown> }> = {
   'monolith/src/server.ts': monolithConfigSchema,
-  'tools/bin/ficus.mjs': monolithConfigSchema,
-  'router/src/entry.ts': routerConfigSchema,
+  'tools/bin/ficus.mjs db': monolithConfigSchema,
+  'tools/bin/ficus.mjs router': routerConfigSchema,
 };
+
+/**
+ * The file a service's command runs, as a path in this repository (the image runs dist/<path>.js, which the
+ * Dockerfile builds from <path>.ts), and its entry: that file, or for the ficus bin the file and its command.
+ */
+function entryOf(command: string[]): { file: string; entry: string } {
+  const at = command.findIndex((arg) => /\.(ts|js|mjs)$/.test(arg));
+  const file = command[at]!.replace(/^dist\/(.*)\.js$/, '$1.ts');
+  return { file, entry: file === 'tools/bin/ficus.mjs' ? `${file} ${command[at + 1]}` : file };
+}
 
 /** Variables a route table reads through `${NAME}` are the router's too. */
 const routeTableVariables = [...readFileSync(new URL('router/routes.yaml', root), 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]!);
@@ -45,14 +55,18 @@ describe('docker-compose.yml', () => {
   });
 
   it.each(ours)('%s runs an entry file that exists', (_name, service) => {
-    const entry = service.command!.find((arg) => /\.(ts|mjs)$/.test(arg))!;
-    expect(existsSync(new URL(entry, root)), entry).toBe(true);
+    const { file, entry } = entryOf(service.command!);
+    expect(existsSync(new URL(file, root)), file).toBe(true);
     expect(schemaByEntry[entry], `no config schema known for ${entry}`).toBeDefined();
   });
 
+  it.each(ours)('%s runs JavaScript, as the image holds no tsx (a development dependency)', (_name, service) => {
+    expect(service.command!.join(' ')).not.toMatch(/tsx|\.ts\b/);
+  });
+
   it.each(ours)('%s sets only variables its config reads', (_name, service) => {
-    const entry = service.command!.find((arg) => /\.(ts|mjs)$/.test(arg))!;
-    const known = [...Object.keys(schemaByEntry[entry]!.shape), ...(entry.startsWith('router/') ? routeTableVariables : [])];
+    const schema = schemaByEntry[entryOf(service.command!).entry]!;
+    const known = [...Object.keys(schema.shape), ...(schema === routerConfigSchema ? routeTableVariables : [])];
     expect(Object.keys(service.environment ?? {}).filter((key) => !known.includes(key))).toEqual([]);
   });
 

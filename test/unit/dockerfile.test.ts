@@ -84,6 +84,12 @@ describe('the Dockerfile', () => {
     expect(sources).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'platform', 'monolith']));
   });
 
+  it('runs built JavaScript in its last stage, which installs no development dependencies', () => {
+    const last = instructions(dockerfile).slice(instructions(dockerfile).findLastIndex(({ name }) => name === 'FROM'));
+    expect(last.filter(({ name }) => name === 'RUN').map(({ args }) => args).join('\n')).toContain('npm ci --omit=dev');
+    expect(last.find(({ name }) => name === 'CMD')?.args).not.toMatch(/tsx|\.ts\b/);
+  });
+
   it.each(sources)('copies %s, which exists and .dockerignore lets into the build context', (source) => {
     const matches = globSync(source, { cwd: root });
     expect(matches, `${source} is not in the repository`).not.toEqual([]);

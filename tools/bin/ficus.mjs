@@ -1,9 +1,32 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (tsx), so `npx ficus` needs no build step.
-import { register } from 'tsx/esm/api';
+// In this repository the TypeScript sources run directly (tsx, a development dependency), so `npm start` and
+// `npx ficus` need no build step. An installed package holds neither the sources nor tsx: it runs the build.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../src/cli.ts');
+const source = new URL('../src/cli.ts', import.meta.url);
+const built = new URL('../../dist/tools/src/cli.js', import.meta.url);
+
+async function tsx() {
+  try {
+    return await import('tsx/esm/api');
+  } catch (error) {
+    if (error?.code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
+async function load() {
+  const loader = existsSync(source) ? await tsx() : undefined;
+  if (loader) {
+    loader.register();
+    return import(source.href);
+  }
+  if (existsSync(built)) return import(built.href);
+  process.stderr.write('ficus: found neither tools/src with tsx (run npm install) nor the build (run npm run build)\n');
+  process.exit(1);
+}
+
+const { main } = await load();
 const code = await main(process.argv, process.env);
-// `ficus dev` keeps running until a signal; every other command ends here.
+// `ficus dev` and `ficus router` keep running until a signal; every other command ends here.
 if (code !== 0) process.exit(code);

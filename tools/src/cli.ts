@@ -5,6 +5,8 @@ import { dbCommand } from './commands/db.js';
 import { runDev } from './commands/dev.js';
 import { flagsCommand } from './commands/flags.js';
 import { readinessCommand } from './commands/readiness.js';
+import { routerCommand } from './commands/router.js';
+import { ficusVersion } from './ficus-package.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -15,7 +17,7 @@ const configurationErrors = new Set(['FICUS_ERR_CONFIG', 'FICUS_ERR_MODULE_MANIF
 function buildCli(env: Env): Command {
   const program = new Command('ficus')
     .description('strangler-fig migration toolkit: route, extract, shadow and shift traffic from a modular monolith')
-    .version('0.1.0')
+    .version(ficusVersion)
     .enablePositionalOptions();
   program
     .command('dev')
@@ -26,6 +28,7 @@ function buildCli(env: Env): Command {
   program.addCommand(flagsCommand(env));
   program.addCommand(boundariesCommand());
   program.addCommand(readinessCommand(env));
+  program.addCommand(routerCommand(env));
   usageErrorsExitTwo(program, 'ficus');
   return program;
 }

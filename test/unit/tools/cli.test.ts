@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { routerConfigSchema } from '../../../router/src/config.js';
 import { main } from '../../../tools/src/cli.js';
 import { repoRoot } from '../../kit/processes.js';
 
@@ -62,6 +63,8 @@ describe('ficus usage errors', () => {
     [['db', 'migrate', '--bogus'], "unknown option '--bogus'", 'ficus db migrate'],
     [['readiness', '--bogus'], "unknown option '--bogus'", 'ficus readiness'],
     [['readiness', 'catalog', 'orders'], 'too many arguments', 'ficus readiness'],
+    [['router', '--bogus'], "unknown option '--bogus'", 'ficus router'],
+    [['router', 'now'], 'too many arguments', 'ficus router'],
   ])('ficus %j exits 2 with the parser message and a hint to --help', async (args, message, command) => {
     expect(await ficus(...args)).toBe(2);
     expect(written).toContain(message);
@@ -69,9 +72,19 @@ describe('ficus usage errors', () => {
   });
 
   const helpAndVersion = [['--help'], ['--version'], ['flags', 'set', '--help'], ['boundaries', 'graph', '--help']];
+  helpAndVersion.push(['router', '--help']);
   it.each(helpAndVersion.map((args) => [args]))('ficus %j exits 0', async (args) => {
     expect(await ficus(...args)).toBe(0);
     expect(written).not.toContain('error:');
+  });
+});
+
+describe('ficus router --help', () => {
+  it('lists every variable of the router config, with its default', async () => {
+    expect(await ficus('router', '--help')).toBe(0);
+    for (const key of Object.keys(routerConfigSchema.shape)) expect(written).toMatch(new RegExp(`^ {2}${key} `, 'm'));
+    expect(written).toMatch(/^ {2}ROUTER_PORT +8080$/m);
+    expect(written).toMatch(/^ {2}ADMIN_TOKEN +\(unset\)$/m);
   });
 });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { cruise, type ICruiseResult, type IForbiddenRuleType } from 'dependency-cruiser';
 import extractTSConfig from 'dependency-cruiser/config-utl/extract-ts-config';
 import { FicusError, listFiles } from '../../../platform/src/index.js';
+import { ficusVersion } from '../ficus-package.js';
 import { cyclesThrough, site, type CycleStep, type ModuleImport } from './cycles.js';
 import { findForeignSchemaReferences } from './data-ownership.js';
 import { discoverModules, type BoundedModule } from './modules.js';
@@ -167,7 +168,7 @@ const versionOf = (packageJson: URL) => (JSON.parse(readFileSync(packageJson, 'u
 
 /** The versions whose rules and reading a cached report was made with: ficus's and dependency-cruiser's. */
 const toolVersions = {
-  ficus: versionOf(new URL('../../../package.json', import.meta.url)),
+  ficus: ficusVersion,
   dependencyCruiser: versionOf(new URL('../../package.json', import.meta.resolve('dependency-cruiser'))),
 };
 

@@ -76,14 +76,21 @@ interface Sample {
 // 500 users, each request from the next one, for every variant: the canary needs user ids,
 // and the baselines get the same requests so the load generator (which shares a core with the
 // upstream) does the same work for all of them. Prepared up front for autocannon.
-const userRequests = Array.from({ length: 500 }, (_, i) => ({ method: 'GET' as const, path, headers: { 'x-user-id': `user-${i}` } }));
+const userRequests = Array.from({ length: 500 }, (_, i) => ({
+  method: 'GET' as const,
+  path,
+  headers: { 'x-user-id': `user-${i}` },
+}));
 
 // wrk (C, from the distribution's packages) costs the shared machine far less per request
 // than autocannon, so the proxies rather than the generator set the pace; autocannon is the
 // fallback where wrk is not installed. BENCH_TOOL=autocannon forces it.
 const useWrk = process.env['BENCH_TOOL'] !== 'autocannon' && spawnSync('wrk', ['--version']).error === undefined;
 const wrkScript = join(mkdtempSync(join(tmpdir(), 'ficus-bench-')), 'users.lua');
-writeFileSync(wrkScript, 'local i = 0\nrequest = function()\n  i = (i + 1) % 500\n  return wrk.format(nil, nil, { ["x-user-id"] = "user-" .. i })\nend\n');
+writeFileSync(
+  wrkScript,
+  'local i = 0\nrequest = function()\n  i = (i + 1) % 500\n  return wrk.format(nil, nil, { ["x-user-id"] = "user-" .. i })\nend\n',
+);
 
 function milliseconds(text: string): number {
   const match = /([\d.]+)(us|ms|s)/.exec(text);
@@ -94,7 +101,9 @@ function milliseconds(text: string): number {
 
 async function measureWrk(url: string, durationSeconds: number): Promise<Omit<Sample, 'cpuPerK'>> {
   const args = ['-t1', `-c${connections}`, `-d${durationSeconds}s`, '--latency', '-s', wrkScript, `${url}${path}`];
-  const child = spawn(pinning ? 'taskset' : 'wrk', pinning ? ['-c', '0', 'wrk', ...args] : args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(pinning ? 'taskset' : 'wrk', pinning ? ['-c', '0', 'wrk', ...args] : args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   await once(child, 'exit');
@@ -102,7 +111,9 @@ async function measureWrk(url: string, durationSeconds: number): Promise<Omit<Sa
   const p50 = milliseconds(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? '');
   const p99 = milliseconds(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '');
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  const errors = (/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1) ?? []).reduce((n, x) => n + Number(x), 0);
+  const errors = (
+    /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1) ?? []
+  ).reduce((n, x) => n + Number(x), 0);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   if (!Number.isFinite(rps)) throw new Error(`could not read wrk's output:\n${out}`);
   return { requests, rps, p50, p99, non2xx, errors };
@@ -112,13 +123,28 @@ async function measure(target: { url: string; pid?: number }, durationSeconds: n
   const before = cpuMs(target.pid);
   const sample = await measureLoad(target.url, durationSeconds);
   const after = cpuMs(target.pid);
-  return { ...sample, cpuPerK: before === undefined || after === undefined ? undefined : ((after - before) * 1000) / sample.requests };
+  return {
+    ...sample,
+    cpuPerK: before === undefined || after === undefined ? undefined : ((after - before) * 1000) / sample.requests,
+  };
 }
 
 async function measureLoad(url: string, durationSeconds: number): Promise<Omit<Sample, 'cpuPerK'>> {
   if (useWrk) return measureWrk(url, durationSeconds);
-  const result = await autocannon({ url: `${url}${path}`, connections, duration: durationSeconds, requests: userRequests });
-  return { requests: result.requests.total, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+  const result = await autocannon({
+    url: `${url}${path}`,
+    connections,
+    duration: durationSeconds,
+    requests: userRequests,
+  });
+  return {
+    requests: result.requests.total,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
 }
 
 const median = (values: number[]) => {
@@ -136,20 +162,31 @@ try {
     { name: 'ficus monolith', ...(await start(['ficus', upstream, 'monolith', '0'])) },
     { name: 'ficus canary 50%', ...(await start(['ficus', upstream, 'canary', '50'])) },
   ];
-  process.stderr.write(`node ${process.version}, ${connections} connections, warm-up ${warmupSeconds} s, ${rounds} rounds × ${seconds} s per variant, ${pinning ? 'proxies pinned to core 1, load generator and upstream to core 0' : 'no CPU pinning'}, load from ${useWrk ? 'wrk' : 'autocannon'}\n`);
+  process.stderr.write(
+    `node ${process.version}, ${connections} connections, warm-up ${warmupSeconds} s, ${rounds} rounds × ${seconds} s per variant, ${pinning ? 'proxies pinned to core 1, load generator and upstream to core 0' : 'no CPU pinning'}, load from ${useWrk ? 'wrk' : 'autocannon'}\n`,
+  );
   for (const variant of variants) await measure(variant, Math.max(2, Math.ceil(warmupSeconds / variants.length)));
   const samples = new Map<string, Sample[]>(variants.map((v) => [v.name, []]));
   for (let round = 1; round <= rounds; round++) {
     // Rotate the order each round so no variant always runs first or last.
     const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
     for (const variant of order) samples.get(variant.name)!.push(await measure(variant, seconds));
-    process.stderr.write(`round ${round}/${rounds}: ${variants.map((v) => { const x = samples.get(v.name)!.at(-1)!; return `${v.name} ${Math.round(x.rps)} req/s p99 ${x.p99.toFixed(1)} ms`; }).join(', ')}\n`);
+    process.stderr.write(
+      `round ${round}/${rounds}: ${variants
+        .map((v) => {
+          const x = samples.get(v.name)!.at(-1)!;
+          return `${v.name} ${Math.round(x.rps)} req/s p99 ${x.p99.toFixed(1)} ms`;
+        })
+        .join(', ')}\n`,
+    );
   }
   // Ratios are paired per round (variants measured minutes apart drift apart on a shared
   // machine) and the median of the rounds' ratios is reported.
   const of = (name: string) => samples.get(name)!;
   const pairedRatio = (name: string, base: string, pick: (x: Sample) => number | undefined) => {
-    const ratios = of(name).map((x, i) => (pick(x) ?? Number.NaN) / (pick(of(base)[i]!) ?? Number.NaN)).filter(Number.isFinite);
+    const ratios = of(name)
+      .map((x, i) => (pick(x) ?? Number.NaN) / (pick(of(base)[i]!) ?? Number.NaN))
+      .filter(Number.isFinite);
     return ratios.length ? median(ratios) : Number.NaN;
   };
   const summary = variants.map((v) => {
@@ -169,15 +206,23 @@ try {
     };
   });
   const cell = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
-  console.log(`\n| variant | req/s | × bare | × express+hpm | p50 ms | p99 ms | p99 × bare | proxy CPU ms / 1k req | CPU × bare | non-2xx+errors |`);
+  console.log(
+    `\n| variant | req/s | × bare | × express+hpm | p50 ms | p99 ms | p99 × bare | proxy CPU ms / 1k req | CPU × bare | non-2xx+errors |`,
+  );
   console.log(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
   for (const s of summary) {
-    console.log(`| ${s.name} | ${Math.round(s.rps)} | ${cell(s.vsBare)} | ${cell(s.vsHpm)} | ${cell(s.p50, 1)} | ${cell(s.p99, 1)} | ${cell(s.p99VsBare)} | ${cell(s.cpuPerK, 0)} | ${cell(s.cpuVsBare)} | ${s.failures} |`);
+    console.log(
+      `| ${s.name} | ${Math.round(s.rps)} | ${cell(s.vsBare)} | ${cell(s.vsHpm)} | ${cell(s.p50, 1)} | ${cell(s.p99, 1)} | ${cell(s.p99VsBare)} | ${cell(s.cpuPerK, 0)} | ${cell(s.cpuVsBare)} | ${s.failures} |`,
+    );
   }
-  console.log(`\nnode ${process.version}; ${connections} connections; ${rounds} interleaved rounds of ${seconds} s after ${warmupSeconds} s warm-up; req/s and latencies are medians over rounds, ratios are medians of per-round ratios; ${pinning ? 'each proxy pinned to its own core' : 'no CPU pinning'}; load from ${useWrk ? 'wrk' : 'autocannon'}.`);
+  console.log(
+    `\nnode ${process.version}; ${connections} connections; ${rounds} interleaved rounds of ${seconds} s after ${warmupSeconds} s warm-up; req/s and latencies are medians over rounds, ratios are medians of per-round ratios; ${pinning ? 'each proxy pinned to its own core' : 'no CPU pinning'}; load from ${useWrk ? 'wrk' : 'autocannon'}.`,
+  );
   for (const s of summary.filter((x) => x.name.startsWith('ficus'))) {
     const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
-    console.log(`${s.name}: throughput ≥0.85× bare ${verdict(s.vsBare >= 0.85)}, ≥1.2× express+hpm ${verdict(s.vsHpm >= 1.2)}, p99 ≤1.3× bare ${verdict(s.p99VsBare <= 1.3)}`);
+    console.log(
+      `${s.name}: throughput ≥0.85× bare ${verdict(s.vsBare >= 0.85)}, ≥1.2× express+hpm ${verdict(s.vsHpm >= 1.2)}, p99 ≤1.3× bare ${verdict(s.p99VsBare <= 1.3)}`,
+    );
   }
 } finally {
   for (const child of children) child.kill('SIGTERM');

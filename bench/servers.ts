@@ -22,11 +22,18 @@ import { createRouter } from '../router/src/server.js';
 const [variant, portText, upstreamUrl = '', stage = 'monolith', percent = '0'] = process.argv.slice(2);
 const port = Number(portText);
 const ready = () => process.stdout.write(`listening ${port}\n`);
-process.on("SIGTERM", () => process.exit(0));
-process.on("SIGINT", () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));
 
 if (variant === 'upstream') {
-  const body = JSON.stringify({ id: 'b7e3', sku: 'FIG-001', name: 'Strangler fig sapling', priceCents: 2490, currency: 'EUR', available: 25 });
+  const body = JSON.stringify({
+    id: 'b7e3',
+    sku: 'FIG-001',
+    name: 'Strangler fig sapling',
+    priceCents: 2490,
+    currency: 'EUR',
+    available: 25,
+  });
   createServer((req, res) => {
     req.resume();
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
@@ -36,10 +43,13 @@ if (variant === 'upstream') {
   const target = new URL(upstreamUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   createServer((req, res) => {
-    const upstream = request({ agent, hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (response) => {
-      res.writeHead(response.statusCode!, response.headers);
-      response.pipe(res);
-    });
+    const upstream = request(
+      { agent, hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (response) => {
+        res.writeHead(response.statusCode!, response.headers);
+        response.pipe(res);
+      },
+    );
     upstream.on('error', () => {
       res.statusCode = 502;
       res.end();
@@ -54,7 +64,9 @@ if (variant === 'upstream') {
   const dir = await mkdtemp(join(tmpdir(), 'ficus-bench-'));
   const routesFile = join(dir, 'routes.yaml');
   const flagsFile = join(dir, 'flags.json');
-  await writeFile(routesFile, `
+  await writeFile(
+    routesFile,
+    `
 upstreams:
   monolith: { url: "${upstreamUrl}", maxConcurrent: 1024 }
   catalog: { url: "${upstreamUrl}", maxConcurrent: 1024 }
@@ -63,12 +75,25 @@ routes:
   - id: catalog-read
     match: { path: /api/v1/products/**, methods: [GET] }
     service: catalog
-`);
-  await writeFile(flagsFile, JSON.stringify({ version: 2, features: [serveToggle('ficus.catalog-read', 'catalog-read', stage as Stage, Number(percent), 'userId')] }));
+`,
+  );
+  await writeFile(
+    flagsFile,
+    JSON.stringify({
+      version: 2,
+      features: [serveToggle('ficus.catalog-read', 'catalog-read', stage as Stage, Number(percent), 'userId')],
+    }),
+  );
   const logger = createLogger({ level: 'warn', name: 'router' });
   const flags = FlagSource.fromFile(flagsFile, { logger });
   await flags.start();
-  const router = createRouter({ table: loadRouteTable(routesFile), routesFile, flags, logger, userIdHeader: 'x-user-id' });
+  const router = createRouter({
+    table: loadRouteTable(routesFile),
+    routesFile,
+    flags,
+    logger,
+    userIdHeader: 'x-user-id',
+  });
   router.server.listen(port, '127.0.0.1', ready);
 } else {
   process.stderr.write(`unknown variant ${variant}\n`);

@@ -24,7 +24,9 @@ export interface Monolith extends HttpApp {
 /** The composition root: one knex per module, modules wired through their index.ts, routes under /api/v1. Nothing else. */
 export function createMonolith(deps: MonolithDeps): Monolith {
   const { config, logger } = deps;
-  const dbs = new Map(modules.map((definition) => [definition.manifest.name, openModuleDb(config, definition, { logger })]));
+  const dbs = new Map(
+    modules.map((definition) => [definition.manifest.name, openModuleDb(config, definition, { logger })]),
+  );
   const db = (name: string) => dbs.get(name)!;
   const tokens = createTokens({ secret: config.JWT_SECRET, ttlSeconds: config.JWT_TTL_SECONDS });
 
@@ -36,13 +38,22 @@ export function createMonolith(deps: MonolithDeps): Monolith {
     provider: deps.paymentProvider ?? createSandboxProvider(),
     timeoutMs: config.PAYMENT_TIMEOUT_MS,
   });
-  const orders = createOrders({ db: db('orders'), tokens, logger: logger.child({ module: 'orders' }), catalog: catalog.api, payments: payments.api });
+  const orders = createOrders({
+    db: db('orders'),
+    tokens,
+    logger: logger.child({ module: 'orders' }),
+    catalog: catalog.api,
+    payments: payments.api,
+  });
 
   const http = createHttpApp({
     metricsPrefix: 'monolith',
     logger,
     bodyLimit: config.BODY_LIMIT,
-    readiness: [...dbs].map(([name, knex]) => ({ name: `db:${name}`, check: async () => void (await knex.raw('select 1')) })),
+    readiness: [...dbs].map(([name, knex]) => ({
+      name: `db:${name}`,
+      check: async () => void (await knex.raw('select 1')),
+    })),
     routes: [catalog, users, payments, orders].map((module) => ({ path: '/api/v1', router: module.routes })),
   });
   return {

@@ -4,7 +4,12 @@ import { platformConfigSchema, postgresUrl } from '../../platform/src/index.js';
 const devSecret = 'ficus-development-secret-change-me-in-production';
 const devRolePassword = 'ficus-dev-role-password';
 
-const moduleUrlKeys = ['DATABASE_URL_CATALOG', 'DATABASE_URL_USERS', 'DATABASE_URL_PAYMENTS', 'DATABASE_URL_ORDERS'] as const;
+const moduleUrlKeys = [
+  'DATABASE_URL_CATALOG',
+  'DATABASE_URL_USERS',
+  'DATABASE_URL_PAYMENTS',
+  'DATABASE_URL_ORDERS',
+] as const;
 
 /**
  * The monolith's environment. DATABASE_URL is the admin connection used to provision and
@@ -15,7 +20,10 @@ const moduleUrlKeys = ['DATABASE_URL_CATALOG', 'DATABASE_URL_USERS', 'DATABASE_U
 export const monolithConfigSchema = platformConfigSchema
   .extend({
     DATABASE_URL: postgresUrl.optional(),
-    DB_ROLE_PREFIX: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('ficus_'),
+    DB_ROLE_PREFIX: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/)
+      .default('ficus_'),
     DB_ROLE_PASSWORD: z.string().min(8).default(devRolePassword),
     DATABASE_URL_CATALOG: postgresUrl.optional(),
     DATABASE_URL_USERS: postgresUrl.optional(),
@@ -30,12 +38,21 @@ export const monolithConfigSchema = platformConfigSchema
   .superRefine((config, ctx) => {
     const missing = moduleUrlKeys.filter((key) => !config[key]);
     if (!config.DATABASE_URL && missing.length > 0) {
-      ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: `set DATABASE_URL, or all of ${missing.join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_URL'],
+        message: `set DATABASE_URL, or all of ${missing.join(', ')}`,
+      });
     }
     if (config.NODE_ENV !== 'production') return;
-    if (config.JWT_SECRET === devSecret) ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'set a secret of your own in production' });
+    if (config.JWT_SECRET === devSecret)
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'set a secret of your own in production' });
     if (config.DB_ROLE_PASSWORD === devRolePassword && missing.length > 0) {
-      ctx.addIssue({ code: 'custom', path: ['DB_ROLE_PASSWORD'], message: 'set a password of your own in production (or DATABASE_URL_<MODULE> per module)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DB_ROLE_PASSWORD'],
+        message: 'set a password of your own in production (or DATABASE_URL_<MODULE> per module)',
+      });
     }
   });
 

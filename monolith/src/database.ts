@@ -1,24 +1,42 @@
 import type { Knex, Logger, ModuleDefinition } from '../../platform/src/index.js';
-import { createDb, FicusError, migratorConfig, moduleDatabaseUrl, moduleRoleName, provisionModuleSchema } from '../../platform/src/index.js';
+import {
+  createDb,
+  FicusError,
+  migratorConfig,
+  moduleDatabaseUrl,
+  moduleRoleName,
+  provisionModuleSchema,
+} from '../../platform/src/index.js';
 import type { MonolithConfig } from './config.js';
 import { modules } from './modules.js';
 
-type DbConfig = Pick<MonolithConfig, 'DATABASE_URL' | 'DB_ROLE_PREFIX' | 'DB_ROLE_PASSWORD' | 'DB_POOL_MAX'> & Partial<Record<`DATABASE_URL_${string}`, string | undefined>>;
+type DbConfig = Pick<MonolithConfig, 'DATABASE_URL' | 'DB_ROLE_PREFIX' | 'DB_ROLE_PASSWORD' | 'DB_POOL_MAX'> &
+  Partial<Record<`DATABASE_URL_${string}`, string | undefined>>;
 
 /** The module's role and password: from DATABASE_URL_<MODULE> when set, else derived. */
-function moduleCredentials(config: DbConfig, definition: ModuleDefinition): { url: string; role: string; password: string } {
+function moduleCredentials(
+  config: DbConfig,
+  definition: ModuleDefinition,
+): { url: string; role: string; password: string } {
   const explicit = config[`DATABASE_URL_${definition.manifest.name.toUpperCase().replaceAll('-', '_')}`];
   if (explicit) {
     const url = new URL(explicit);
     return { url: explicit, role: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
   }
   const role = moduleRoleName(config.DB_ROLE_PREFIX, definition.manifest.schema);
-  return { url: moduleDatabaseUrl(adminUrl(config), role, config.DB_ROLE_PASSWORD), role, password: config.DB_ROLE_PASSWORD };
+  return {
+    url: moduleDatabaseUrl(adminUrl(config), role, config.DB_ROLE_PASSWORD),
+    role,
+    password: config.DB_ROLE_PASSWORD,
+  };
 }
 
 function adminUrl(config: DbConfig): string {
   if (!config.DATABASE_URL) {
-    throw new FicusError('FICUS_ERR_CONFIG', 'DATABASE_URL is not set: provisioning and migrations need the admin connection');
+    throw new FicusError(
+      'FICUS_ERR_CONFIG',
+      'DATABASE_URL is not set: provisioning and migrations need the admin connection',
+    );
   }
   return config.DATABASE_URL;
 }
@@ -29,7 +47,11 @@ export function moduleUrl(config: DbConfig, definition: ModuleDefinition): strin
 }
 
 /** A knex per module, connected as the module's role with only its schema on the search path. */
-export function openModuleDb(config: DbConfig, definition: ModuleDefinition, options: { poolMax?: number; logger?: Logger } = {}): Knex {
+export function openModuleDb(
+  config: DbConfig,
+  definition: ModuleDefinition,
+  options: { poolMax?: number; logger?: Logger } = {},
+): Knex {
   return createDb(moduleUrl(config, definition), {
     poolMax: options.poolMax ?? config.DB_POOL_MAX,
     ...(options.logger ? { logger: options.logger.child({ module: definition.manifest.name }) } : {}),
@@ -47,11 +69,19 @@ export interface MigrateOptions {
 function selected(only: readonly string[] | undefined): readonly ModuleDefinition[] {
   if (!only?.length) return modules;
   const unknown = only.filter((name) => !modules.some((m) => m.manifest.name === name));
-  if (unknown.length) throw new FicusError('FICUS_ERR_CONFIG', `unknown module ${unknown.join(', ')}; modules are ${modules.map((m) => m.manifest.name).join(', ')}`);
+  if (unknown.length)
+    throw new FicusError(
+      'FICUS_ERR_CONFIG',
+      `unknown module ${unknown.join(', ')}; modules are ${modules.map((m) => m.manifest.name).join(', ')}`,
+    );
   return modules.filter((m) => only.includes(m.manifest.name));
 }
 
-async function eachModule(config: DbConfig, definitions: readonly ModuleDefinition[], work: (db: Knex, definition: ModuleDefinition) => Promise<void>): Promise<void> {
+async function eachModule(
+  config: DbConfig,
+  definitions: readonly ModuleDefinition[],
+  work: (db: Knex, definition: ModuleDefinition) => Promise<void>,
+): Promise<void> {
   for (const definition of definitions) {
     const db = openModuleDb(config, definition, { poolMax: 1 });
     try {
@@ -75,7 +105,10 @@ export async function migrateModules(config: DbConfig, options: MigrateOptions =
   }
   await eachModule(config, selected(options.only), async (db, definition) => {
     const [, applied] = (await db.migrate.latest(migratorConfig(definition))) as [number, string[]];
-    options.logger?.info({ module: definition.manifest.name, applied }, applied.length ? 'migrated' : 'schema up to date');
+    options.logger?.info(
+      { module: definition.manifest.name, applied },
+      applied.length ? 'migrated' : 'schema up to date',
+    );
   });
 }
 

@@ -14,6 +14,8 @@ try {
   logger.info({ url: running.url }, 'monolith listening');
   exitOnSignals(running.shutdown, logger);
 } catch (error) {
-  process.stderr.write(`monolith: ${error instanceof FicusError ? `${error.code}: ${error.message}` : String((error as Error)?.stack ?? error)}\n`);
+  process.stderr.write(
+    `monolith: ${error instanceof FicusError ? `${error.code}: ${error.message}` : String((error as Error)?.stack ?? error)}\n`,
+  );
   process.exit(1);
 }

@@ -39,9 +39,16 @@ export function createTokens(options: { secret: string; ttlSeconds: number }): T
         const { payload } = await jwtVerify(token, key, { issuer, algorithms: ['HS256'] });
         const role = payload['role'] === 'admin' ? 'admin' : 'customer';
         if (typeof payload.sub !== 'string') throw new Error('token has no subject');
-        return { userId: payload.sub, role, ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}) };
+        return {
+          userId: payload.sub,
+          role,
+          ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}),
+        };
       } catch (error) {
-        const reason = error instanceof joseErrors.JWTExpired ? 'the token has expired; sign in again' : 'the token is invalid; sign in again';
+        const reason =
+          error instanceof joseErrors.JWTExpired
+            ? 'the token has expired; sign in again'
+            : 'the token is invalid; sign in again';
         throw new FicusError('FICUS_ERR_UNAUTHORIZED', reason, { cause: error });
       }
     },
@@ -59,7 +66,10 @@ export function requireAuth(tokens: Tokens, options: { role?: Principal['role'] 
     try {
       const token = bearerToken(req.headers.authorization);
       if (!token) {
-        throw new FicusError('FICUS_ERR_UNAUTHORIZED', 'send Authorization: Bearer <token>; get a token from POST /api/v1/users/sign-in');
+        throw new FicusError(
+          'FICUS_ERR_UNAUTHORIZED',
+          'send Authorization: Bearer <token>; get a token from POST /api/v1/users/sign-in',
+        );
       }
       const principal = await tokens.verify(token);
       if (options.role && principal.role !== options.role) {

@@ -48,13 +48,19 @@ export type PlatformConfig = z.output<typeof platformConfigSchema>;
  * Validates environment variables once, at startup, and returns a frozen config.
  * Throws FICUS_ERR_CONFIG naming every offending variable.
  */
-export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): Readonly<z.output<S>> {
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): Readonly<z.output<S>> {
   // Empty strings mean "unset", as in most shells' `VAR= cmd`.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const result = schema.safeParse(cleaned);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new FicusError('FICUS_ERR_CONFIG', `invalid configuration; fix these environment variables:\n${lines.join('\n')}`);
+    throw new FicusError(
+      'FICUS_ERR_CONFIG',
+      `invalid configuration; fix these environment variables:\n${lines.join('\n')}`,
+    );
   }
   return Object.freeze(result.data);
 }

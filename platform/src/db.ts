@@ -32,7 +32,8 @@ function knexLog(logger: Logger): Knex.Config['log'] {
   return {
     warn: (message: unknown) => logger.warn({ source: 'knex' }, text(message)),
     error: (message: unknown) => logger.error({ source: 'knex' }, text(message)),
-    deprecate: (method: string, alternative: string) => logger.warn({ source: 'knex' }, `${method} is deprecated, use ${alternative}`),
+    deprecate: (method: string, alternative: string) =>
+      logger.warn({ source: 'knex' }, `${method} is deprecated, use ${alternative}`),
     debug: (message: unknown) => logger.debug({ source: 'knex' }, text(message)),
   };
 }
@@ -66,7 +67,10 @@ const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
 
 function quoteIdent(name: string): string {
   if (!identifier.test(name)) {
-    throw new FicusError('FICUS_ERR_DB_PROVISION', `"${name}" is not a safe PostgreSQL identifier; use lower-case letters, digits and _`);
+    throw new FicusError(
+      'FICUS_ERR_DB_PROVISION',
+      `"${name}" is not a safe PostgreSQL identifier; use lower-case letters, digits and _`,
+    );
   }
   return `"${name}"`;
 }
@@ -82,7 +86,10 @@ const retryable = new Set(['23505', 'XX000', '40001']);
  * module's migrations and queries run as a role that can reach nothing else.
  * Needs an admin connection with CREATEROLE and CREATE on the database.
  */
-export async function provisionModuleSchema(admin: Knex, spec: { schema: string; role: string; password: string }): Promise<void> {
+export async function provisionModuleSchema(
+  admin: Knex,
+  spec: { schema: string; role: string; password: string },
+): Promise<void> {
   const role = quoteIdent(spec.role);
   const schema = quoteIdent(spec.schema);
   // Roles are cluster-wide: several databases on one server (tests, or two apps) may race to
@@ -101,16 +108,24 @@ export async function provisionModuleSchema(admin: Knex, spec: { schema: string;
         await new Promise((resolve) => setTimeout(resolve, 20 * (attempt + 1)));
         continue;
       }
-      throw new FicusError('FICUS_ERR_DB_PROVISION', `could not create role ${spec.role}: ${(error as Error).message}. ` +
-        'The DATABASE_URL user needs CREATEROLE, or create the role yourself and set its DATABASE_URL_<MODULE>.', { cause: error });
+      throw new FicusError(
+        'FICUS_ERR_DB_PROVISION',
+        `could not create role ${spec.role}: ${(error as Error).message}. ` +
+          'The DATABASE_URL user needs CREATEROLE, or create the role yourself and set its DATABASE_URL_<MODULE>.',
+        { cause: error },
+      );
     }
   }
   try {
     await admin.raw(`CREATE SCHEMA IF NOT EXISTS ${schema} AUTHORIZATION ${role}`);
     await admin.raw(`REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC`);
   } catch (error) {
-    throw new FicusError('FICUS_ERR_DB_PROVISION', `could not create schema ${spec.schema} owned by ${spec.role}: ${(error as Error).message}. ` +
-      'The DATABASE_URL user needs CREATE on the database and membership in the module role.', { cause: error });
+    throw new FicusError(
+      'FICUS_ERR_DB_PROVISION',
+      `could not create schema ${spec.schema} owned by ${spec.role}: ${(error as Error).message}. ` +
+        'The DATABASE_URL user needs CREATE on the database and membership in the module role.',
+      { cause: error },
+    );
   }
 }
 

@@ -22,16 +22,27 @@ export function issueLines(file: string, issues: readonly z.core.$ZodIssue[]): s
  * Parses JSON text and validates it with `schema`; a FicusError names the file, every field at
  * fault and what to do. The one reading of ficus's JSON files (config, baseline, manifests, flags).
  */
-export function parseValidated<S extends z.ZodType>(text: string, file: string, schema: S, problem: FileProblem): z.output<S> {
+export function parseValidated<S extends z.ZodType>(
+  text: string,
+  file: string,
+  schema: S,
+  problem: FileProblem,
+): z.output<S> {
   const hint = problem.hint ? `; ${problem.hint}` : '';
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new FicusError(problem.code, `${file} is not valid JSON (${(error as Error).message})${hint}`, { cause: error });
+    throw new FicusError(problem.code, `${file} is not valid JSON (${(error as Error).message})${hint}`, {
+      cause: error,
+    });
   }
   const result = schema.safeParse(json);
-  if (!result.success) throw new FicusError(problem.code, `${file} is not ${problem.expected}${hint}:\n${issueLines(file, result.error.issues)}`);
+  if (!result.success)
+    throw new FicusError(
+      problem.code,
+      `${file} is not ${problem.expected}${hint}:\n${issueLines(file, result.error.issues)}`,
+    );
   return result.data;
 }
 

@@ -1,12 +1,44 @@
-export { FicusError, errorCodes, toProblem, problemType, type ErrorCode, type FieldError, type Problem } from './errors.js';
-export { loadConfig, platformConfigSchema, postgresUrl, byteSize, port, parseByteSize, type PlatformConfig } from './config.js';
+export {
+  FicusError,
+  errorCodes,
+  toProblem,
+  problemType,
+  type ErrorCode,
+  type FieldError,
+  type Problem,
+} from './errors.js';
+export {
+  loadConfig,
+  platformConfigSchema,
+  postgresUrl,
+  byteSize,
+  port,
+  parseByteSize,
+  type PlatformConfig,
+} from './config.js';
 export { createLogger, type Logger } from './logger.js';
 export { issueLines, listFiles, parseValidated, readValidated, type FileProblem } from './files.js';
 export {
-  createDb, moduleRoleName, moduleDatabaseUrl, databaseName, withDatabase, provisionModuleSchema, ensureDatabase, dropDatabase,
-  type Knex, type DbOptions,
+  createDb,
+  moduleRoleName,
+  moduleDatabaseUrl,
+  databaseName,
+  withDatabase,
+  provisionModuleSchema,
+  ensureDatabase,
+  dropDatabase,
+  type Knex,
+  type DbOptions,
 } from './db.js';
-export { parseManifest, migrationSource, migratorConfig, moduleManifestSchema, type ModuleManifest, type ModuleDefinition, type Migration } from './module.js';
+export {
+  parseManifest,
+  migrationSource,
+  migratorConfig,
+  moduleManifestSchema,
+  type ModuleManifest,
+  type ModuleDefinition,
+  type Migration,
+} from './module.js';
 export { createHttpApp, requestIdOf, type HttpApp, type HttpAppOptions } from './http/app.js';
 export type { ReadinessCheck } from './http/health.js';
 export { sendProblem, writeProblem } from './http/problem.js';

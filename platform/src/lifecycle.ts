@@ -29,9 +29,17 @@ export class Lifecycle {
    */
   readonly middleware = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     if (this.#draining) {
-      const error = new FicusError('FICUS_ERR_SHUTTING_DOWN', 'this instance is shutting down; retry on another instance');
+      const error = new FicusError(
+        'FICUS_ERR_SHUTTING_DOWN',
+        'this instance is shutting down; retry on another instance',
+      );
       const requestId = (req as { id?: unknown }).id;
-      writeProblem(res, error, { instance: req.url ?? '', ...(typeof requestId === 'string' ? { requestId } : {}) }, { connection: 'close', 'retry-after': '1' });
+      writeProblem(
+        res,
+        error,
+        { instance: req.url ?? '', ...(typeof requestId === 'string' ? { requestId } : {}) },
+        { connection: 'close', 'retry-after': '1' },
+      );
       return;
     }
     this.#inFlight++;
@@ -85,7 +93,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     await once(server, 'listening');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new FicusError('FICUS_ERR_CONFIG', `${options.host}:${options.port} is already in use; stop what listens there or set PORT to a free port`);
+      throw new FicusError(
+        'FICUS_ERR_CONFIG',
+        `${options.host}:${options.port} is already in use; stop what listens there or set PORT to a free port`,
+      );
     }
     throw error;
   }
@@ -97,7 +108,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     closing ??= (async () => {
       logger.info({ reason, inFlight: lifecycle.inFlight }, 'shutting down: finishing in-flight requests');
       const finished = await lifecycle.drain(options.shutdownTimeoutMs);
-      if (!finished) logger.warn({ inFlight: lifecycle.inFlight, timeoutMs: options.shutdownTimeoutMs }, 'shutdown timeout: cutting remaining requests');
+      if (!finished)
+        logger.warn(
+          { inFlight: lifecycle.inFlight, timeoutMs: options.shutdownTimeoutMs },
+          'shutdown timeout: cutting remaining requests',
+        );
       options.beforeClose?.();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

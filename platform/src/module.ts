@@ -20,7 +20,11 @@ export type ModuleManifest = z.output<typeof moduleManifestSchema>;
 /** Validates a parsed module.json; errors name the file and field. */
 export function parseManifest(json: unknown, file: string): ModuleManifest {
   const result = moduleManifestSchema.safeParse(json);
-  if (!result.success) throw new FicusError('FICUS_ERR_MODULE_MANIFEST', `${file} is not a valid module manifest:\n${issueLines(file, result.error.issues)}`);
+  if (!result.success)
+    throw new FicusError(
+      'FICUS_ERR_MODULE_MANIFEST',
+      `${file} is not a valid module manifest:\n${issueLines(file, result.error.issues)}`,
+    );
   return result.data;
 }
 

@@ -18,13 +18,20 @@ export async function checkAdminExposure(host: string, token: string | undefined
   try {
     addresses = (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
   } catch (error) {
-    throw new FicusError('FICUS_ERR_CONFIG', `ADMIN_HOST: ${host} does not resolve (${(error as NodeJS.ErrnoException).code}); ` +
-      'set it to 127.0.0.1, or to an address with ADMIN_TOKEN set', { cause: error });
+    throw new FicusError(
+      'FICUS_ERR_CONFIG',
+      `ADMIN_HOST: ${host} does not resolve (${(error as NodeJS.ErrnoException).code}); ` +
+        'set it to 127.0.0.1, or to an address with ADMIN_TOKEN set',
+      { cause: error },
+    );
   }
   const exposed = addresses.filter((address) => !isLoopback(address));
   if (exposed.length > 0) {
-    throw new FicusError('FICUS_ERR_CONFIG', `ADMIN_TOKEN: required when ADMIN_HOST (${host}) is not a loopback address ` +
-      `(it resolves to ${exposed.join(', ')}); set ADMIN_TOKEN to at least 16 characters, or ADMIN_HOST to 127.0.0.1`);
+    throw new FicusError(
+      'FICUS_ERR_CONFIG',
+      `ADMIN_TOKEN: required when ADMIN_HOST (${host}) is not a loopback address ` +
+        `(it resolves to ${exposed.join(', ')}); set ADMIN_TOKEN to at least 16 characters, or ADMIN_HOST to 127.0.0.1`,
+    );
   }
 }
 
@@ -39,7 +46,11 @@ function requireToken(token: string | undefined): RequestHandler | undefined {
   if (!token) return undefined;
   return (req, _res, next) => {
     const given = bearerToken(req.headers.authorization) ?? '';
-    next(sameSecret(given, token) ? undefined : new FicusError('FICUS_ERR_ADMIN_UNAUTHORIZED', 'send Authorization: Bearer <ADMIN_TOKEN>'));
+    next(
+      sameSecret(given, token)
+        ? undefined
+        : new FicusError('FICUS_ERR_ADMIN_UNAUTHORIZED', 'send Authorization: Bearer <ADMIN_TOKEN>'),
+    );
   };
 }
 
@@ -72,7 +83,13 @@ export function createAdminApp(router: FicusRouter, options: { logger: Logger; t
     res.json({ defaultUpstream: router.state.table.defaultUpstream, routes: routesView(router) });
   });
   admin.get('/status', (_req, res) => {
-    const upstreams = [...router.state.upstreams].map(([name, u]) => ({ name, url: u.spec.url, breaker: u.breakerState, inFlight: u.inFlight, maxConcurrent: u.spec.maxConcurrent }));
+    const upstreams = [...router.state.upstreams].map(([name, u]) => ({
+      name,
+      url: u.spec.url,
+      breaker: u.breakerState,
+      inFlight: u.inFlight,
+      maxConcurrent: u.spec.maxConcurrent,
+    }));
     res.json({ routeTable: router.state.status(), flags: router.flags.status(), upstreams });
   });
   const protect = requireToken(options.token);
@@ -87,10 +104,12 @@ export function createAdminApp(router: FicusRouter, options: { logger: Logger; t
         name: 'flags',
         check: async () => {
           const status = router.flags.status();
-          if (!status.ready) throw new Error(`no flags received yet from ${status.location}; routes are served by the monolith`);
+          if (!status.ready)
+            throw new Error(`no flags received yet from ${status.location}; routes are served by the monolith`);
           // Still ready: the router serves with the last good flags, and taking every router out
           // of the load balancer because the flag service is down would turn that outage into ours.
-          if (status.lastError) return `${status.lastError.message} (since ${new Date(status.lastError.at).toISOString()}; serving the last good flags)`;
+          if (status.lastError)
+            return `${status.lastError.message} (since ${new Date(status.lastError.at).toISOString()}; serving the last good flags)`;
           return undefined;
         },
       },

@@ -6,7 +6,12 @@ import { addressEntryProblem } from './trusted-addresses.js';
 const milliseconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const addressList = z
   .string()
-  .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  )
   .superRefine((entries, ctx) => {
     for (const entry of entries) {
       const problem = addressEntryProblem(entry);
@@ -36,13 +41,19 @@ export const routerConfigSchema = z
     /** Verifies bearer JWTs so canaries stick to the user id (`sub`). */
     JWT_SECRET: z.string().min(32).optional(),
     /** A header carrying the user id, set by a trusted gateway in front of the router. */
-    USER_ID_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/).optional(),
+    USER_ID_HEADER: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/)
+      .optional(),
     /**
      * Peers whose USER_ID_HEADER is believed (comma-separated IPs, CIDR ranges, `loopback`,
      * `private`); the header is removed from everyone else's requests.
      */
     TRUSTED_PROXIES: addressList.default(['loopback']),
-    SESSION_COOKIE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('sid'),
+    SESSION_COOKIE: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .default('sid'),
     /** Add x-ficus-route and x-ficus-upstream to every response. */
     ROUTER_RESPONSE_HEADERS: flag.default(true),
     MAX_PATH_LENGTH: z.coerce.number().int().min(64).default(2048),
@@ -60,10 +71,18 @@ export const routerConfigSchema = z
   })
   .superRefine((config, ctx) => {
     if (config.CLIENT_HEADERS_TIMEOUT_MS > config.CLIENT_REQUEST_TIMEOUT_MS) {
-      ctx.addIssue({ code: 'custom', path: ['CLIENT_HEADERS_TIMEOUT_MS'], message: `must not exceed CLIENT_REQUEST_TIMEOUT_MS (${config.CLIENT_REQUEST_TIMEOUT_MS})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CLIENT_HEADERS_TIMEOUT_MS'],
+        message: `must not exceed CLIENT_REQUEST_TIMEOUT_MS (${config.CLIENT_REQUEST_TIMEOUT_MS})`,
+      });
     }
     if (config.UNLEASH_URL && !config.UNLEASH_API_TOKEN) {
-      ctx.addIssue({ code: 'custom', path: ['UNLEASH_API_TOKEN'], message: 'required with UNLEASH_URL (an Unleash client or backend token)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['UNLEASH_API_TOKEN'],
+        message: 'required with UNLEASH_URL (an Unleash client or backend token)',
+      });
     }
   });
 

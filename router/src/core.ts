@@ -6,7 +6,14 @@ import { decide, type Decision } from './decide.js';
 import type { FlagSource } from './flags/flag-source.js';
 import { createRouterMetrics, type RouterMetrics } from './metrics.js';
 import { normalizeTarget } from './normalize-path.js';
-import { defaultClientDeadlines, readSmallBody, timedOut, watchBodyIdle, type ClientDeadline, type ClientDeadlines } from './proxy/client-deadlines.js';
+import {
+  defaultClientDeadlines,
+  readSmallBody,
+  timedOut,
+  watchBodyIdle,
+  type ClientDeadline,
+  type ClientDeadlines,
+} from './proxy/client-deadlines.js';
 import { forward, type Exchange, type ForwardOptions } from './proxy/forward.js';
 import { traceparentOf, upstreamRequestHeaders, type HeaderList } from './proxy/headers.js';
 import { UpstreamError, type Transport } from './proxy/send.js';
@@ -78,7 +85,9 @@ function hasBody(req: IncomingMessage): boolean {
  * rule, the response, tunnels and served events. A form supplies only its transport (undici,
  * or http-proxy-middleware) and its server.
  */
-export function createRoutingCore(options: RoutingOptions & { transport: Transport; draining?: () => boolean }): RoutingCore {
+export function createRoutingCore(
+  options: RoutingOptions & { transport: Transport; draining?: () => boolean },
+): RoutingCore {
   const { flags, logger } = options;
   const listeners: ServedListener[] = [];
   const deadlines: Readonly<ClientDeadlines> = Object.freeze({ ...defaultClientDeadlines, ...options.clientDeadlines });
@@ -89,7 +98,12 @@ export function createRoutingCore(options: RoutingOptions & { transport: Transpo
     tunnels: () => [...state.upstreams].map(([name, u]) => [name, u.tunnels]),
     flagSourceAgeSeconds: () => flags.ageSeconds(),
   });
-  state = new RouterState(options.table, { ...(options.routesFile ? { file: options.routesFile } : {}), env: options.env ?? {}, logger, onReloadFailed: metrics.reloadFailed });
+  state = new RouterState(options.table, {
+    ...(options.routesFile ? { file: options.routesFile } : {}),
+    env: options.env ?? {},
+    logger,
+    onReloadFailed: metrics.reloadFailed,
+  });
   if (options.routesFile) state.watch();
   listeners.push(metrics.record);
   flags.onProblem(() => {
@@ -105,7 +119,11 @@ export function createRoutingCore(options: RoutingOptions & { transport: Transpo
       }
     }
   };
-  const contextOf = createUserContext({ tokens: options.tokens, userIdHeader: options.userIdHeader, sessionCookie: options.sessionCookie ?? 'sid' });
+  const contextOf = createUserContext({
+    tokens: options.tokens,
+    userIdHeader: options.userIdHeader,
+    sessionCookie: options.sessionCookie ?? 'sid',
+  });
   const userIdHeader = options.userIdHeader?.toLowerCase();
   const trusted = addressMatcher(options.trustedProxies ?? ['loopback']);
   const maxPathLength = options.maxPathLength ?? 2048;
@@ -128,7 +146,16 @@ export function createRoutingCore(options: RoutingOptions & { transport: Transpo
     }
     const target = normalizeTarget(url, maxPathLength);
     if (target.ok) return target;
-    emit({ requestId, method: req.method ?? '', path: url.slice(0, 256), routeId: 'rejected', stage: 'monolith', upstream: 'router', status: target.status, durationMs: performance.now() - started });
+    emit({
+      requestId,
+      method: req.method ?? '',
+      path: url.slice(0, 256),
+      routeId: 'rejected',
+      stage: 'monolith',
+      upstream: 'router',
+      status: target.status,
+      durationMs: performance.now() - started,
+    });
     return target;
   };
 
@@ -136,7 +163,16 @@ export function createRoutingCore(options: RoutingOptions & { transport: Transpo
     const { req, res, requestId, target, started } = exchange;
     if (res.headersSent || res.destroyed) res.destroy();
     else writeProblem(res, error, { instance: target, requestId }, headers);
-    emit({ requestId, method: req.method ?? '', path: target, routeId: 'default', stage: 'monolith', upstream: 'router', status: error.status, durationMs: performance.now() - started });
+    emit({
+      requestId,
+      method: req.method ?? '',
+      path: target,
+      routeId: 'default',
+      stage: 'monolith',
+      upstream: 'router',
+      status: error.status,
+      durationMs: performance.now() - started,
+    });
   };
 
   const go = (exchange: Exchange, body: Buffer | IncomingMessage | null) => {
@@ -153,19 +189,47 @@ export function createRoutingCore(options: RoutingOptions & { transport: Transpo
     const target = targetOf(req, url, started, requestId);
     if (!target.ok) {
       const code = target.status === 414 ? 'FICUS_ERR_URI_TOO_LONG' : 'FICUS_ERR_PATH_REJECTED';
-      writeProblem(res, new FicusError(code, `${target.reason}; the router forwards only normalized paths`, { status: target.status }), { requestId });
+      writeProblem(
+        res,
+        new FicusError(code, `${target.reason}; the router forwards only normalized paths`, { status: target.status }),
+        { requestId },
+      );
       return;
     }
-    const exchange: Exchange = { req, res, target: target.path + target.search, targetSegments: target.segments, requestId, traceparent: traceparentOf(req.headers['traceparent'], requestId), started };
+    const exchange: Exchange = {
+      req,
+      res,
+      target: target.path + target.search,
+      targetSegments: target.segments,
+      requestId,
+      traceparent: traceparentOf(req.headers['traceparent'], requestId),
+      started,
+    };
     if (!hasBody(req)) return go(exchange, null);
     watchBodyIdle(req, res, deadlines.bodyIdleMs, () => metrics.clientTimedOut('body'));
     const consumed = req.readableEnded;
     readSmallBody(req, replayBodyLimit).then(
       (buffer) => go(exchange, buffer ?? req),
       (error: unknown) => {
-        if (timedOut(req)) return answerOwn(exchange, new FicusError('FICUS_ERR_CLIENT_TIMEOUT', `the request body paused for more than ${deadlines.bodyIdleMs} ms; send it at once`), { connection: 'close' });
-        const detail = consumed ? 'the request body was read before the router saw it (mount ficusRouter before any body parser)' : `${(error as Error).message}; send the whole body`;
-        answerOwn(exchange, new FicusError(consumed ? 'FICUS_ERR_INTERNAL' : 'FICUS_ERR_VALIDATION', detail, { status: consumed ? 500 : 400 }), { connection: 'close' });
+        if (timedOut(req))
+          return answerOwn(
+            exchange,
+            new FicusError(
+              'FICUS_ERR_CLIENT_TIMEOUT',
+              `the request body paused for more than ${deadlines.bodyIdleMs} ms; send it at once`,
+            ),
+            { connection: 'close' },
+          );
+        const detail = consumed
+          ? 'the request body was read before the router saw it (mount ficusRouter before any body parser)'
+          : `${(error as Error).message}; send the whole body`;
+        answerOwn(
+          exchange,
+          new FicusError(consumed ? 'FICUS_ERR_INTERNAL' : 'FICUS_ERR_VALIDATION', detail, {
+            status: consumed ? 500 : 400,
+          }),
+          { connection: 'close' },
+        );
       },
     );
   };
@@ -178,10 +242,19 @@ export function createRoutingCore(options: RoutingOptions & { transport: Transpo
   };
 
   /** One try of an upgrade on `upstream`: its tunnel limit, and for a service its breaker. */
-  const tryUpgrade = async (upstream: Upstream, guarded: boolean, attempt: (onTunnel: (socket: Duplex) => void) => Promise<UpgradeOutcome>): Promise<UpgradeOutcome> => {
-    const refused = (failure: UpstreamFailure, message: string): UpgradeOutcome => ({ statusCode: 503, answered: false, failure: new UpstreamError(failure, upstream.name, message) });
+  const tryUpgrade = async (
+    upstream: Upstream,
+    guarded: boolean,
+    attempt: (onTunnel: (socket: Duplex) => void) => Promise<UpgradeOutcome>,
+  ): Promise<UpgradeOutcome> => {
+    const refused = (failure: UpstreamFailure, message: string): UpgradeOutcome => ({
+      statusCode: 503,
+      answered: false,
+      failure: new UpstreamError(failure, upstream.name, message),
+    });
     if (guarded && upstream.probing) return refused('circuit-open', `the circuit of ${upstream.name} is half-open`);
-    if (!upstream.tryOpenTunnel()) return refused('saturated', `${upstream.name} has ${upstream.spec.maxTunnels} tunnels open`);
+    if (!upstream.tryOpenTunnel())
+      return refused('saturated', `${upstream.name} has ${upstream.spec.maxTunnels} tunnels open`);
     let tunnelled = false;
     const onTunnel = (socket: Duplex) => {
       tunnelled = true;
@@ -200,7 +273,8 @@ export function createRoutingCore(options: RoutingOptions & { transport: Transpo
         return outcome;
       });
     } catch (error) {
-      if (error instanceof BrokenCircuitError) return refused('circuit-open', `the circuit of ${upstream.name} is open`);
+      if (error instanceof BrokenCircuitError)
+        return refused('circuit-open', `the circuit of ${upstream.name} is open`);
       if (error instanceof UpstreamError) return { statusCode: 502, answered: false, failure: error };
       throw error;
     } finally {
@@ -213,11 +287,32 @@ export function createRoutingCore(options: RoutingOptions & { transport: Transpo
     const started = performance.now();
     const requestId = requestIdOf(req.headers['x-request-id']);
     const target = targetOf(req, req.url ?? '/', started, requestId);
-    if (!target.ok) return answerUpgrade(socket, target.status, target.status === 414 ? 'URI Too Long' : 'Bad Request', target.reason);
+    if (!target.ok)
+      return answerUpgrade(
+        socket,
+        target.status,
+        target.status === 414 ? 'URI Too Long' : 'Bad Request',
+        target.reason,
+      );
     const path = target.path + target.search;
     const route = matchRoute(state.table, req.method ?? 'GET', target.segments, req.headers);
-    const event = (decision: Pick<Decision, 'routeId' | 'stage'>, upstream: string, status: number, fallback?: ServedEvent['fallback']) =>
-      emit({ requestId, method: req.method ?? 'GET', path, routeId: decision.routeId, stage: decision.stage, upstream, status, durationMs: performance.now() - started, ...(fallback ? { fallback } : {}) });
+    const event = (
+      decision: Pick<Decision, 'routeId' | 'stage'>,
+      upstream: string,
+      status: number,
+      fallback?: ServedEvent['fallback'],
+    ) =>
+      emit({
+        requestId,
+        method: req.method ?? 'GET',
+        path,
+        routeId: decision.routeId,
+        stage: decision.stage,
+        upstream,
+        status,
+        durationMs: performance.now() - started,
+        ...(fallback ? { fallback } : {}),
+      });
     if (options.draining?.()) {
       answerUpgrade(socket, 503, 'Service Unavailable', 'this instance is shutting down; retry on another instance');
       return event({ routeId: route?.id ?? 'default', stage: 'monolith' }, 'router', 503);
@@ -225,7 +320,12 @@ export function createRoutingCore(options: RoutingOptions & { transport: Transpo
     const protocol = String(req.headers.upgrade ?? '').toLowerCase();
     const allowed = route?.upgrades ?? ['websocket'];
     if (!allowed.some((p) => p.toLowerCase() === protocol)) {
-      answerUpgrade(socket, 400, 'Bad Request', `upgrade to "${protocol}" is not allowed on route ${route?.id ?? 'default'}; allowed: ${allowed.join(', ')}`);
+      answerUpgrade(
+        socket,
+        400,
+        'Bad Request',
+        `upgrade to "${protocol}" is not allowed on route ${route?.id ?? 'default'}; allowed: ${allowed.join(', ')}`,
+      );
       return event({ routeId: route?.id ?? 'default', stage: 'monolith' }, 'router', 400);
     }
     const socketInfo = req.socket as IncomingMessage['socket'] & { encrypted?: boolean };
@@ -237,27 +337,42 @@ export function createRoutingCore(options: RoutingOptions & { transport: Transpo
       proto: socketInfo.encrypted ? 'https' : 'http',
       host: req.headers.host,
     });
-    void Promise.resolve(decide(state, flags, route, req, contextOf)).then(async (decision) => {
-      const guarded = decision.route !== undefined && decision.primary.name === decision.route.service;
-      const via = (upstream: Upstream, isService: boolean) => tryUpgrade(upstream, isService, (onTunnel) => forwardUpgrade(upstream, req, socket, head, path, headers, onTunnel));
-      let outcome = await via(decision.primary, guarded);
-      let served = decision.primary.name;
-      let fallback: ServedEvent['fallback'];
-      if (!outcome.answered && decision.fallback && !socket.destroyed) {
-        fallback = { from: decision.primary.name, reason: outcome.failure!.failure };
-        served = decision.fallback.name;
-        outcome = await via(decision.fallback, false);
-      }
-      if (!outcome.answered) {
-        const { status } = failureResponse(outcome.failure!.failure);
-        answerUpgrade(socket, status, status === 503 ? 'Service Unavailable' : status === 504 ? 'Gateway Timeout' : 'Bad Gateway', `${outcome.failure!.message}; try again later`);
-        return event(decision, 'router', status, fallback);
-      }
-      event(decision, outcome.statusCode === 502 && outcome.failure ? 'router' : served, outcome.statusCode, fallback);
-    }).catch((error: unknown) => {
-      logger.error({ err: error }, 'upgrade failed');
-      socket.destroy();
-    });
+    void Promise.resolve(decide(state, flags, route, req, contextOf))
+      .then(async (decision) => {
+        const guarded = decision.route !== undefined && decision.primary.name === decision.route.service;
+        const via = (upstream: Upstream, isService: boolean) =>
+          tryUpgrade(upstream, isService, (onTunnel) =>
+            forwardUpgrade(upstream, req, socket, head, path, headers, onTunnel),
+          );
+        let outcome = await via(decision.primary, guarded);
+        let served = decision.primary.name;
+        let fallback: ServedEvent['fallback'];
+        if (!outcome.answered && decision.fallback && !socket.destroyed) {
+          fallback = { from: decision.primary.name, reason: outcome.failure!.failure };
+          served = decision.fallback.name;
+          outcome = await via(decision.fallback, false);
+        }
+        if (!outcome.answered) {
+          const { status } = failureResponse(outcome.failure!.failure);
+          answerUpgrade(
+            socket,
+            status,
+            status === 503 ? 'Service Unavailable' : status === 504 ? 'Gateway Timeout' : 'Bad Gateway',
+            `${outcome.failure!.message}; try again later`,
+          );
+          return event(decision, 'router', status, fallback);
+        }
+        event(
+          decision,
+          outcome.statusCode === 502 && outcome.failure ? 'router' : served,
+          outcome.statusCode,
+          fallback,
+        );
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'upgrade failed');
+        socket.destroy();
+      });
   };
 
   return {

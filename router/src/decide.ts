@@ -37,14 +37,20 @@ export function decide(
   const fallback = route.fallback === 'monolith' ? monolith : undefined;
   if (stage === 'service') return routeTo(route, stage, service, fallback);
   const context = contextOf(req);
-  if (!(context instanceof Promise)) return routeTo(route, stage, flags.isEnabled(route.flag, context) ? service : monolith, fallback);
+  if (!(context instanceof Promise))
+    return routeTo(route, stage, flags.isEnabled(route.flag, context) ? service : monolith, fallback);
   return context.then(
     (resolved) => routeTo(route, stage, flags.isEnabled(route.flag, resolved) ? service : monolith, fallback),
     () => routeTo(route, stage, monolith, undefined),
   );
 }
 
-function routeTo(route: CompiledRoute, stage: Decision['stage'], primary: Upstream, fallback: Upstream | undefined): Decision {
+function routeTo(
+  route: CompiledRoute,
+  stage: Decision['stage'],
+  primary: Upstream,
+  fallback: Upstream | undefined,
+): Decision {
   // Only a service has a fallback: the monolith serving is the end of the line.
   return { route, routeId: route.id, stage, primary, fallback: primary.name === route.service ? fallback : undefined };
 }

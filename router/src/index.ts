@@ -6,7 +6,13 @@ export { createAdminApp } from './admin.js';
 export { routerConfigSchema, type RouterConfig } from './config.js';
 export { FlagSource, type FlagSourceStatus } from './flags/flag-source.js';
 export { stageOf, serveToggle, type Stage, type RouteStage } from './flags/features.js';
-export { loadRouteTable, parseRouteTable, matchRoute, type RouteTable, type CompiledRoute } from './route-table/load.js';
+export {
+  loadRouteTable,
+  parseRouteTable,
+  matchRoute,
+  type RouteTable,
+  type CompiledRoute,
+} from './route-table/load.js';
 export { normalizeTarget } from './normalize-path.js';
 export type { Decision } from './decide.js';
 export type { ServedEvent, ServedListener } from './served-event.js';

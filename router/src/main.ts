@@ -13,11 +13,20 @@ export interface RunningRouter {
 }
 
 /** Validates the route table and flags (failing loudly), then starts the proxy and admin servers. */
-export async function startRouter(config: RouterConfig, logger: Logger, env: Record<string, string | undefined> = {}): Promise<RunningRouter> {
+export async function startRouter(
+  config: RouterConfig,
+  logger: Logger,
+  env: Record<string, string | undefined> = {},
+): Promise<RunningRouter> {
   await checkAdminExposure(config.ADMIN_HOST, config.ADMIN_TOKEN);
   const table = loadRouteTable(config.ROUTES_FILE, env);
   const flags = config.UNLEASH_URL
-    ? FlagSource.fromServer({ url: config.UNLEASH_URL, apiToken: config.UNLEASH_API_TOKEN!, refreshMs: config.UNLEASH_REFRESH_MS, logger })
+    ? FlagSource.fromServer({
+        url: config.UNLEASH_URL,
+        apiToken: config.UNLEASH_API_TOKEN!,
+        refreshMs: config.UNLEASH_REFRESH_MS,
+        logger,
+      })
     : FlagSource.fromFile(config.FLAGS_FILE, { logger });
   await flags.start();
   const router = createRouter({
@@ -50,7 +59,10 @@ export async function startRouter(config: RouterConfig, logger: Logger, env: Rec
       logger,
       shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     });
-    const adminApp = createAdminApp(router, { logger: logger.child({ component: 'admin' }), ...(config.ADMIN_TOKEN ? { token: config.ADMIN_TOKEN } : {}) });
+    const adminApp = createAdminApp(router, {
+      logger: logger.child({ component: 'admin' }),
+      ...(config.ADMIN_TOKEN ? { token: config.ADMIN_TOKEN } : {}),
+    });
     const admin = await startServer({
       server: adminApp.server,
       lifecycle: adminApp.lifecycle,

@@ -58,7 +58,11 @@ class RouteTimings {
     let byUpstream = this.#byRoute.get(route);
     if (!byUpstream) this.#byRoute.set(route, (byUpstream = new Map()));
     let timing = byUpstream.get(upstream);
-    if (!timing) byUpstream.set(upstream, (timing = { counts: new Float64Array(latencyBuckets.length + 1), sum: 0, count: 0, statuses: new Map() }));
+    if (!timing)
+      byUpstream.set(
+        upstream,
+        (timing = { counts: new Float64Array(latencyBuckets.length + 1), sum: 0, count: 0, statuses: new Map() }),
+      );
     let bucket = 0;
     while (bucket < latencyBuckets.length && seconds > latencyBuckets[bucket]!) bucket++;
     timing.counts[bucket]!++;
@@ -68,7 +72,8 @@ class RouteTimings {
   }
 
   *#each(): Generator<[string, string, Timing]> {
-    for (const [route, byUpstream] of this.#byRoute) for (const [upstream, timing] of byUpstream) yield [route, upstream, timing];
+    for (const [route, byUpstream] of this.#byRoute)
+      for (const [upstream, timing] of byUpstream) yield [route, upstream, timing];
   }
 
   requestsMetric() {
@@ -85,7 +90,10 @@ class RouteTimings {
         type: 'counter',
         aggregator: 'sum',
         values: [...this.#each()].flatMap(([route, upstream, timing]) =>
-          [...timing.statuses].map(([status, value]) => ({ labels: { route, upstream, status: String(status) }, value })),
+          [...timing.statuses].map(([status, value]) => ({
+            labels: { route, upstream, status: String(status) },
+            value,
+          })),
         ),
       }),
     };
@@ -109,7 +117,11 @@ class RouteTimings {
           let cumulative = 0;
           const buckets = [...latencyBuckets, Number.POSITIVE_INFINITY].map((bound, i) => {
             cumulative += timing.counts[i]!;
-            return { labels: { le: bound === Number.POSITIVE_INFINITY ? '+Inf' : bound, route, upstream }, value: cumulative, metricName: `${name}_bucket` };
+            return {
+              labels: { le: bound === Number.POSITIVE_INFINITY ? '+Inf' : bound, route, upstream },
+              value: cumulative,
+              metricName: `${name}_bucket`,
+            };
           });
           return [
             ...buckets,

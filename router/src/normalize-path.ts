@@ -14,7 +14,12 @@
  * - a path longer than the limit gets 414.
  */
 export type NormalizedTarget =
-  | { ok: true; path: string; /** Lower-cased path segments, for matching. */ segments: readonly string[]; /** Raw query including `?`, or ''. */ search: string }
+  | {
+      ok: true;
+      path: string /** Lower-cased path segments, for matching. */;
+      segments: readonly string[] /** Raw query including `?`, or ''. */;
+      search: string;
+    }
   | { ok: false; status: 400 | 414; reason: string };
 
 const hex = '0123456789ABCDEF';
@@ -49,14 +54,17 @@ function reject(reason: string): NormalizedPath {
 }
 
 // Busy paths repeat: remember the last few thousand results (bounded; oldest out first).
-type NormalizedPath = { ok: true; path: string; segments: readonly string[] } | { ok: false; status: 400; reason: string };
+type NormalizedPath =
+  | { ok: true; path: string; segments: readonly string[] }
+  | { ok: false; status: 400; reason: string };
 
 const recent = new Map<string, NormalizedPath>();
 const recentLimit = 4096;
 
 /** Normalizes a request target (see the rules above). Paths are cached; the query is never part of it. */
 export function normalizeTarget(target: string, maxLength = 2048): NormalizedTarget {
-  if (target.length > maxLength) return { ok: false, status: 414, reason: `the request target is longer than ${maxLength} characters` };
+  if (target.length > maxLength)
+    return { ok: false, status: 414, reason: `the request target is longer than ${maxLength} characters` };
   const queryAt = target.indexOf('?');
   const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
   let result = recent.get(rawPath);
@@ -65,7 +73,9 @@ export function normalizeTarget(target: string, maxLength = 2048): NormalizedTar
     if (recent.size >= recentLimit) recent.delete(recent.keys().next().value!);
     recent.set(rawPath, result);
   }
-  return result.ok ? { ok: true, path: result.path, segments: result.segments, search: queryAt === -1 ? '' : target.slice(queryAt) } : result;
+  return result.ok
+    ? { ok: true, path: result.path, segments: result.segments, search: queryAt === -1 ? '' : target.slice(queryAt) }
+    : result;
 }
 
 function normalizePath(rawPath: string): NormalizedPath {
@@ -81,7 +91,8 @@ function normalizePath(rawPath: string): NormalizedPath {
   }
   const decoded = percent ? decodeUnreserved(rawPath) : rawPath;
   if (decoded === undefined) return reject('the path has a malformed percent-encoding');
-  if (decoded === null) return reject('the path contains an encoded /, \\ or NUL, which upstreams interpret differently');
+  if (decoded === null)
+    return reject('the path contains an encoded /, \\ or NUL, which upstreams interpret differently');
   // Fast path: nothing to resolve.
   if (!decoded.includes('//') && !decoded.includes('/.') && (decoded.length === 1 || !decoded.endsWith('/'))) {
     const segments = decoded === '/' ? [] : decoded.slice(1).toLowerCase().split('/');

@@ -62,8 +62,15 @@ export function createRouter(options: RouterOptions): FicusRouter {
     const inRequest = receiving.get(socket);
     const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
     if (timedOut) core.clientTimedOut(inRequest ? 'request' : 'headers');
-    const status = timedOut ? '408 Request Timeout' : error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    if (socket.writable && !(inRequest && (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage?.headersSent)) {
+    const status = timedOut
+      ? '408 Request Timeout'
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : '400 Bad Request';
+    if (
+      socket.writable &&
+      !(inRequest && (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage?.headersSent)
+    ) {
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     }
     if (inRequest) inRequest.destroy(timedOut ? new ClientTimeoutError('request', deadlines.requestMs) : error);

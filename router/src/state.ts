@@ -19,11 +19,20 @@ export class RouterState {
   readonly #onBreakerChange: (name: string, state: BreakerState) => void;
   readonly #onReloadFailed: (file: string) => void;
 
-  constructor(table: RouteTable, options: { file?: string; env?: Record<string, string | undefined>; logger: Logger; onReloadFailed?: (file: string) => void }) {
+  constructor(
+    table: RouteTable,
+    options: {
+      file?: string;
+      env?: Record<string, string | undefined>;
+      logger: Logger;
+      onReloadFailed?: (file: string) => void;
+    },
+  ) {
     this.#file = options.file;
     this.#env = options.env ?? {};
     this.#logger = options.logger;
-    this.#onBreakerChange = (name, state) => this.#logger.warn({ upstream: name, breaker: state }, `circuit of ${name} is ${state}`);
+    this.#onBreakerChange = (name, state) =>
+      this.#logger.warn({ upstream: name, breaker: state }, `circuit of ${name} is ${state}`);
     this.#onReloadFailed = options.onReloadFailed ?? (() => {});
     this.#table = table;
     this.#syncUpstreams();
@@ -69,7 +78,10 @@ export class RouterState {
     } catch (error) {
       this.#lastError = { message: (error as Error).message, at: Date.now() };
       this.#onReloadFailed(this.#file);
-      this.#logger.error({ file: this.#file, err: (error as Error).message }, 'route table reload refused; the last good table stays in force');
+      this.#logger.error(
+        { file: this.#file, err: (error as Error).message },
+        'route table reload refused; the last good table stays in force',
+      );
       return false;
     }
   }

@@ -2,8 +2,16 @@ import { BlockList, isIP } from 'node:net';
 
 /** Named address ranges accepted beside IPs and CIDRs. */
 const named: Record<string, Array<[string, number, 'ipv4' | 'ipv6']>> = {
-  loopback: [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']],
-  private: [['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'], ['fc00::', 7, 'ipv6']],
+  loopback: [
+    ['127.0.0.0', 8, 'ipv4'],
+    ['::1', 128, 'ipv6'],
+  ],
+  private: [
+    ['10.0.0.0', 8, 'ipv4'],
+    ['172.16.0.0', 12, 'ipv4'],
+    ['192.168.0.0', 16, 'ipv4'],
+    ['fc00::', 7, 'ipv6'],
+  ],
 };
 
 /** An IPv4 address written as IPv6 (`::ffff:127.0.0.1`, as dual-stack sockets report it) as plain IPv4. */
@@ -16,8 +24,10 @@ export function addressEntryProblem(entry: string): string | undefined {
   if (named[entry]) return undefined;
   const [address, bits, ...rest] = entry.split('/');
   const family = isIP(address ?? '');
-  if (!family || rest.length > 0) return `"${entry}" is not an IP address, a CIDR range or one of ${Object.keys(named).join(', ')}`;
-  if (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))) return `"${entry}" has a prefix length out of range`;
+  if (!family || rest.length > 0)
+    return `"${entry}" is not an IP address, a CIDR range or one of ${Object.keys(named).join(', ')}`;
+  if (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)))
+    return `"${entry}" has a prefix length out of range`;
   return undefined;
 }
 

@@ -26,7 +26,9 @@ const rememberMs = 60_000;
  * are remembered (bounded, at most a minute and never past their `exp`), so a canary costs
  * one signature check per token, not per request.
  */
-export function createUserContext(options: UserContextOptions): (req: IncomingMessage) => FlagContext | Promise<FlagContext> {
+export function createUserContext(
+  options: UserContextOptions,
+): (req: IncomingMessage) => FlagContext | Promise<FlagContext> {
   const verified = new Map<string, { userId: string; until: number }>();
   // First requests with the same token share one signature check.
   const verifying = new Map<string, Promise<string | undefined>>();
@@ -38,7 +40,10 @@ export function createUserContext(options: UserContextOptions): (req: IncomingMe
     try {
       const principal = await options.tokens!.verify(token);
       if (verified.size >= cacheLimit) verified.delete(verified.keys().next().value!);
-      verified.set(token, { userId: principal.userId, until: Math.min(Date.now() + rememberMs, principal.expiresAt ?? Infinity) });
+      verified.set(token, {
+        userId: principal.userId,
+        until: Math.min(Date.now() + rememberMs, principal.expiresAt ?? Infinity),
+      });
       return principal.userId;
     } catch {
       return undefined;

@@ -6,7 +6,8 @@ import { unwatchFile, watchFile, type Stats } from 'node:fs';
  */
 export function watchForChanges(file: string, pollMs: number, onChange: () => void): () => void {
   const listener = (current: Stats, previous: Stats) => {
-    if (current.mtimeMs !== previous.mtimeMs || current.size !== previous.size || current.ino !== previous.ino) onChange();
+    if (current.mtimeMs !== previous.mtimeMs || current.size !== previous.size || current.ino !== previous.ino)
+      onChange();
   };
   watchFile(file, { interval: pollMs, persistent: false }, listener);
   return () => unwatchFile(file, listener);

@@ -14,7 +14,11 @@ afterAll(() => database.drop());
 
 async function startMonolithProcess(): Promise<{ proc: Spawned; base: string }> {
   const port = await freePort();
-  const proc = spawnNode(['--import', 'tsx', 'monolith/src/server.ts'], { DATABASE_URL: database.url, PORT: String(port), LOG_LEVEL: 'warn' });
+  const proc = spawnNode(['--import', 'tsx', 'monolith/src/server.ts'], {
+    DATABASE_URL: database.url,
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+  });
   const base = `http://127.0.0.1:${port}`;
   await waitFor(async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined), 20_000, proc.output);
   return { proc, base };
@@ -24,7 +28,11 @@ describe('the monolith process on SIGTERM', () => {
   it('finishes in-flight requests, answers new ones 503, and exits 0', async () => {
     const { proc, base } = await startMonolithProcess();
     const customer = demoAccounts.find((a) => a.role === 'customer')!;
-    const signIn = await fetch(`${base}/api/v1/users/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: customer.email, password: customer.password }) });
+    const signIn = await fetch(`${base}/api/v1/users/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: customer.email, password: customer.password }),
+    });
     const { token } = (await signIn.json()) as { token: string };
     const products = (await (await fetch(`${base}/api/v1/products`)).json()) as { items: Array<{ id: string }> };
 
@@ -32,7 +40,10 @@ describe('the monolith process on SIGTERM', () => {
     const inFlight = fetch(`${base}/api/v1/orders`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ items: [{ productId: products.items[0]!.id, quantity: 1 }], payment: { cardNumber: sandboxCards.slow } }),
+      body: JSON.stringify({
+        items: [{ productId: products.items[0]!.id, quantity: 1 }],
+        payment: { cardNumber: sandboxCards.slow },
+      }),
     });
     await new Promise((resolve) => setTimeout(resolve, 300));
     proc.child.kill('SIGTERM');

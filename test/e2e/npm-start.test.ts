@@ -16,7 +16,14 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ficus-start-'));
   const port = await freePort();
   const routerPort = await freePort();
-  env = { FICUS_DATA_DIR: dataDir, FICUS_PG_PORT: String(await freePort()), PORT: String(port), ROUTER_PORT: String(routerPort), ADMIN_PORT: String(await freePort()), LOG_LEVEL: 'warn' };
+  env = {
+    FICUS_DATA_DIR: dataDir,
+    FICUS_PG_PORT: String(await freePort()),
+    PORT: String(port),
+    ROUTER_PORT: String(routerPort),
+    ADMIN_PORT: String(await freePort()),
+    LOG_LEVEL: 'warn',
+  };
   base = `http://127.0.0.1:${port}`;
   routerBase = `http://127.0.0.1:${routerPort}`;
 });
@@ -28,10 +35,14 @@ function start(): Spawned {
 }
 
 async function products(proc: Spawned, timeoutMs: number): Promise<Array<{ sku: string }>> {
-  return waitFor(async () => {
-    const res = await fetch(`${base}/api/v1/products`);
-    return res.ok ? ((await res.json()) as { items: Array<{ sku: string }> }).items : undefined;
-  }, timeoutMs, proc.output);
+  return waitFor(
+    async () => {
+      const res = await fetch(`${base}/api/v1/products`);
+      return res.ok ? ((await res.json()) as { items: Array<{ sku: string }> }).items : undefined;
+    },
+    timeoutMs,
+    proc.output,
+  );
 }
 
 function postgresPid(): number {

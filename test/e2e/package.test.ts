@@ -98,7 +98,6 @@ flags.stop();
 process.exit(0);
 `;
 
-
 const typedGateway = `
 import express from 'express';
 import { ficusRouter, FlagSource, loadRouteTable, type RouteTable } from 'ficus/router';
@@ -146,15 +145,20 @@ describe('the packed package, installed into a fresh express app', () => {
     expect(versionRun.output.trim()).toBe(version);
 
     const [routerPort, adminPort] = [await freePort(), await freePort()];
-    const router = spawnProgram(bin, ['router'], {
-      ...env,
-      ROUTES_FILE: 'routes.yaml',
-      FLAGS_FILE: 'flags.json',
-      ROUTER_PORT: String(routerPort),
-      ADMIN_PORT: String(adminPort),
-      UPSTREAM_URL: upstreamUrl,
-      LOG_LEVEL: 'warn',
-    }, app);
+    const router = spawnProgram(
+      bin,
+      ['router'],
+      {
+        ...env,
+        ROUTES_FILE: 'routes.yaml',
+        FLAGS_FILE: 'flags.json',
+        ROUTER_PORT: String(routerPort),
+        ADMIN_PORT: String(adminPort),
+        UPSTREAM_URL: upstreamUrl,
+        LOG_LEVEL: 'warn',
+      },
+      app,
+    );
     running.push(router);
     const res = await waitFor(() => fetch(`http://127.0.0.1:${routerPort}/api/v1/hello`), 30_000, router.output);
     expect(res.status).toBe(200);

@@ -13,7 +13,9 @@ export interface TestDatabase {
 }
 
 /** An isolated database for one test file, on the run's PostgreSQL server; migrated unless told otherwise. */
-export async function createTestDatabase(options: { migrate?: boolean; env?: Record<string, string> } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  options: { migrate?: boolean; env?: Record<string, string> } = {},
+): Promise<TestDatabase> {
   const adminUrl = inject('adminUrl');
   const name = `ficus_test_${randomBytes(6).toString('hex')}`;
   await ensureDatabase(adminUrl, name);

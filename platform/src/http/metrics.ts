@@ -46,7 +46,11 @@ export function createHttpMetrics(prefix: string, shared?: Registry): HttpMetric
   const middleware: RequestHandler = (req, res, next) => {
     const started = process.hrtime.bigint();
     res.once('finish', () => {
-      const labels = { method: req.method, route: routeLabel(req, res.locals['mountPath']), status: String(res.statusCode) };
+      const labels = {
+        method: req.method,
+        route: routeLabel(req, res.locals['mountPath']),
+        status: String(res.statusCode),
+      };
       requests.inc(labels);
       duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     });

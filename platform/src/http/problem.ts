@@ -3,7 +3,12 @@ import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'exp
 import { FicusError, toProblem } from '../errors.js';
 
 /** Writes `error` as RFC 9457 application/problem+json on a plain node:http response. */
-export function writeProblem(res: ServerResponse, error: FicusError, context: { instance?: string; requestId?: string } = {}, headers: Record<string, string> = {}): void {
+export function writeProblem(
+  res: ServerResponse,
+  error: FicusError,
+  context: { instance?: string; requestId?: string } = {},
+  headers: Record<string, string> = {},
+): void {
   const body = JSON.stringify(toProblem(error, context));
   res.writeHead(error.status, {
     ...headers,
@@ -15,7 +20,12 @@ export function writeProblem(res: ServerResponse, error: FicusError, context: { 
 }
 
 /** Sends `error` as RFC 9457 application/problem+json from an express handler. */
-export function sendProblem(req: Request, res: Response, error: FicusError, headers: Record<string, string> = {}): void {
+export function sendProblem(
+  req: Request,
+  res: Response,
+  error: FicusError,
+  headers: Record<string, string> = {},
+): void {
   writeProblem(res, error, { instance: req.originalUrl, requestId: String(req.id ?? '') || undefined }, headers);
 }
 
@@ -35,16 +45,27 @@ function asFicusError(error: unknown): FicusError {
   const parserError = error as BodyParserError;
   switch (parserError?.type) {
     case 'entity.parse.failed':
-      return new FicusError('FICUS_ERR_MALFORMED_JSON', `request body is not valid JSON (${parserError.message}); send a JSON object`);
+      return new FicusError(
+        'FICUS_ERR_MALFORMED_JSON',
+        `request body is not valid JSON (${parserError.message}); send a JSON object`,
+      );
     case 'entity.too.large':
-      return new FicusError('FICUS_ERR_BODY_TOO_LARGE', `request body exceeds the limit of ${parserError.limit} bytes; send a smaller body`, {
-        extensions: { limit: parserError.limit },
-      });
+      return new FicusError(
+        'FICUS_ERR_BODY_TOO_LARGE',
+        `request body exceeds the limit of ${parserError.limit} bytes; send a smaller body`,
+        {
+          extensions: { limit: parserError.limit },
+        },
+      );
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new FicusError('FICUS_ERR_UNSUPPORTED_MEDIA_TYPE', `${parserError.message}; send UTF-8 JSON`);
     default:
-      return new FicusError('FICUS_ERR_INTERNAL', 'the server failed to handle this request; the request id identifies it in the logs', { cause: error });
+      return new FicusError(
+        'FICUS_ERR_INTERNAL',
+        'the server failed to handle this request; the request id identifies it in the logs',
+        { cause: error },
+      );
   }
 }
 

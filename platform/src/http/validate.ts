@@ -27,7 +27,10 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z
 /** Validates a JSON request body; 415 when the client did not send JSON at all. */
 export function parseBody<S extends z.ZodType>(schema: S, req: Request): z.output<S> {
   if (req.body === undefined) {
-    throw new FicusError('FICUS_ERR_UNSUPPORTED_MEDIA_TYPE', 'request body must be JSON; send Content-Type: application/json');
+    throw new FicusError(
+      'FICUS_ERR_UNSUPPORTED_MEDIA_TYPE',
+      'request body must be JSON; send Content-Type: application/json',
+    );
   }
   return parse(schema, req.body, 'request body');
 }

@@ -19,7 +19,11 @@ const strategySchema = z
     for (const name of percentParameters) {
       const value = strategy.parameters?.[name];
       if (value !== undefined && !percentage.test(value)) {
-        ctx.addIssue({ code: 'custom', path: ['parameters', name], message: `"${value}" is not a whole percentage from 0 to 100` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['parameters', name],
+          message: `"${value}" is not a whole percentage from 0 to 100`,
+        });
       }
     }
   });
@@ -62,7 +66,12 @@ export function stageOf(feature: Feature | undefined): RouteStage {
   if (!feature?.enabled) return { stage: 'monolith', percent: 0 };
   const [strategy, ...others] = feature.strategies;
   if (!strategy) return { stage: 'service', percent: 100 };
-  if (others.length > 0 || strategy.name !== 'flexibleRollout' || (strategy.constraints?.length ?? 0) > 0 || (strategy.segments?.length ?? 0) > 0) {
+  if (
+    others.length > 0 ||
+    strategy.name !== 'flexibleRollout' ||
+    (strategy.constraints?.length ?? 0) > 0 ||
+    (strategy.segments?.length ?? 0) > 0
+  ) {
     return { stage: 'custom', percent: undefined };
   }
   const percent = Number(strategy.parameters?.['rollout'] ?? 100);
@@ -79,6 +88,12 @@ export function serveToggle(flag: string, routeId: string, stage: Stage, percent
     name: flag,
     enabled: stage !== 'monolith',
     type: 'release',
-    strategies: [{ name: 'flexibleRollout', parameters: { rollout: String(rollout), stickiness, groupId: routeId }, constraints: [] }],
+    strategies: [
+      {
+        name: 'flexibleRollout',
+        parameters: { rollout: String(rollout), stickiness, groupId: routeId },
+        constraints: [],
+      },
+    ],
   };
 }

@@ -14,17 +14,23 @@ export function readFlagsFile(file: string): ClientFeatures {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new FicusError('FICUS_ERR_FLAG_SOURCE', `cannot read the flags file ${file}: ${(error as Error).message}`, { cause: error });
+    throw new FicusError('FICUS_ERR_FLAG_SOURCE', `cannot read the flags file ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return parseFlagsFile(text, file);
 }
 
 /** Validates the text of a flags file; throws FICUS_ERR_FLAG_SOURCE naming `file` and the field. */
 export function parseFlagsFile(text: string, file: string): ClientFeatures {
-  const data = parseValidated(text, file, clientFeaturesSchema, { code: 'FICUS_ERR_FLAG_SOURCE', expected: 'in Unleash client-features format' });
+  const data = parseValidated(text, file, clientFeaturesSchema, {
+    code: 'FICUS_ERR_FLAG_SOURCE',
+    expected: 'in Unleash client-features format',
+  });
   const names = new Set<string>();
   for (const [index, feature] of data.features.entries()) {
-    if (names.has(feature.name)) throw new FicusError('FICUS_ERR_FLAG_SOURCE', `${file}: features.${index}.name: "${feature.name}" appears twice`);
+    if (names.has(feature.name))
+      throw new FicusError('FICUS_ERR_FLAG_SOURCE', `${file}: features.${index}.name: "${feature.name}" appears twice`);
     names.add(feature.name);
   }
   return data;
@@ -81,12 +87,12 @@ export class FileRepository extends EventEmitter implements RepositoryInterface 
   }
 
   getToggle(name: string) {
-    return this.#features.get(name) as unknown as ReturnType<RepositoryInterface["getToggle"]>;
+    return this.#features.get(name) as unknown as ReturnType<RepositoryInterface['getToggle']>;
   }
 
   getToggles() {
     // Validated by clientFeaturesSchema: the shape unleash-client reads.
-    return [...this.#features.values()] as unknown as ReturnType<RepositoryInterface["getToggles"]>;
+    return [...this.#features.values()] as unknown as ReturnType<RepositoryInterface['getToggles']>;
   }
 
   getSegment(id: number) {
@@ -96,7 +102,10 @@ export class FileRepository extends EventEmitter implements RepositoryInterface 
   getTogglesWithSegmentData() {
     return this.getToggles().map((feature) => ({
       ...feature,
-      strategies: feature.strategies?.map(({ segments, ...strategy }) => ({ ...strategy, segments: segments?.map((id) => this.#segments.get(id)) })),
+      strategies: feature.strategies?.map(({ segments, ...strategy }) => ({
+        ...strategy,
+        segments: segments?.map((id) => this.#segments.get(id)),
+      })),
     })) as ReturnType<RepositoryInterface['getTogglesWithSegmentData']>;
   }
 }

@@ -118,7 +118,13 @@ export class FlagSource {
   }
 
   /** Flags from an Unleash server's client API. */
-  static fromServer(options: { url: string; apiToken: string; refreshMs: number; logger: Logger; instanceId?: string }): FlagSource {
+  static fromServer(options: {
+    url: string;
+    apiToken: string;
+    refreshMs: number;
+    logger: Logger;
+    instanceId?: string;
+  }): FlagSource {
     const unleash = new Unleash({
       appName: 'ficus-router',
       url: options.url,
@@ -167,7 +173,14 @@ export class FlagSource {
   }
 
   status(): FlagSourceStatus {
-    return { kind: this.kind, location: this.location, ready: this.#ready, lastSyncAt: this.#lastSyncAt, lastError: this.#lastError, errors: this.#errors };
+    return {
+      kind: this.kind,
+      location: this.location,
+      ready: this.#ready,
+      lastSyncAt: this.#lastSyncAt,
+      lastError: this.#lastError,
+      errors: this.#errors,
+    };
   }
 
   stop(): void {

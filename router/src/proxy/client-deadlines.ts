@@ -22,7 +22,12 @@ export interface ClientDeadlines {
   sendMs: number;
 }
 
-export const defaultClientDeadlines: Readonly<ClientDeadlines> = Object.freeze({ headersMs: 10_000, bodyIdleMs: 10_000, requestMs: 30_000, sendMs: 10_000 });
+export const defaultClientDeadlines: Readonly<ClientDeadlines> = Object.freeze({
+  headersMs: 10_000,
+  bodyIdleMs: 10_000,
+  requestMs: 30_000,
+  sendMs: 10_000,
+});
 
 /** Which client deadline ran out, as counted in `ficus_router_client_timeouts_total`. */
 export type ClientDeadline = 'headers' | 'body' | 'request' | 'send';
@@ -60,7 +65,12 @@ export function timedOut(stream: Readable): boolean {
  * reader (the read-ahead, or the upstream request) fails with a ClientTimeoutError, so the
  * client is still answered 408 where it can be; the connection is closed once that answer is out.
  */
-export function watchBodyIdle(req: IncomingMessage, res: ServerResponse, idleMs: number, onTimeout: (error: ClientTimeoutError) => void): void {
+export function watchBodyIdle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  idleMs: number,
+  onTimeout: (error: ClientTimeoutError) => void,
+): void {
   const socket = req.socket;
   let bytes = socket.bytesRead;
   let quietSince = performance.now();

@@ -5,7 +5,14 @@ import type { Decision } from '../decide.js';
 import type { ServedEvent } from '../served-event.js';
 import { pipeWithDeadline, timedOut, type ClientDeadline } from './client-deadlines.js';
 import { clientResponseHeaders, setHost, upstreamRequestHeaders, type HeaderList } from './headers.js';
-import { idempotentMethods, UpstreamError, type OutgoingRequest, type SendDone, type Transport, type UpstreamResponse } from './send.js';
+import {
+  idempotentMethods,
+  UpstreamError,
+  type OutgoingRequest,
+  type SendDone,
+  type Transport,
+  type UpstreamResponse,
+} from './send.js';
 import { failureResponse, mayFallBack, type BodyKind } from './status-code.js';
 import type { Upstream } from './upstream.js';
 
@@ -45,7 +52,8 @@ function writeHead(res: ServerResponse, response: UpstreamResponse, headers: Hea
     return;
   }
   const grouped = new Map<string, string[]>();
-  for (let i = 0; i < headers.length; i += 2) grouped.set(headers[i]!, [...(grouped.get(headers[i]!) ?? []), headers[i + 1]!]);
+  for (let i = 0; i < headers.length; i += 2)
+    grouped.set(headers[i]!, [...(grouped.get(headers[i]!) ?? []), headers[i + 1]!]);
   for (const [name, values] of grouped) res.setHeader(name, values.length === 1 ? values[0]! : values);
   res.writeHead(response.statusCode, response.statusText || undefined);
 }
@@ -92,11 +100,20 @@ class Forwarding {
       if (!error) return done(undefined, response);
       // Only what can be sent again: a streamed body the transport already started to read cannot.
       const resendable = this.kind.body !== 'streamed' || this.kind.lazyBody;
-      if (!this.kind.idempotent || !resendable || upstream.spec.retries === 0 || error.failure !== 'connect') return done(error);
+      if (!this.kind.idempotent || !resendable || upstream.spec.retries === 0 || error.failure !== 'connect')
+        return done(error);
       this.options.onRetry(upstream.name);
       upstream.retry
-        .execute(() => new Promise<UpstreamResponse>((resolve, reject) => transport.send(upstream, this.outgoing, this.exchange, (e, r) => (e ? reject(e) : resolve(r!)))))
-        .then((r) => done(undefined, r), (e: unknown) => done(e as UpstreamError));
+        .execute(
+          () =>
+            new Promise<UpstreamResponse>((resolve, reject) =>
+              transport.send(upstream, this.outgoing, this.exchange, (e, r) => (e ? reject(e) : resolve(r!))),
+            ),
+        )
+        .then(
+          (r) => done(undefined, r),
+          (e: unknown) => done(e as UpstreamError),
+        );
     });
   }
 
@@ -109,7 +126,14 @@ class Forwarding {
 
   /** The monolith (or a fallback): bulkhead and retries, no breaker. */
   direct(upstream: Upstream): void {
-    if (!upstream.tryAcquire()) return this.refuse(new UpstreamError('saturated', upstream.name, `${upstream.name} has ${upstream.spec.maxConcurrent} requests in flight`));
+    if (!upstream.tryAcquire())
+      return this.refuse(
+        new UpstreamError(
+          'saturated',
+          upstream.name,
+          `${upstream.name} has ${upstream.spec.maxConcurrent} requests in flight`,
+        ),
+      );
     this.send(upstream, (error, response) => {
       if (error) {
         upstream.release();
@@ -122,22 +146,46 @@ class Forwarding {
   /** A service: bulkhead, circuit breaker, retries; its failures may go to the fallback. */
   viaService(service: Upstream): void {
     // While the breaker's trial request is out, the others do not wait for it.
-    if (service.probing) return this.serviceFailed(new UpstreamError('circuit-open', service.name, `the circuit of ${service.name} is half-open (a trial request is in flight)`));
-    if (!service.tryAcquire()) return this.serviceFailed(new UpstreamError('saturated', service.name, `${service.name} has ${service.spec.maxConcurrent} requests in flight`));
+    if (service.probing)
+      return this.serviceFailed(
+        new UpstreamError(
+          'circuit-open',
+          service.name,
+          `the circuit of ${service.name} is half-open (a trial request is in flight)`,
+        ),
+      );
+    if (!service.tryAcquire())
+      return this.serviceFailed(
+        new UpstreamError(
+          'saturated',
+          service.name,
+          `${service.name} has ${service.spec.maxConcurrent} requests in flight`,
+        ),
+      );
     service.breaker
-      .execute(() => new Promise<UpstreamResponse>((resolve, reject) => this.send(service, (e, r) => (e ? reject(e) : resolve(r!)))))
+      .execute(
+        () =>
+          new Promise<UpstreamResponse>((resolve, reject) =>
+            this.send(service, (e, r) => (e ? reject(e) : resolve(r!))),
+          ),
+      )
       .then(
         (response) => {
           if (this.decision.fallback && response.statusCode >= 500 && mayFallBack('status', this.kind)) {
             discard(response.body);
             service.release();
-            return this.serviceFailed(new UpstreamError('status', service.name, `${service.name} answered ${response.statusCode}`));
+            return this.serviceFailed(
+              new UpstreamError('status', service.name, `${service.name} answered ${response.statusCode}`),
+            );
           }
           this.deliver(service, response);
         },
         (error: unknown) => {
           service.release();
-          if (error instanceof BrokenCircuitError) return this.serviceFailed(new UpstreamError('circuit-open', service.name, `the circuit of ${service.name} is open`));
+          if (error instanceof BrokenCircuitError)
+            return this.serviceFailed(
+              new UpstreamError('circuit-open', service.name, `the circuit of ${service.name} is open`),
+            );
           if (error instanceof UpstreamError) return this.serviceFailed(error);
           this.crash(error);
         },
@@ -178,13 +226,20 @@ class Forwarding {
       // 100, a control character in the reason phrase): the upstream is at fault, the router lives on.
       discard(body);
       upstream.release();
-      return this.refuse(new UpstreamError('reset', upstream.name, `${upstream.name} sent a response that cannot be forwarded (${(error as Error).message})`));
+      return this.refuse(
+        new UpstreamError(
+          'reset',
+          upstream.name,
+          `${upstream.name} sent a response that cannot be forwarded (${(error as Error).message})`,
+        ),
+      );
     }
     // A body that breaks off is the upstream's failure (502), or 504 when it paused longer than
     // responseTimeoutMs; the abort our own destroy() causes is not.
     let failedWith: number | undefined;
     body.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'UND_ERR_ABORTED' && !res.destroyed) failedWith = error.code === 'UND_ERR_BODY_TIMEOUT' || error.code === 'FICUS_UPSTREAM_TIMEOUT' ? 504 : 502;
+      if (error.code !== 'UND_ERR_ABORTED' && !res.destroyed)
+        failedWith = error.code === 'UND_ERR_BODY_TIMEOUT' || error.code === 'FICUS_UPSTREAM_TIMEOUT' ? 504 : 502;
       res.destroy();
     });
     pipeWithDeadline(body, res, this.options.sendTimeoutMs, () => this.options.onClientTimeout('send'));
@@ -213,7 +268,8 @@ class Forwarding {
     if (res.headersSent) res.destroy();
     else {
       const detail = `${failure.message}; ${this.fallback ? 'the monolith failed too' : 'try again later'}`;
-      const headers: Record<string, string> = status === 503 ? { 'retry-after': '1' } : status === 408 ? { connection: 'close' } : {};
+      const headers: Record<string, string> =
+        status === 503 ? { 'retry-after': '1' } : status === 408 ? { connection: 'close' } : {};
       writeProblem(res, new FicusError(code, detail, { status }), { instance: target, requestId }, headers);
     }
     this.finish('router', status);
@@ -222,7 +278,12 @@ class Forwarding {
   crash(error: unknown): void {
     const { res, requestId } = this.exchange;
     if (res.headersSent) res.destroy();
-    else writeProblem(res, new FicusError('FICUS_ERR_INTERNAL', 'the router failed to forward this request', { cause: error }), { requestId });
+    else
+      writeProblem(
+        res,
+        new FicusError('FICUS_ERR_INTERNAL', 'the router failed to forward this request', { cause: error }),
+        { requestId },
+      );
     this.finish('router', 500);
   }
 
@@ -249,6 +310,11 @@ class Forwarding {
  * fallback (the monolith) when the service fails and `mayFallBack` allows it. `body` is the
  * request body read in full, the request itself for a body streamed once, or null.
  */
-export function forward(exchange: Exchange, decision: Decision, options: ForwardOptions, body: Buffer | IncomingMessage | null): void {
+export function forward(
+  exchange: Exchange,
+  decision: Decision,
+  options: ForwardOptions,
+  body: Buffer | IncomingMessage | null,
+): void {
   new Forwarding(exchange, decision, options, body).start();
 }

@@ -1,6 +1,13 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
-import { UpstreamError, upstreamErrorOf, upstreamTimeoutCode, type OutgoingRequest, type SendDone, type Transport } from './send.js';
+import {
+  UpstreamError,
+  upstreamErrorOf,
+  upstreamTimeoutCode,
+  type OutgoingRequest,
+  type SendDone,
+  type Transport,
+} from './send.js';
 import type { Upstream } from './upstream.js';
 
 interface Pending {
@@ -24,7 +31,9 @@ function setHeaders(proxyReq: ClientRequest, list: readonly string[]): void {
 }
 
 function timeoutError(upstream: Upstream): NodeJS.ErrnoException {
-  return Object.assign(new Error(`${upstream.name} sent nothing for ${upstream.spec.responseTimeoutMs} ms`), { code: upstreamTimeoutCode });
+  return Object.assign(new Error(`${upstream.name} sent nothing for ${upstream.spec.responseTimeoutMs} ms`), {
+    code: upstreamTimeoutCode,
+  });
 }
 
 /**
@@ -38,16 +47,28 @@ export function hpmTransport(): Transport {
   const proxies = new WeakMap<Upstream, RequestHandler>();
   // The send in progress for each request; its sends (retries, the fallback) come one at a time.
   const pending = new WeakMap<IncomingMessage, Pending>();
-  const settle = (req: IncomingMessage, error: NodeJS.ErrnoException | UpstreamError | undefined, response?: IncomingMessage, only?: Pending) => {
+  const settle = (
+    req: IncomingMessage,
+    error: NodeJS.ErrnoException | UpstreamError | undefined,
+    response?: IncomingMessage,
+    only?: Pending,
+  ) => {
     const current = pending.get(req);
     if (!current || (only && current !== only)) return;
     pending.delete(req);
     if (error) {
       // The proxy does not end its request on every failure (a client's 408, say): it would hold an agent socket.
       if (current.proxyReq && !current.proxyReq.destroyed) current.proxyReq.destroy();
-      return current.done(error instanceof UpstreamError ? error : upstreamErrorOf(current.upstream, current.outgoing.body, error));
+      return current.done(
+        error instanceof UpstreamError ? error : upstreamErrorOf(current.upstream, current.outgoing.body, error),
+      );
     }
-    current.done(undefined, { statusCode: response!.statusCode ?? 502, statusText: response!.statusMessage, headers: response!.headers, body: response! });
+    current.done(undefined, {
+      statusCode: response!.statusCode ?? 502,
+      statusText: response!.statusMessage,
+      headers: response!.headers,
+      body: response!,
+    });
   };
 
   const proxyFor = (upstream: Upstream): RequestHandler => {
@@ -98,7 +119,14 @@ export function hpmTransport(): Transport {
       // A client that leaves before the answer: the proxy destroys its request without an error
       // event, so the attempt is settled here (the core then frees the slot).
       // The client's leaving, not the upstream's failure: the breaker does not count it.
-      res.once('close', () => settle(req, new UpstreamError('aborted', upstream.name, 'the client closed its connection'), undefined, attempt));
+      res.once('close', () =>
+        settle(
+          req,
+          new UpstreamError('aborted', upstream.name, 'the client closed its connection'),
+          undefined,
+          attempt,
+        ),
+      );
       // The upstream receives the normalized path; node's server has answered any Expect
       // itself (and http-proxy-middleware would skip our headers for a request that has one).
       req.url = outgoing.path;

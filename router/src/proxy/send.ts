@@ -50,7 +50,12 @@ export interface Transport {
    * Sends one request and calls back once the response headers arrived, or with an
    * UpstreamError whose `failure` says whether the upstream can have received it.
    */
-  send(upstream: Upstream, outgoing: OutgoingRequest, exchange: { req: IncomingMessage; res: ServerResponse }, done: SendDone): void;
+  send(
+    upstream: Upstream,
+    outgoing: OutgoingRequest,
+    exchange: { req: IncomingMessage; res: ServerResponse },
+    done: SendDone,
+  ): void;
   /** Whether a streamed request body is read only once connected (so a refused connection leaves it unread). */
   readonly lazyBody: boolean;
 }
@@ -85,22 +90,27 @@ function failureOf(error: NodeJS.ErrnoException): UpstreamFailure {
   return error.syscall === 'connect' || error.syscall === 'getaddrinfo' ? 'connect' : 'reset';
 }
 
-
 /** Whether the client hung up while its request body was still streaming upstream. */
 function clientAborted(body: OutgoingRequest['body']): boolean {
   return body !== null && !Buffer.isBuffer(body) && body.destroyed && 'complete' in body && !body.complete;
 }
 
 function messageFor(failure: UpstreamFailure, upstream: Upstream, error: NodeJS.ErrnoException): string {
-  if (failure === 'aborted') return `the client closed its connection while its request body was being sent to ${upstream.name}`;
-  if (error.code === 'UND_ERR_CONNECT_TIMEOUT') return `could not connect to ${upstream.name} within ${upstream.spec.connectTimeoutMs} ms`;
+  if (failure === 'aborted')
+    return `the client closed its connection while its request body was being sent to ${upstream.name}`;
+  if (error.code === 'UND_ERR_CONNECT_TIMEOUT')
+    return `could not connect to ${upstream.name} within ${upstream.spec.connectTimeoutMs} ms`;
   if (failure === 'connect') return `could not connect to ${upstream.name}: ${error.code}`;
   if (failure === 'timeout') return `${upstream.name} sent no response within ${upstream.spec.responseTimeoutMs} ms`;
   return `${upstream.name}: ${error.code ?? error.message}`;
 }
 
 /** A transport's failure as the core reads it: what happened, and whether the upstream can have received the request. */
-export function upstreamErrorOf(upstream: Upstream, body: OutgoingRequest['body'], error: NodeJS.ErrnoException): UpstreamError {
+export function upstreamErrorOf(
+  upstream: Upstream,
+  body: OutgoingRequest['body'],
+  error: NodeJS.ErrnoException,
+): UpstreamError {
   const streamed = body !== null && !Buffer.isBuffer(body);
   const failure = streamed && timedOut(body) ? 'client-timeout' : clientAborted(body) ? 'aborted' : failureOf(error);
   return new UpstreamError(failure, upstream.name, messageFor(failure, upstream, error), { cause: error });

@@ -2,7 +2,14 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Pool } from 'undici';
 import {
-  CircuitState, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, type CircuitBreakerPolicy, type RetryPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  type CircuitBreakerPolicy,
+  type RetryPolicy,
 } from 'cockatiel';
 import type { UpstreamSpec } from '../route-table/schema.js';
 import { UpstreamError, type UpstreamResponse } from './send.js';
@@ -48,23 +55,31 @@ export class Upstream {
     this.name = name;
     this.spec = spec;
     this.url = new URL(spec.url);
-    const options = { keepAlive: true, maxSockets: spec.maxConcurrent, maxFreeSockets: spec.maxConcurrent, scheduling: 'lifo' as const };
+    const options = {
+      keepAlive: true,
+      maxSockets: spec.maxConcurrent,
+      maxFreeSockets: spec.maxConcurrent,
+      scheduling: 'lifo' as const,
+    };
     this.agent = this.url.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
     this.#pool = this.#newPool();
     // Failures that say the upstream is unwell (errors, timeouts, 5xx); a full bulkhead or a
     // client that hung up or stalled mid-upload is not one.
-    const unwell = handleWhen((error) => error instanceof UpstreamError && !clientsFault.has(error.failure)).orWhenResult(
-      (response) => (response as UpstreamResponse).statusCode >= 500,
-    );
+    const unwell = handleWhen(
+      (error) => error instanceof UpstreamError && !clientsFault.has(error.failure),
+    ).orWhenResult((response) => (response as UpstreamResponse).statusCode >= 500);
     this.breaker = circuitBreaker(unwell, {
       halfOpenAfter: spec.breaker.halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(spec.breaker.consecutiveFailures),
     });
     if (onBreakerChange) this.breaker.onStateChange((state) => onBreakerChange(name, stateNames[state]));
-    this.retry = retry(handleWhen((error) => error instanceof UpstreamError && error.failure === 'connect'), {
-      maxAttempts: Math.max(0, spec.retries - 1),
-      backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 400 }),
-    });
+    this.retry = retry(
+      handleWhen((error) => error instanceof UpstreamError && error.failure === 'connect'),
+      {
+        maxAttempts: Math.max(0, spec.retries - 1),
+        backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 400 }),
+      },
+    );
   }
 
   #newPool(): Pool {

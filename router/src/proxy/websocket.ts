@@ -12,15 +12,25 @@ function headerBlock(status: string, raw: readonly string[], skip: ReadonlySet<s
 }
 
 /** Framing and hop-by-hop headers the router rewrites when it answers a refused upgrade itself. */
-const refusedSkip = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'te', 'trailer']);
+const refusedSkip = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'upgrade',
+  'te',
+  'trailer',
+]);
 const refusedBodyLimit = 64 * 1024;
 
 /** A short answer of the router's own on a socket that asked for an upgrade. */
 export function answerUpgrade(socket: Duplex, status: number, reason: string, detail = ''): void {
   if (socket.destroyed) return;
   const body = detail ? `${detail}\n` : '';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n` +
-    `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 /** How an upgrade handshake ended. */
@@ -72,7 +82,8 @@ export function forwardUpgrade(
       return true;
     };
     // Connect deadline first, then the handshake deadline: an upstream that accepts and never answers is cut.
-    const deadline = (code: string, ms: number) => setTimeout(() => outgoing.destroy(Object.assign(new Error(`no ${code} within ${ms} ms`), { code })), ms);
+    const deadline = (code: string, ms: number) =>
+      setTimeout(() => outgoing.destroy(Object.assign(new Error(`no ${code} within ${ms} ms`), { code })), ms);
     let timer = deadline('UND_ERR_CONNECT_TIMEOUT', upstream.spec.connectTimeoutMs);
     outgoing.once('socket', (s) =>
       s.once('connect', () => {
@@ -85,7 +96,9 @@ export function forwardUpgrade(
       settle({ statusCode: 499, answered: true });
     };
     socket.once('close', onClientGone);
-    outgoing.once('error', (error: NodeJS.ErrnoException) => settle({ statusCode: 502, answered: false, failure: upstreamErrorOf(upstream, null, error) }));
+    outgoing.once('error', (error: NodeJS.ErrnoException) =>
+      settle({ statusCode: 502, answered: false, failure: upstreamErrorOf(upstream, null, error) }),
+    );
     outgoing.once('response', (response) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -97,12 +110,21 @@ export function forwardUpgrade(
         const statusCode = response.statusCode ?? 502;
         if (!settle({ statusCode, answered: true })) return;
         const body = Buffer.concat(chunks);
-        socket.end(Buffer.concat([
-          Buffer.from(`${headerBlock(`HTTP/1.1 ${statusCode} ${response.statusMessage}`, response.rawHeaders, refusedSkip)}content-length: ${body.length}\r\nconnection: close\r\n\r\n`),
-          body,
-        ]));
+        socket.end(
+          Buffer.concat([
+            Buffer.from(
+              `${headerBlock(`HTTP/1.1 ${statusCode} ${response.statusMessage}`, response.rawHeaders, refusedSkip)}content-length: ${body.length}\r\nconnection: close\r\n\r\n`,
+            ),
+            body,
+          ]),
+        );
       });
-      response.once('error', (error: NodeJS.ErrnoException) => settle({ statusCode: 502, answered: false, failure: upstreamErrorOf(upstream, null, error) }) && socket.destroy());
+      response.once(
+        'error',
+        (error: NodeJS.ErrnoException) =>
+          settle({ statusCode: 502, answered: false, failure: upstreamErrorOf(upstream, null, error) }) &&
+          socket.destroy(),
+      );
     });
     outgoing.once('upgrade', (response, upstreamSocket, upstreamHead) => {
       const answered = String(response.headers.upgrade ?? '').toLowerCase();

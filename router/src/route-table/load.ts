@@ -23,7 +23,12 @@ export interface RouteTable {
 type Headers = Record<string, string | string[] | undefined>;
 
 /** The route that takes a request, or undefined for the default upstream. */
-export function matchRoute(table: RouteTable, method: string, segments: readonly string[], headers: Headers): CompiledRoute | undefined {
+export function matchRoute(
+  table: RouteTable,
+  method: string,
+  segments: readonly string[],
+  headers: Headers,
+): CompiledRoute | undefined {
   for (const route of table.routes) {
     if (route.methods && !route.methods.has(method)) continue;
     if (!matchPattern(route.pattern, segments)) continue;
@@ -35,7 +40,9 @@ export function matchRoute(table: RouteTable, method: string, segments: readonly
 
 function lineOf(doc: Document, counter: LineCounter, path: ReadonlyArray<PropertyKey>): number | undefined {
   for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth) as Array<string | number>, true) as { range?: [number, number, number] } | undefined;
+    const node = doc.getIn(path.slice(0, depth) as Array<string | number>, true) as
+      | { range?: [number, number, number] }
+      | undefined;
     if (node?.range) return counter.linePos(node.range[0]).line;
   }
   return undefined;
@@ -64,7 +71,11 @@ function headersCover(outer: CompiledRoute, inner: CompiledRoute): boolean {
 
 /** Most specific first; ties keep file order. Header and method constraints make a route more specific. */
 function compareRoutes(a: CompiledRoute, b: CompiledRoute): number {
-  return comparePatterns(a.pattern, b.pattern) || b.headers.length - a.headers.length || Number(!a.methods) - Number(!b.methods);
+  return (
+    comparePatterns(a.pattern, b.pattern) ||
+    b.headers.length - a.headers.length ||
+    Number(!a.methods) - Number(!b.methods)
+  );
 }
 
 /**
@@ -91,11 +102,15 @@ export function parseRouteTable(text: string, source: string): RouteTable {
       const unknown = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
       at(issue.path, `${issue.message}${unknown}`);
     }
-    throw new FicusError('FICUS_ERR_ROUTE_INVALID', `${source} is invalid; fix these and reload:\n${problems.join('\n')}`);
+    throw new FicusError(
+      'FICUS_ERR_ROUTE_INVALID',
+      `${source} is invalid; fix these and reload:\n${problems.join('\n')}`,
+    );
   }
   const spec = parsed.data;
   const upstreams = new Map(Object.entries(spec.upstreams));
-  if (!upstreams.has(spec.defaultUpstream)) at(['defaultUpstream'], `unknown upstream "${spec.defaultUpstream}"; declare it under upstreams`);
+  if (!upstreams.has(spec.defaultUpstream))
+    at(['defaultUpstream'], `unknown upstream "${spec.defaultUpstream}"; declare it under upstreams`);
 
   const compiled: CompiledRoute[] = [];
   const ids = new Map<string, number>();
@@ -103,32 +118,58 @@ export function parseRouteTable(text: string, source: string): RouteTable {
   spec.routes.forEach((route, index) => {
     const pattern = compilePattern(route.match.path);
     if (typeof pattern === 'string') at(['routes', index, 'match', 'path'], `"${route.match.path}" ${pattern}`);
-    if (ids.has(route.id)) at(['routes', index, 'id'], `duplicate id; routes[${ids.get(route.id)}] already uses "${route.id}"`);
+    if (ids.has(route.id))
+      at(['routes', index, 'id'], `duplicate id; routes[${ids.get(route.id)}] already uses "${route.id}"`);
     ids.set(route.id, index);
-    if (!upstreams.has(route.service)) at(['routes', index, 'service'], `unknown upstream "${route.service}"; declare it under upstreams`);
-    if (route.service === spec.defaultUpstream) at(['routes', index, 'service'], `is the default upstream; the route would change nothing`);
+    if (!upstreams.has(route.service))
+      at(['routes', index, 'service'], `unknown upstream "${route.service}"; declare it under upstreams`);
+    if (route.service === spec.defaultUpstream)
+      at(['routes', index, 'service'], `is the default upstream; the route would change nothing`);
     const flag = route.flag ?? `ficus.${route.id}`;
-    if (flags.has(flag)) at(['routes', index, 'flag'], `flag "${flag}" already drives route "${flags.get(flag)}"; each route needs its own`);
+    if (flags.has(flag))
+      at(
+        ['routes', index, 'flag'],
+        `flag "${flag}" already drives route "${flags.get(flag)}"; each route needs its own`,
+      );
     flags.set(flag, route.id);
     if (typeof pattern === 'string') return;
     compiled.push({
       ...route,
       flag,
       pattern,
-      methods: route.match.methods ? new Set(route.match.methods.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]))) : undefined,
-      headers: Object.entries(route.match.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value] as [string, string]),
+      methods: route.match.methods
+        ? new Set(route.match.methods.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])))
+        : undefined,
+      headers: Object.entries(route.match.headers ?? {}).map(
+        ([name, value]) => [name.toLowerCase(), value] as [string, string],
+      ),
     });
   });
 
-  const ordered = compiled.map((route, index) => ({ route, index })).sort((a, b) => compareRoutes(a.route, b.route) || a.index - b.index).map((e) => e.route);
+  const ordered = compiled
+    .map((route, index) => ({ route, index }))
+    .sort((a, b) => compareRoutes(a.route, b.route) || a.index - b.index)
+    .map((e) => e.route);
   ordered.forEach((route, position) => {
-    const shadow = ordered.slice(0, position).find((earlier) => patternCovers(earlier.pattern, route.pattern) && methodsCover(earlier, route) && headersCover(earlier, route));
+    const shadow = ordered
+      .slice(0, position)
+      .find(
+        (earlier) =>
+          patternCovers(earlier.pattern, route.pattern) && methodsCover(earlier, route) && headersCover(earlier, route),
+      );
     if (shadow) {
-      at(['routes', ids.get(route.id)!, 'match'], `can never match: route "${shadow.id}" (${shadow.pattern.source}) takes every request it would; make it more specific or remove it`);
+      at(
+        ['routes', ids.get(route.id)!, 'match'],
+        `can never match: route "${shadow.id}" (${shadow.pattern.source}) takes every request it would; make it more specific or remove it`,
+      );
     }
   });
 
-  if (problems.length > 0) throw new FicusError('FICUS_ERR_ROUTE_INVALID', `${source} is invalid; fix these and reload:\n${problems.join('\n')}`);
+  if (problems.length > 0)
+    throw new FicusError(
+      'FICUS_ERR_ROUTE_INVALID',
+      `${source} is invalid; fix these and reload:\n${problems.join('\n')}`,
+    );
   return Object.freeze({ upstreams, defaultUpstream: spec.defaultUpstream, routes: Object.freeze(ordered), source });
 }
 
@@ -138,15 +179,21 @@ export function parseRouteTable(text: string, source: string): RouteTable {
  */
 function substituteEnv(text: string, env: Record<string, string | undefined>, source: string): string {
   const missing = new Set<string>();
-  const result = text.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g, (_match, name: string, fallback: string | undefined) => {
-    const value = env[name];
-    if (value !== undefined && value !== '') return value;
-    if (fallback !== undefined) return fallback;
-    missing.add(name);
-    return '';
-  });
+  const result = text.replace(
+    /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g,
+    (_match, name: string, fallback: string | undefined) => {
+      const value = env[name];
+      if (value !== undefined && value !== '') return value;
+      if (fallback !== undefined) return fallback;
+      missing.add(name);
+      return '';
+    },
+  );
   if (missing.size > 0) {
-    throw new FicusError('FICUS_ERR_ROUTE_INVALID', `${source} uses ${[...missing].map((n) => `\${${n}}`).join(', ')} but the variable is not set; set it or write \${NAME:-default}`);
+    throw new FicusError(
+      'FICUS_ERR_ROUTE_INVALID',
+      `${source} uses ${[...missing].map((n) => `\${${n}}`).join(', ')} but the variable is not set; set it or write \${NAME:-default}`,
+    );
   }
   return result;
 }
@@ -156,7 +203,11 @@ export function loadRouteTable(file: string, env: Record<string, string | undefi
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new FicusError('FICUS_ERR_ROUTE_INVALID', `cannot read the route table ${file}: ${(error as Error).message}; set ROUTES_FILE to its path`, { cause: error });
+    throw new FicusError(
+      'FICUS_ERR_ROUTE_INVALID',
+      `cannot read the route table ${file}: ${(error as Error).message}; set ROUTES_FILE to its path`,
+      { cause: error },
+    );
   }
   return parseRouteTable(substituteEnv(text, env, file), file);
 }

@@ -25,7 +25,8 @@ export function compilePattern(source: string): PathPattern | string {
   const segments: PatternSegment[] = [];
   for (const part of parts) {
     if (part === '') return 'has an empty segment (// or a trailing /); write /a/b or /a/b/**';
-    if (part === '.' || part === '..') return 'has a . or .. segment; paths are normalized before matching, so it could never match';
+    if (part === '.' || part === '..')
+      return 'has a . or .. segment; paths are normalized before matching, so it could never match';
     if (part === '**') return 'may use ** only as its last segment';
     if (paramSegment.test(part)) segments.push({ kind: 'param', name: part.slice(1) });
     else if (staticSegment.test(part)) segments.push({ kind: 'static', value: part.toLowerCase() });

@@ -42,14 +42,19 @@ const routeSchema = z.strictObject({
   /** The upstream that takes this route over from the default upstream. */
   service: name,
   /** Unleash toggle that decides the stage; `ficus.<id>` by default. */
-  flag: z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, . _ -').optional(),
+  flag: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, . _ -')
+    .optional(),
   /** What serves the request when the service fails: `monolith` (the default upstream) or `none`. */
   fallback: z.enum(['monolith', 'none']).default('monolith'),
   /**
    * Upgrade protocols (the `Upgrade` header) this route tunnels; others are refused with 400.
    * Only WebSocket unless the route allows more (e.g. `[websocket, h2c]`).
    */
-  upgrades: z.array(z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected a protocol name such as websocket')).default(['websocket']),
+  upgrades: z
+    .array(z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected a protocol name such as websocket'))
+    .default(['websocket']),
   /** Which context field keeps a user on one side during a canary. */
   stickiness: z.enum(['userId', 'sessionId', 'default']).default('userId'),
 });

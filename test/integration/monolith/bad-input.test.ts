@@ -15,8 +15,14 @@ afterAll(() => t.close());
 
 /** Rows in every table the order path writes to: none may change on bad input. */
 async function writes(): Promise<number[]> {
-  const count = async (module: string, table: string) => Number((await t.monolith.dbs.get(module)!(table).count({ n: '*' }))[0]!['n']);
-  return Promise.all([count('orders', 'orders'), count('orders', 'order_lines'), count('catalog', 'reservations'), count('payments', 'charges')]);
+  const count = async (module: string, table: string) =>
+    Number((await t.monolith.dbs.get(module)!(table).count({ n: '*' }))[0]!['n']);
+  return Promise.all([
+    count('orders', 'orders'),
+    count('orders', 'order_lines'),
+    count('catalog', 'reservations'),
+    count('payments', 'charges'),
+  ]);
 }
 
 const post = () => request(t.app).post('/api/v1/orders').set('authorization', `Bearer ${customer}`);
@@ -27,31 +33,54 @@ describe('bad input gets problem+json naming the field, and writes nothing', () 
     const res = await post().set('content-type', 'application/json').send('{"items": [');
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.body).toMatchObject({ code: 'FICUS_ERR_MALFORMED_JSON', type: 'urn:ficus:error:FICUS_ERR_MALFORMED_JSON', instance: '/api/v1/orders' });
+    expect(res.body).toMatchObject({
+      code: 'FICUS_ERR_MALFORMED_JSON',
+      type: 'urn:ficus:error:FICUS_ERR_MALFORMED_JSON',
+      instance: '/api/v1/orders',
+    });
     expect(await writes()).toEqual(before);
   });
 
   it('unknown fields → 400 naming each one', async () => {
     const before = await writes();
-    const res = await post().send({ items: [{ productId, quantity: 1, discount: 50 }], payment: { cardNumber: '4242424242424242' }, coupon: 'FREE' }).expect(400);
-    expect(res.body.errors).toEqual(expect.arrayContaining([
-      { pointer: '/coupon', detail: 'unknown field; remove it' },
-      { pointer: '/items/0/discount', detail: 'unknown field; remove it' },
-    ]));
+    const res = await post()
+      .send({
+        items: [{ productId, quantity: 1, discount: 50 }],
+        payment: { cardNumber: '4242424242424242' },
+        coupon: 'FREE',
+      })
+      .expect(400);
+    expect(res.body.errors).toEqual(
+      expect.arrayContaining([
+        { pointer: '/coupon', detail: 'unknown field; remove it' },
+        { pointer: '/items/0/discount', detail: 'unknown field; remove it' },
+      ]),
+    );
     expect(await writes()).toEqual(before);
   });
 
   it('wrong types → 400 naming each field', async () => {
     const before = await writes();
-    const res = await post().send({ items: [{ productId, quantity: '1' }], payment: { cardNumber: 4242424242424242 } }).expect(400);
-    expect(res.body.errors.map((e: { pointer: string }) => e.pointer).sort()).toEqual(['/items/0/quantity', '/payment/cardNumber']);
+    const res = await post()
+      .send({ items: [{ productId, quantity: '1' }], payment: { cardNumber: 4242424242424242 } })
+      .expect(400);
+    expect(res.body.errors.map((e: { pointer: string }) => e.pointer).sort()).toEqual([
+      '/items/0/quantity',
+      '/payment/cardNumber',
+    ]);
     expect(res.body.detail).toContain('/items/0/quantity');
     expect(await writes()).toEqual(before);
   });
 
   it('a body over BODY_LIMIT → 413 naming the limit', async () => {
     const before = await writes();
-    const res = await post().send({ items: [{ productId, quantity: 1 }], payment: { cardNumber: '4242424242424242' }, padding: 'x'.repeat(4096) }).expect(413);
+    const res = await post()
+      .send({
+        items: [{ productId, quantity: 1 }],
+        payment: { cardNumber: '4242424242424242' },
+        padding: 'x'.repeat(4096),
+      })
+      .expect(413);
     expect(res.body).toMatchObject({ code: 'FICUS_ERR_BODY_TOO_LARGE', limit: 2048 });
     expect(res.body.detail).toContain('2048 bytes');
     expect(await writes()).toEqual(before);

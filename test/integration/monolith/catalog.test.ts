@@ -11,8 +11,19 @@ afterAll(() => t.close());
 describe('catalog HTTP API', () => {
   it('lists the seeded products with price and stock', async () => {
     const res = await request(t.app).get('/api/v1/products').expect(200);
-    expect(res.body.items.map((p: { sku: string }) => p.sku)).toEqual(['FIG-001', 'FIG-002', 'POT-010', 'SOIL-05', 'TOOL-01']);
-    expect(res.body.items[0]).toMatchObject({ name: 'Strangler fig sapling', priceCents: 2490, currency: 'EUR', available: 25 });
+    expect(res.body.items.map((p: { sku: string }) => p.sku)).toEqual([
+      'FIG-001',
+      'FIG-002',
+      'POT-010',
+      'SOIL-05',
+      'TOOL-01',
+    ]);
+    expect(res.body.items[0]).toMatchObject({
+      name: 'Strangler fig sapling',
+      priceCents: 2490,
+      currency: 'EUR',
+      available: 25,
+    });
   });
 
   it('pages with limit and offset and rejects a limit out of range', async () => {
@@ -42,13 +53,21 @@ describe('catalog HTTP API', () => {
       .expect(201);
     expect(created.headers['location']).toBe(`/api/v1/products/${created.body.id}`);
     expect(created.body).toMatchObject({ sku: 'FIG-900', currency: 'EUR', available: 4 });
-    const stocked = await request(t.app).put(`/api/v1/products/${created.body.id}/stock`).set('authorization', `Bearer ${admin}`).send({ available: 40 }).expect(200);
+    const stocked = await request(t.app)
+      .put(`/api/v1/products/${created.body.id}/stock`)
+      .set('authorization', `Bearer ${admin}`)
+      .send({ available: 40 })
+      .expect(200);
     expect(stocked.body.available).toBe(40);
   });
 
   it('refuses a duplicate sku with 409', async () => {
     const admin = await t.token('admin');
-    const res = await request(t.app).post('/api/v1/products').set('authorization', `Bearer ${admin}`).send({ sku: 'FIG-001', name: 'Again', priceCents: 1 }).expect(409);
+    const res = await request(t.app)
+      .post('/api/v1/products')
+      .set('authorization', `Bearer ${admin}`)
+      .send({ sku: 'FIG-001', name: 'Again', priceCents: 1 })
+      .expect(409);
     expect(res.body.detail).toContain('FIG-001');
   });
 
@@ -57,9 +76,17 @@ describe('catalog HTTP API', () => {
     const anonymous = await request(t.app).post('/api/v1/products').send(body).expect(401);
     expect(anonymous.body.code).toBe('FICUS_ERR_UNAUTHORIZED');
     const customer = await t.token('customer');
-    const forbidden = await request(t.app).post('/api/v1/products').set('authorization', `Bearer ${customer}`).send(body).expect(403);
+    const forbidden = await request(t.app)
+      .post('/api/v1/products')
+      .set('authorization', `Bearer ${customer}`)
+      .send(body)
+      .expect(403);
     expect(forbidden.body.code).toBe('FICUS_ERR_FORBIDDEN');
-    const forged = await request(t.app).post('/api/v1/products').set('authorization', 'Bearer eyJhbGciOiJIUzI1NiJ9.e30.x').send(body).expect(401);
+    const forged = await request(t.app)
+      .post('/api/v1/products')
+      .set('authorization', 'Bearer eyJhbGciOiJIUzI1NiJ9.e30.x')
+      .send(body)
+      .expect(401);
     expect(forged.body.detail).toContain('invalid');
   });
 });

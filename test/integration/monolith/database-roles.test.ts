@@ -24,12 +24,18 @@ describe("each module's database role reaches its own schema only", () => {
   });
 
   it("fails with a permission error when the orders role selects from catalog's table", async () => {
-    await expect(orders.raw('select * from catalog.products')).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('permission denied for schema catalog') });
+    await expect(orders.raw('select * from catalog.products')).rejects.toMatchObject({
+      code: '42501',
+      message: expect.stringContaining('permission denied for schema catalog'),
+    });
   });
 
   it("cannot write into another module's schema either", async () => {
-    await expect(orders.raw("insert into payments.charges (reference, amount_cents, currency, card_last4, status) values ('x', 1, 'EUR', '4242', 'succeeded')"))
-      .rejects.toMatchObject({ code: '42501' });
+    await expect(
+      orders.raw(
+        "insert into payments.charges (reference, amount_cents, currency, card_last4, status) values ('x', 1, 'EUR', '4242', 'succeeded')",
+      ),
+    ).rejects.toMatchObject({ code: '42501' });
   });
 
   it('cannot create tables outside its schema', async () => {
@@ -39,7 +45,9 @@ describe("each module's database role reaches its own schema only", () => {
   it('reads and writes its own schema', async () => {
     const { rows } = await orders.raw('select count(*)::int as n from orders.orders');
     expect(rows[0].n).toBe(0);
-    const [inserted] = await orders('orders.orders').insert({ user_id: '00000000-0000-4000-8000-000000000001', status: 'pending' }).returning('id');
+    const [inserted] = await orders('orders.orders')
+      .insert({ user_id: '00000000-0000-4000-8000-000000000001', status: 'pending' })
+      .returning('id');
     const read = await orders('orders.orders').where({ id: inserted.id }).first();
     expect(read.status).toBe('pending');
     expect(await orders('orders.orders').where({ id: inserted.id }).del()).toBe(1);

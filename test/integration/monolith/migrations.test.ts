@@ -29,12 +29,21 @@ describe('module migrations', () => {
   it('creates each schema owned by its module role, with its tables and its own migration history', async () => {
     await migrateModules(database.config);
     expect(await tables()).toEqual({
-      catalog: ['knex_migrations', 'knex_migrations_lock', 'products', 'reservation_lines', 'reservations', 'stock_levels'],
+      catalog: [
+        'knex_migrations',
+        'knex_migrations_lock',
+        'products',
+        'reservation_lines',
+        'reservations',
+        'stock_levels',
+      ],
       orders: ['knex_migrations', 'knex_migrations_lock', 'order_lines', 'orders'],
       payments: ['charges', 'knex_migrations', 'knex_migrations_lock'],
       users: ['accounts', 'knex_migrations', 'knex_migrations_lock'],
     });
-    const { rows } = await admin.raw("select nspname, pg_get_userbyid(nspowner) as owner from pg_namespace where nspname in ('catalog','users','payments','orders') order by 1");
+    const { rows } = await admin.raw(
+      "select nspname, pg_get_userbyid(nspowner) as owner from pg_namespace where nspname in ('catalog','users','payments','orders') order by 1",
+    );
     expect(rows).toEqual([
       { nspname: 'catalog', owner: 'ficus_catalog' },
       { nspname: 'orders', owner: 'ficus_orders' },
@@ -52,7 +61,8 @@ describe('module migrations', () => {
   it('rolls every module back down to no tables but the history, and up again', async () => {
     await rollbackModules(database.config);
     const down = await tables();
-    for (const schema of ['catalog', 'orders', 'payments', 'users']) expect(down[schema]).toEqual(['knex_migrations', 'knex_migrations_lock']);
+    for (const schema of ['catalog', 'orders', 'payments', 'users'])
+      expect(down[schema]).toEqual(['knex_migrations', 'knex_migrations_lock']);
     await migrateModules(database.config);
     expect((await tables())['catalog']).toContain('products');
   });
@@ -66,6 +76,8 @@ describe('module migrations', () => {
   });
 
   it('names the modules when asked for one that does not exist', async () => {
-    await expect(migrateModules(database.config, { only: ['billing'] })).rejects.toThrow('unknown module billing; modules are catalog, users, payments, orders');
+    await expect(migrateModules(database.config, { only: ['billing'] })).rejects.toThrow(
+      'unknown module billing; modules are catalog, users, payments, orders',
+    );
   });
 });

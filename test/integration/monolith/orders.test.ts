@@ -15,8 +15,15 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const order = (items: Array<{ productId: string; quantity: number }>, cardNumber: string = sandboxCards.approved, token = customer) =>
-  request(t.app).post('/api/v1/orders').set('authorization', `Bearer ${token}`).send({ items, payment: { cardNumber } });
+const order = (
+  items: Array<{ productId: string; quantity: number }>,
+  cardNumber: string = sandboxCards.approved,
+  token = customer,
+) =>
+  request(t.app)
+    .post('/api/v1/orders')
+    .set('authorization', `Bearer ${token}`)
+    .send({ items, payment: { cardNumber } });
 
 async function stock(): Promise<Record<string, number>> {
   const { body } = await request(t.app).get('/api/v1/products').expect(200);
@@ -26,7 +33,10 @@ async function stock(): Promise<Record<string, number>> {
 describe('placing orders', () => {
   it('confirms an order: stock taken, charge made, lines priced', async () => {
     const before = await stock();
-    const res = await order([{ productId: products['FIG-001']!.id, quantity: 2 }, { productId: products['POT-010']!.id, quantity: 1 }]).expect(201);
+    const res = await order([
+      { productId: products['FIG-001']!.id, quantity: 2 },
+      { productId: products['POT-010']!.id, quantity: 1 },
+    ]).expect(201);
     expect(res.body).toMatchObject({ status: 'confirmed', totalCents: 2 * 2490 + 1290, currency: 'EUR' });
     expect(res.body.chargeId).toEqual(expect.any(String));
     expect(res.headers['location']).toBe(`/api/v1/orders/${res.body.id}`);
@@ -37,11 +47,24 @@ describe('placing orders', () => {
 
   it('leaves stock exactly as it was when the card is declined, and records why', async () => {
     const before = await stock();
-    const res = await order([{ productId: products['FIG-002']!.id, quantity: 3 }, { productId: products['SOIL-05']!.id, quantity: 5 }], sandboxCards.declined).expect(402);
+    const res = await order(
+      [
+        { productId: products['FIG-002']!.id, quantity: 3 },
+        { productId: products['SOIL-05']!.id, quantity: 5 },
+      ],
+      sandboxCards.declined,
+    ).expect(402);
     expect(res.body).toMatchObject({ code: 'FICUS_ERR_PAYMENT_DECLINED', orderId: expect.any(String) });
     expect(await stock()).toEqual(before);
-    const stored = await request(t.app).get(`/api/v1/orders/${res.body.orderId}`).set('authorization', `Bearer ${customer}`).expect(200);
-    expect(stored.body).toMatchObject({ status: 'payment_failed', failureCode: 'FICUS_ERR_PAYMENT_DECLINED', chargeId: res.body.chargeId });
+    const stored = await request(t.app)
+      .get(`/api/v1/orders/${res.body.orderId}`)
+      .set('authorization', `Bearer ${customer}`)
+      .expect(200);
+    expect(stored.body).toMatchObject({
+      status: 'payment_failed',
+      failureCode: 'FICUS_ERR_PAYMENT_DECLINED',
+      chargeId: res.body.chargeId,
+    });
   });
 
   it('leaves stock exactly as it was when the payment provider times out', async () => {
@@ -49,14 +72,24 @@ describe('placing orders', () => {
     const res = await order([{ productId: products['FIG-002']!.id, quantity: 1 }], sandboxCards.timeout).expect(504);
     expect(res.body.code).toBe('FICUS_ERR_PAYMENT_TIMEOUT');
     expect(await stock()).toEqual(before);
-    const reservation = await t.monolith.dbs.get('catalog')!('reservations').where({ reference: res.body.orderId }).first();
+    const reservation = await t.monolith.dbs.get('catalog')!('reservations')
+      .where({ reference: res.body.orderId })
+      .first();
     expect(reservation.status).toBe('released');
   });
 
   it('refuses more than is in stock (409) and holds nothing', async () => {
     const before = await stock();
-    const res = await order([{ productId: products['POT-010']!.id, quantity: 1 }, { productId: products['TOOL-01']!.id, quantity: 1 }]).expect(409);
-    expect(res.body).toMatchObject({ code: 'FICUS_ERR_INSUFFICIENT_STOCK', productId: products['TOOL-01']!.id, available: 0, requested: 1 });
+    const res = await order([
+      { productId: products['POT-010']!.id, quantity: 1 },
+      { productId: products['TOOL-01']!.id, quantity: 1 },
+    ]).expect(409);
+    expect(res.body).toMatchObject({
+      code: 'FICUS_ERR_INSUFFICIENT_STOCK',
+      productId: products['TOOL-01']!.id,
+      available: 0,
+      requested: 1,
+    });
     expect(await stock()).toEqual(before);
   });
 
@@ -68,8 +101,14 @@ describe('placing orders', () => {
 
   it('never sells more than the stock under concurrent orders', async () => {
     const admin = await t.token('admin');
-    const created = await request(t.app).post('/api/v1/products').set('authorization', `Bearer ${admin}`).send({ sku: 'RARE-1', name: 'Rare fig', priceCents: 100, available: 5 }).expect(201);
-    const results = await Promise.all(Array.from({ length: 12 }, () => order([{ productId: created.body.id, quantity: 1 }])));
+    const created = await request(t.app)
+      .post('/api/v1/products')
+      .set('authorization', `Bearer ${admin}`)
+      .send({ sku: 'RARE-1', name: 'Rare fig', priceCents: 100, available: 5 })
+      .expect(201);
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () => order([{ productId: created.body.id, quantity: 1 }])),
+    );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(5);
     expect(statuses.filter((s) => s === 409)).toHaveLength(7);
@@ -82,11 +121,23 @@ describe('placing orders', () => {
     expect(list.body.items.length).toBeGreaterThan(0);
     const me = await request(t.app).get('/api/v1/users/me').set('authorization', `Bearer ${customer}`).expect(200);
     expect(list.body.items.every((order: { userId: string }) => order.userId === me.body.id)).toBe(true);
-    await request(t.app).post('/api/v1/users').send({ email: 'other@example.com', name: 'Other', password: 'another password' }).expect(201);
-    const signIn = await request(t.app).post('/api/v1/users/sign-in').send({ email: 'other@example.com', password: 'another password' }).expect(200);
-    const theirs = await request(t.app).get('/api/v1/orders').set('authorization', `Bearer ${signIn.body.token}`).expect(200);
+    await request(t.app)
+      .post('/api/v1/users')
+      .send({ email: 'other@example.com', name: 'Other', password: 'another password' })
+      .expect(201);
+    const signIn = await request(t.app)
+      .post('/api/v1/users/sign-in')
+      .send({ email: 'other@example.com', password: 'another password' })
+      .expect(200);
+    const theirs = await request(t.app)
+      .get('/api/v1/orders')
+      .set('authorization', `Bearer ${signIn.body.token}`)
+      .expect(200);
     expect(theirs.body.items).toEqual([]);
-    await request(t.app).get(`/api/v1/orders/${list.body.items[0].id}`).set('authorization', `Bearer ${signIn.body.token}`).expect(404);
+    await request(t.app)
+      .get(`/api/v1/orders/${list.body.items[0].id}`)
+      .set('authorization', `Bearer ${signIn.body.token}`)
+      .expect(404);
   });
 
   it('requires a token', async () => {

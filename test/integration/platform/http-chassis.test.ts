@@ -14,7 +14,10 @@ describe('the platform chassis', () => {
   it('answers /healthz and /readyz with every module database checked', async () => {
     await request(t.app).get('/healthz').expect(200, { status: 'ok' });
     const ready = await request(t.app).get('/readyz').expect(200);
-    expect(ready.body).toEqual({ status: 'ready', checks: { 'db:catalog': 'ok', 'db:users': 'ok', 'db:payments': 'ok', 'db:orders': 'ok' } });
+    expect(ready.body).toEqual({
+      status: 'ready',
+      checks: { 'db:catalog': 'ok', 'db:users': 'ok', 'db:payments': 'ok', 'db:orders': 'ok' },
+    });
   });
 
   it('fails /readyz with 503 naming the database that does not answer', async () => {
@@ -42,9 +45,15 @@ describe('the platform chassis', () => {
     await request(t.app).get(`/api/v1/products/${body.items[0].id}`).expect(200);
     await request(t.app).get('/api/v1/products/00000000-0000-4000-8000-000000000000').expect(404);
     const metrics = await request(t.app).get('/metrics').expect(200);
-    expect(metrics.text).toContain('monolith_http_requests_total{method="GET",route="/api/v1/products/:id",status="200"} 1');
-    expect(metrics.text).toContain('monolith_http_requests_total{method="GET",route="/api/v1/products/:id",status="404"} 1');
-    expect(metrics.text).toMatch(/monolith_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/v1\/products",status="200"\}/);
+    expect(metrics.text).toContain(
+      'monolith_http_requests_total{method="GET",route="/api/v1/products/:id",status="200"} 1',
+    );
+    expect(metrics.text).toContain(
+      'monolith_http_requests_total{method="GET",route="/api/v1/products/:id",status="404"} 1',
+    );
+    expect(metrics.text).toMatch(
+      /monolith_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/v1\/products",status="200"\}/,
+    );
     expect(metrics.text).not.toContain('00000000-0000-4000-8000-000000000000');
   });
 });

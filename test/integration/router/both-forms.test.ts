@@ -8,48 +8,55 @@ import { startEchoUpstream, type EchoUpstream, type Seen } from '../../kit/upstr
 // One suite, run against both forms of the router: a route, a decision, a fallback, a tunnel and
 // a served event mean the same in the standalone router and in the express middleware.
 describe.each(routerForms)('the %s router', (form) => {
-let monolith: EchoUpstream;
-let service: EchoUpstream;
-let t: FormRouter;
+  let monolith: EchoUpstream;
+  let service: EchoUpstream;
+  let t: FormRouter;
 
-beforeAll(async () => {
-  monolith = await startEchoUpstream('monolith');
-  service = await startEchoUpstream('live');
-  t = await startRouterForm(form,
-    routeTableYaml({ monolith: monolith.url, live: service.url }, { live: { path: '/api/v1/live/**', service: 'live' } }),
-  );
-  await t.setStage('live', 'service');
-  await eventually(() => t.flags.stage('ficus.live').stage === 'service', 2000, 'flags applied');
-});
-afterAll(async () => {
-  await t.close();
-  await monolith.stop();
-  await service.stop();
-});
+  beforeAll(async () => {
+    monolith = await startEchoUpstream('monolith');
+    service = await startEchoUpstream('live');
+    t = await startRouterForm(
+      form,
+      routeTableYaml(
+        { monolith: monolith.url, live: service.url },
+        { live: { path: '/api/v1/live/**', service: 'live' } },
+      ),
+    );
+    await t.setStage('live', 'service');
+    await eventually(() => t.flags.stage('ficus.live').stage === 'service', 2000, 'flags applied');
+  });
+  afterAll(async () => {
+    await t.close();
+    await monolith.stop();
+    await service.stop();
+  });
 
   it('strips hop-by-hop headers both ways, keeps repeated response fields apart, and sets X-Forwarded-*, X-Request-Id and traceparent', async () => {
     const res = await new Promise<{ headers: Record<string, unknown>; body: Seen }>((resolve, reject) => {
       const url = new URL(t.url);
-      const req = request({
-        host: url.hostname,
-        port: url.port,
-        path: '/api/v1/things?x=1',
-        headers: {
-          connection: 'keep-alive, x-secret-hop',
-          'x-secret-hop': 'must not pass',
-          'keep-alive': 'timeout=5',
-          'proxy-authorization': 'Basic abc',
-          te: 'trailers',
-          'x-forwarded-for': '203.0.113.7',
-          'x-request-id': 'req-42',
-          traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-          'x-custom': 'kept',
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/api/v1/things?x=1',
+          headers: {
+            connection: 'keep-alive, x-secret-hop',
+            'x-secret-hop': 'must not pass',
+            'keep-alive': 'timeout=5',
+            'proxy-authorization': 'Basic abc',
+            te: 'trailers',
+            'x-forwarded-for': '203.0.113.7',
+            'x-request-id': 'req-42',
+            traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+            'x-custom': 'kept',
+          },
         },
-      }, (response) => {
-        let body = '';
-        response.on('data', (c: Buffer) => (body += c.toString()));
-        response.on('end', () => resolve({ headers: response.headers, body: JSON.parse(body) as Seen }));
-      });
+        (response) => {
+          let body = '';
+          response.on('data', (c: Buffer) => (body += c.toString()));
+          response.on('end', () => resolve({ headers: response.headers, body: JSON.parse(body) as Seen }));
+        },
+      );
       req.once('error', reject);
       req.end();
     });
@@ -85,11 +92,20 @@ afterAll(async () => {
   it('answers Expect: 100-continue itself and forwards the body', async () => {
     const url = new URL(t.url);
     const seen = await new Promise<Seen>((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, method: 'POST', path: '/api/v1/live/expect', headers: { expect: '100-continue', 'content-length': '5' } }, (response) => {
-        let body = '';
-        response.on('data', (c: Buffer) => (body += c.toString()));
-        response.on('end', () => resolve(JSON.parse(body) as Seen));
-      });
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: 'POST',
+          path: '/api/v1/live/expect',
+          headers: { expect: '100-continue', 'content-length': '5' },
+        },
+        (response) => {
+          let body = '';
+          response.on('data', (c: Buffer) => (body += c.toString()));
+          response.on('end', () => resolve(JSON.parse(body) as Seen));
+        },
+      );
       req.once('error', reject);
       req.once('continue', () => req.end('hello'));
     });
@@ -106,7 +122,9 @@ afterAll(async () => {
     try {
       const hungUp = Array.from({ length: 20 }, (_, i) => {
         const controller = new AbortController();
-        const pending = fetch(`${t.url}/api/v1/things/hangup-${i}`, { signal: controller.signal }).catch(() => undefined);
+        const pending = fetch(`${t.url}/api/v1/things/hangup-${i}`, { signal: controller.signal }).catch(
+          () => undefined,
+        );
         setTimeout(() => controller.abort(), i % 2 ? 50 : 160);
         return pending;
       });
@@ -132,7 +150,11 @@ afterAll(async () => {
   it('answers a refused upgrade with the upstream’s status and body', async () => {
     const { createServer } = await import('node:http');
     const refusing = createServer();
-    refusing.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n6\r\nnope!\n\r\n0\r\n\r\n'));
+    refusing.on('upgrade', (_req, socket) =>
+      socket.end(
+        'HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n6\r\nnope!\n\r\n0\r\n\r\n',
+      ),
+    );
     refusing.listen(0, '127.0.0.1');
     await new Promise((resolve) => refusing.once('listening', resolve));
     const refusingUrl = `http://127.0.0.1:${(refusing.address() as { port: number }).port}`;
@@ -205,7 +227,14 @@ afterAll(async () => {
     expect(res.headers.get('x-ficus-upstream')).toBe('live');
     await res.arrayBuffer();
     await eventually(() => events.length === 1, 2000, 'served event');
-    expect(events[0]).toMatchObject({ method: 'GET', path: '/api/v1/live/events?q=1', routeId: 'live', stage: 'service', upstream: 'live', status: 200 });
+    expect(events[0]).toMatchObject({
+      method: 'GET',
+      path: '/api/v1/live/events?q=1',
+      routeId: 'live',
+      stage: 'service',
+      upstream: 'live',
+      status: 200,
+    });
     if (form === 'express') expect(await (await fetch(`${t.url}/gateway/health`)).json()).toEqual({ ok: true });
   });
 
@@ -225,11 +254,18 @@ afterAll(async () => {
       const get = await fetch(`${t.url}/api/v1/live/2`);
       expect(((await get.json()) as Seen).upstream).toBe('monolith');
       expect(get.headers.get('x-ficus-fallback')).toBe('connect');
-      const post = await fetch(`${t.url}/api/v1/live/orders`, { method: 'POST', body: 'small body', headers: { 'content-type': 'text/plain' } });
+      const post = await fetch(`${t.url}/api/v1/live/orders`, {
+        method: 'POST',
+        body: 'small body',
+        headers: { 'content-type': 'text/plain' },
+      });
       expect(await post.json()).toMatchObject({ upstream: 'monolith', method: 'POST', body: 'small body' });
       expect(post.headers.get('x-ficus-fallback')).toBe('connect');
       await eventually(() => events.length === 2, 2000, 'served events');
-      expect(events.map((e) => e.fallback)).toEqual([{ from: 'live', reason: 'connect' }, { from: 'live', reason: 'connect' }]);
+      expect(events.map((e) => e.fallback)).toEqual([
+        { from: 'live', reason: 'connect' },
+        { from: 'live', reason: 'connect' },
+      ]);
     } finally {
       await service.restart();
     }
@@ -241,11 +277,19 @@ afterAll(async () => {
     expect(refused.head).toContain('upgrade to "h2c" is not allowed on route live');
     const { createServer } = await import('node:http');
     const liar = createServer();
-    liar.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: foo\r\n\r\n'));
+    liar.on('upgrade', (_req, socket) =>
+      socket.end('HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: foo\r\n\r\n'),
+    );
     liar.listen(0, '127.0.0.1');
     await new Promise((resolve) => liar.once('listening', resolve));
     const liarUrl = `http://127.0.0.1:${(liar.address() as { port: number }).port}`;
-    const other = await startRouterForm(form, routeTableYaml({ monolith: liarUrl, liar: liarUrl }, { raw: { path: '/raw/**', service: 'liar', extra: '    upgrades: [websocket, h2c]' } }));
+    const other = await startRouterForm(
+      form,
+      routeTableYaml(
+        { monolith: liarUrl, liar: liarUrl },
+        { raw: { path: '/raw/**', service: 'liar', extra: '    upgrades: [websocket, h2c]' } },
+      ),
+    );
     try {
       expect((await openTunnel(other.url, '/raw/x', 'h2c')).head).toMatch(/^HTTP\/1\.1 502 /);
       const mismatched = await openTunnel(other.url, '/socket', 'websocket');
@@ -258,7 +302,9 @@ afterAll(async () => {
   });
 
   it('counts tunnels against the upstream’s maxTunnels, shows them in metrics, and frees the slot when a tunnel closes', async () => {
-    const other = await startRouterForm(form, `
+    const other = await startRouterForm(
+      form,
+      `
 upstreams:
   monolith: { url: "${monolith.url}" }
   live: { url: "${service.url}", maxTunnels: 2 }
@@ -268,7 +314,8 @@ routes:
     match: { path: /api/v1/live/** }
     service: live
     fallback: none
-`);
+`,
+    );
     const open: Socket[] = [];
     try {
       await other.setStage('live', 'service');
@@ -293,7 +340,9 @@ routes:
 
   it('sends upgrades to the monolith while the service’s circuit is open, and requests during the trial do not wait for it', async () => {
     const flaky = await startEchoUpstream('flaky');
-    const other = await startRouterForm(form, `
+    const other = await startRouterForm(
+      form,
+      `
 upstreams:
   monolith: { url: "${monolith.url}" }
   flaky: { url: "${flaky.url}", retries: 0, breaker: { consecutiveFailures: 2, halfOpenAfterMs: 300 } }
@@ -302,12 +351,14 @@ routes:
   - id: flaky
     match: { path: /api/v1/flaky/** }
     service: flaky
-`);
+`,
+    );
     try {
       await other.setStage('flaky', 'service');
       await eventually(() => other.flags.stage('ficus.flaky').stage === 'service', 2000, 'flags applied');
       flaky.failWith = 500;
-      for (let i = 0; i < 2; i++) expect((await fetch(`${other.url}/api/v1/flaky/${i}`)).headers.get('x-ficus-fallback')).toBe('status');
+      for (let i = 0; i < 2; i++)
+        expect((await fetch(`${other.url}/api/v1/flaky/${i}`)).headers.get('x-ficus-fallback')).toBe('status');
       expect(other.state.upstream('flaky').breakerState).toBe('open');
       const tunnel = await openTunnel(other.url, '/api/v1/flaky/socket', 'websocket');
       expect(tunnel.head).toMatch(/^HTTP\/1\.1 101 /);
@@ -320,7 +371,9 @@ routes:
       const trial = fetch(`${other.url}/api/v1/flaky/trial`);
       await eventually(() => other.state.upstream('flaky').breakerState === 'half-open', 2000, 'trial under way');
       const started = performance.now();
-      const during = await Promise.all(Array.from({ length: 10 }, (_, i) => fetch(`${other.url}/api/v1/flaky/during-${i}`)));
+      const during = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => fetch(`${other.url}/api/v1/flaky/during-${i}`)),
+      );
       const took = performance.now() - started;
       for (const res of during) {
         expect(res.headers.get('x-ficus-upstream')).toBe('monolith');
@@ -351,7 +404,12 @@ async function rawGet(base: string, path: string): Promise<{ status: number; bod
 }
 
 /** Asks for an upgrade on a raw socket; resolves with the answer's head (and the socket, left open when `close` is false). */
-async function openTunnel(base: string, path: string, protocol: string, close = true): Promise<{ head: string; socket: Socket }> {
+async function openTunnel(
+  base: string,
+  path: string,
+  protocol: string,
+  close = true,
+): Promise<{ head: string; socket: Socket }> {
   const url = new URL(base);
   const socket = connect(Number(url.port), url.hostname);
   socket.on('error', () => undefined);

@@ -12,7 +12,12 @@ let t: TestRouter;
 beforeAll(async () => {
   monolith = await startEchoUpstream('monolith');
   orders = await startEchoUpstream('orders');
-  t = await startTestRouter(routeTableYaml({ monolith: monolith.url, orders: orders.url }, { orders: { path: '/api/v1/orders/**', service: 'orders' } }));
+  t = await startTestRouter(
+    routeTableYaml(
+      { monolith: monolith.url, orders: orders.url },
+      { orders: { path: '/api/v1/orders/**', service: 'orders' } },
+    ),
+  );
   await t.setStage('orders', 'service');
   await eventually(() => t.router.flags.stage('ficus.orders').stage === 'service', 2000, 'flags applied');
 });
@@ -29,7 +34,12 @@ function raw(target: string): Promise<{ status: number; seen: Seen | undefined }
     const req = request({ host: url.hostname, port: url.port, path: target, method: 'GET' }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, seen: res.headers['content-type']?.startsWith('application/json') ? (JSON.parse(body) as Seen) : undefined }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          seen: res.headers['content-type']?.startsWith('application/json') ? (JSON.parse(body) as Seen) : undefined,
+        }),
+      );
     });
     req.once('error', reject);
     req.end();
@@ -68,23 +78,26 @@ const hostile: Array<[string, number | [string, string]]> = [
 ];
 
 describe('hostile request paths', () => {
-  it.each(hostile)('%s reaches only the upstream the table assigns to the path it arrives as', async (target, expected) => {
-    const { status, seen } = await raw(target);
-    expect(typeof expected === 'number' ? status : [seen?.upstream, seen?.url]).toEqual(expected);
-    if (!seen) {
-      // Refused by the router: nothing reached any upstream.
-      expect([400, 414]).toContain(status);
-      return;
-    }
-    const arrived = normalizeTarget(seen.url);
-    expect(arrived.ok).toBe(true);
-    if (!arrived.ok) return;
-    // The upstream got a path that is already normalized...
-    expect(arrived.path + arrived.search).toBe(seen.url);
-    // ...and the table assigns that very path to the upstream that got it.
-    const assigned = matchRoute(t.router.state.table, 'GET', arrived.segments, {})?.service ?? 'monolith';
-    expect(seen.upstream).toBe(assigned);
-  });
+  it.each(hostile)(
+    '%s reaches only the upstream the table assigns to the path it arrives as',
+    async (target, expected) => {
+      const { status, seen } = await raw(target);
+      expect(typeof expected === 'number' ? status : [seen?.upstream, seen?.url]).toEqual(expected);
+      if (!seen) {
+        // Refused by the router: nothing reached any upstream.
+        expect([400, 414]).toContain(status);
+        return;
+      }
+      const arrived = normalizeTarget(seen.url);
+      expect(arrived.ok).toBe(true);
+      if (!arrived.ok) return;
+      // The upstream got a path that is already normalized...
+      expect(arrived.path + arrived.search).toBe(seen.url);
+      // ...and the table assigns that very path to the upstream that got it.
+      const assigned = matchRoute(t.router.state.table, 'GET', arrived.segments, {})?.service ?? 'monolith';
+      expect(seen.upstream).toBe(assigned);
+    },
+  );
 
   it('refuses encoded slashes, backslashes, NUL, bad escapes, non-ASCII and climbing above the root with 400, and overlong paths with 414', async () => {
     const before = monolith.seen.length + orders.seen.length;

@@ -61,20 +61,30 @@ describe('resilience of a route served by a service', () => {
     expect(result.servedBy['monolith']).toBeGreaterThan(0);
     expect(fallbacks() - before).toBe(result.servedBy['monolith']);
     const metrics = await t.router.metrics.registry.metrics();
-    expect(metrics).toMatch(/ficus_router_fallbacks_total\{route="orders",from="orders",reason="(connect|circuit-open)"\} \d+/);
+    expect(metrics).toMatch(
+      /ficus_router_fallbacks_total\{route="orders",from="orders",reason="(connect|circuit-open)"\} \d+/,
+    );
 
     await service.restart();
-    await eventually(async () => {
-      const res = await fetch(`${t.url}/api/v1/orders/1`);
-      await res.arrayBuffer();
-      return breaker() === 'closed' && res.headers.get('x-ficus-upstream') === 'orders';
-    }, 5000, 'breaker closed after the service returned');
+    await eventually(
+      async () => {
+        const res = await fetch(`${t.url}/api/v1/orders/1`);
+        await res.arrayBuffer();
+        return breaker() === 'closed' && res.headers.get('x-ficus-upstream') === 'orders';
+      },
+      5000,
+      'breaker closed after the service returned',
+    );
   });
 
   it('hands a POST to the monolith when the service never received it (connection refused)', async () => {
     await service.stop();
     try {
-      const res = await fetch(`${t.url}/api/v1/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+      const res = await fetch(`${t.url}/api/v1/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":1}',
+      });
       expect(res.headers.get('x-ficus-upstream')).toBe('monolith');
       expect(((await res.json()) as { body: string }).body).toBe('{"a":1}');
     } finally {
@@ -129,7 +139,15 @@ describe('resilience of a route served by a service', () => {
     try {
       const [held, strict] = await Promise.all([
         load(`${t.url}/api/v1/orders/4`, { total: 12, concurrency: 12 }),
-        Promise.all(Array.from({ length: 8 }, () => fetch(`${t.url}/api/v1/strict/1`).then(async (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), body: await r.text() })))),
+        Promise.all(
+          Array.from({ length: 8 }, () =>
+            fetch(`${t.url}/api/v1/strict/1`).then(async (r) => ({
+              status: r.status,
+              retryAfter: r.headers.get('retry-after'),
+              body: await r.text(),
+            })),
+          ),
+        ),
       ]);
       expect(held.statuses).toEqual({ 200: 12 });
       expect(held.servedBy['monolith']).toBeGreaterThan(0);
@@ -167,7 +185,13 @@ describe('clients that hang up', () => {
     const { request } = await import('node:http');
     const url = new URL(t.url);
     for (let i = 0; i < 7; i++) {
-      const req = request({ host: url.hostname, port: url.port, method: 'POST', path: '/api/v1/orders/abandoned', headers: { 'content-length': '1000000' } });
+      const req = request({
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path: '/api/v1/orders/abandoned',
+        headers: { 'content-length': '1000000' },
+      });
       req.on('error', () => undefined);
       req.write('x'.repeat(1000));
       await new Promise((resolve) => setTimeout(resolve, 50));

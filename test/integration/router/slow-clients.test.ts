@@ -58,7 +58,9 @@ function rawClient(base: string): { socket: Socket; received: () => string; clos
 
 const timeouts = async (t: { metrics: FormRouter['metrics'] }, deadline: string) => {
   const text = await t.metrics.registry.metrics();
-  return Number(new RegExp(`ficus_router_client_timeouts_total\\{deadline="${deadline}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  return Number(
+    new RegExp(`ficus_router_client_timeouts_total\\{deadline="${deadline}"\\} (\\d+)`).exec(text)?.[1] ?? 0,
+  );
 };
 
 describe('slow clients against the standalone router', () => {
@@ -66,12 +68,17 @@ describe('slow clients against the standalone router', () => {
     const t = await startTestRouter(table(monolith.url, 10));
     try {
       const slow = Array.from({ length: 20 }, () => rawClient(t.url));
-      for (const { socket } of slow) socket.write('POST /api/v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nx');
+      for (const { socket } of slow)
+        socket.write('POST /api/v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nx');
       await new Promise((resolve) => setTimeout(resolve, 300));
       for (const { socket } of slow) socket.write('x');
       // Their bodies are read before an upstream slot is taken: nothing is in flight, others are served.
       expect(t.router.state.upstream('monolith').inFlight).toBe(0);
-      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => fetch(`${t.url}/api/v1/products/${i}`, i % 2 ? { method: 'POST', body: '{}' } : {})));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          fetch(`${t.url}/api/v1/products/${i}`, i % 2 ? { method: 'POST', body: '{}' } : {}),
+        ),
+      );
       expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
       for (const { socket } of slow) socket.destroy();
     } finally {
@@ -80,12 +87,15 @@ describe('slow clients against the standalone router', () => {
   });
 
   it('cuts a large upload that never pauses but takes longer than the whole-request deadline, freeing its slot', async () => {
-    const t = await startTestRouter(table(monolith.url, 2), { clientDeadlines: { headersMs: 1000, bodyIdleMs: 1000, requestMs: 1500 } });
+    const t = await startTestRouter(table(monolith.url, 2), {
+      clientDeadlines: { headersMs: 1000, bodyIdleMs: 1000, requestMs: 1500 },
+    });
     try {
       const slow = Array.from({ length: 2 }, () => rawClient(t.url));
       const started = performance.now();
       // 1 MiB declared: too large to read ahead, so it is streamed to the upstream and holds a slot.
-      for (const { socket } of slow) socket.write('POST /api/v1/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n');
+      for (const { socket } of slow)
+        socket.write('POST /api/v1/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n');
       const drip = setInterval(() => {
         for (const { socket } of slow) if (!socket.destroyed) socket.write('x'.repeat(10));
       }, 200);
@@ -136,7 +146,9 @@ describe.each(routerForms)('slow clients against the %s router', (form) => {
       // 1000 bytes are read before an upstream is asked; 1 MiB streams to it and holds a slot meanwhile.
       for (const length of [1000, 1048576]) {
         const client = rawClient(t.url);
-        client.socket.write(`POST /api/v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\n\r\n${'x'.repeat(10)}`);
+        client.socket.write(
+          `POST /api/v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\n\r\n${'x'.repeat(10)}`,
+        );
         await client.closedAt;
         expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
         expect(client.received()).toContain('FICUS_ERR_CLIENT_TIMEOUT');

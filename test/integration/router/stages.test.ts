@@ -13,7 +13,10 @@ beforeAll(async () => {
   monolith = await startEchoUpstream('monolith');
   service = await startEchoUpstream('catalog');
   t = await startTestRouter(
-    routeTableYaml({ monolith: monolith.url, catalog: service.url }, { 'catalog-read': { path: '/api/v1/products/**', service: 'catalog', getOnly: true } }),
+    routeTableYaml(
+      { monolith: monolith.url, catalog: service.url },
+      { 'catalog-read': { path: '/api/v1/products/**', service: 'catalog', getOnly: true } },
+    ),
   );
 });
 afterAll(async () => {
@@ -78,7 +81,10 @@ describe('route stages driven by the flags file', () => {
   });
 
   it('`ficus flags rollback` under load: every request succeeds, the switch lands within a second or two, and the audit log says who did it', async () => {
-    const ficus = (...args: string[]) => main(['node', 'ficus', 'flags', ...args, '--routes', t.routesFile, '--flags', t.flagsFile], { FICUS_ACTOR: 'ops@example.com' });
+    const ficus = (...args: string[]) =>
+      main(['node', 'ficus', 'flags', ...args, '--routes', t.routesFile, '--flags', t.flagsFile], {
+        FICUS_ACTOR: 'ops@example.com',
+      });
     expect(await ficus('set', 'catalog-read', '--stage', 'service')).toBe(0);
     await eventually(() => t.router.flags.stage('ficus.catalog-read').stage === 'service', 2000, 'flags applied');
     const during = load(`${t.url}/api/v1/products/1`, { total: 3000, concurrency: 20 });
@@ -86,11 +92,15 @@ describe('route stages driven by the flags file', () => {
     expect(await ficus('rollback', 'catalog-read')).toBe(0);
     const rolledBackAt = Date.now();
     // The promise is "within a second"; a shared two-core machine under this load gets some slack.
-    const took = await eventually(async () => {
-      const res = await fetch(`${t.url}/api/v1/products/1`);
-      await res.arrayBuffer();
-      return res.headers.get('x-ficus-upstream') === 'monolith';
-    }, 5000, 'rollback');
+    const took = await eventually(
+      async () => {
+        const res = await fetch(`${t.url}/api/v1/products/1`);
+        await res.arrayBuffer();
+        return res.headers.get('x-ficus-upstream') === 'monolith';
+      },
+      5000,
+      'rollback',
+    );
     expect(Date.now() - rolledBackAt).toBeLessThan(2000);
     expect(took).toBeLessThan(2000);
     const result = await during;
@@ -98,10 +108,23 @@ describe('route stages driven by the flags file', () => {
     expect(result.statuses).toEqual({ 200: 3000 });
     expect(result.servedBy['monolith']).toBeGreaterThan(0);
     expect(result.servedBy['catalog']).toBeGreaterThan(0);
-    const audit = (await readFile(join(t.dir, 'flags-audit.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const audit = (await readFile(join(t.dir, 'flags-audit.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(audit.slice(-2)).toMatchObject([
-      { who: 'ops@example.com', route: 'catalog-read', flag: 'ficus.catalog-read', to: { stage: 'service', percent: 100 } },
-      { who: 'ops@example.com', route: 'catalog-read', from: { stage: 'service', percent: 100 }, to: { stage: 'monolith', percent: 0 } },
+      {
+        who: 'ops@example.com',
+        route: 'catalog-read',
+        flag: 'ficus.catalog-read',
+        to: { stage: 'service', percent: 100 },
+      },
+      {
+        who: 'ops@example.com',
+        route: 'catalog-read',
+        from: { stage: 'service', percent: 100 },
+        to: { stage: 'monolith', percent: 0 },
+      },
     ]);
   });
 });

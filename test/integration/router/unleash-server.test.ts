@@ -37,7 +37,8 @@ async function startFaultProxy(target: string): Promise<string> {
   faults = createServer(async (req, res) => {
     if (fault.status) return void res.writeHead(fault.status).end('unavailable');
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && name !== 'host') headers[name] = value;
+    for (const [name, value] of Object.entries(req.headers))
+      if (typeof value === 'string' && name !== 'host') headers[name] = value;
     // Rewriting needs a full answer each time, not a 304.
     if (fault.rewrite) delete headers['if-none-match'];
     let upstream: Response;
@@ -49,7 +50,8 @@ async function startFaultProxy(target: string): Promise<string> {
       // Unleash itself is gone: what a load balancer in front of it would answer.
       return void res.writeHead(502).end('bad gateway');
     }
-    if (!fault.rewrite || upstream.status !== 200) return void res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(body);
+    if (!fault.rewrite || upstream.status !== 200)
+      return void res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(body);
     const features = JSON.parse(body) as { features: Array<Record<string, unknown>> };
     for (const toggle of features.features) if (toggle['name'] === 'ficus.catalog-read') fault.rewrite(toggle);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(features));
@@ -77,10 +79,18 @@ beforeAll(async () => {
   service = await startEchoUpstream('catalog');
   // The route table and flags-file location come from the kit; flags come from Unleash here.
   files = await startTestRouter(
-    routeTableYaml({ monolith: monolith.url, catalog: service.url }, { 'catalog-read': { path: '/api/v1/products/**', service: 'catalog' } }),
+    routeTableYaml(
+      { monolith: monolith.url, catalog: service.url },
+      { 'catalog-read': { path: '/api/v1/products/**', service: 'catalog' } },
+    ),
   );
   const logger = createLogger({ level: 'silent', name: 'router' });
-  const flags = FlagSource.fromServer({ url: await startFaultProxy(unleashUrl), apiToken: clientToken, refreshMs, logger });
+  const flags = FlagSource.fromServer({
+    url: await startFaultProxy(unleashUrl),
+    apiToken: clientToken,
+    refreshMs,
+    logger,
+  });
   await flags.start();
   router = createRouter({ table: loadRouteTable(files.routesFile), flags, logger, userIdHeader: 'x-user-id' });
   router.server.listen(0, '127.0.0.1');
@@ -106,10 +116,13 @@ afterAll(async () => {
 
 /** `ficus flags` against the Unleash server, as a user runs it. */
 async function flags(...args: string[]): Promise<string> {
-  const proc = spawnNode(['tools/bin/ficus.mjs', 'flags', ...args, '--routes', files.routesFile, '--audit', `${files.dir}/audit.jsonl`], {
-    UNLEASH_URL: unleashUrl,
-    UNLEASH_ADMIN_TOKEN: adminToken,
-  });
+  const proc = spawnNode(
+    ['tools/bin/ficus.mjs', 'flags', ...args, '--routes', files.routesFile, '--audit', `${files.dir}/audit.jsonl`],
+    {
+      UNLEASH_URL: unleashUrl,
+      UNLEASH_ADMIN_TOKEN: adminToken,
+    },
+  );
   expect(await proc.exited, proc.output()).toBe(0);
   return proc.output();
 }
@@ -132,8 +145,16 @@ describe('flags from a real Unleash server', () => {
 
   it('a canary set in Unleash splits users; rollback returns everyone to the monolith', async () => {
     await flags('set', 'catalog-read', '--stage', 'canary', '--percent', '50');
-    await eventually(() => router.flags.stage('ficus.catalog-read').stage === 'canary', refreshMs + 2000, 'canary applied');
-    const split = await load(`${routerUrl}/api/v1/products/1`, { total: 400, concurrency: 20, headers: (i) => ({ 'x-user-id': `user-${i}` }) });
+    await eventually(
+      () => router.flags.stage('ficus.catalog-read').stage === 'canary',
+      refreshMs + 2000,
+      'canary applied',
+    );
+    const split = await load(`${routerUrl}/api/v1/products/1`, {
+      total: 400,
+      concurrency: 20,
+      headers: (i) => ({ 'x-user-id': `user-${i}` }),
+    });
     expect(split.servedBy['catalog']).toBeGreaterThan(120);
     expect(split.servedBy['monolith']).toBeGreaterThan(120);
     await flags('rollback', 'catalog-read');
@@ -153,7 +174,9 @@ describe('flags from a real Unleash server', () => {
     // Still ready: it serves with the last good flags; but it says so.
     expect(ready.status).toBe(200);
     expect(ready.body).toMatchObject({ status: 'degraded', checks: { flags: expect.stringContaining('500') } });
-    expect(await router.metrics.registry.metrics()).toMatch(/ficus_router_flag_source_errors_total\{source="[^"]+"\} [1-9]/);
+    expect(await router.metrics.registry.metrics()).toMatch(
+      /ficus_router_flag_source_errors_total\{source="[^"]+"\} [1-9]/,
+    );
     const result = await load(`${routerUrl}/api/v1/products/1`, { total: 300, concurrency: 20 });
     expect(result.servedBy).toEqual({ catalog: 300 });
     fault = {};
@@ -167,13 +190,40 @@ describe('flags from a real Unleash server', () => {
     await eventually(() => router.flags.stage('ficus.catalog-read').stage === 'canary', slowSignal, 'canary applied');
     // No strategies at all: on for everyone, as unleash-client evaluates it; the stage map follows.
     fault = { rewrite: (toggle) => delete toggle['strategies'] };
-    await eventually(() => router.flags.stage('ficus.catalog-read').stage === 'service', slowSignal, 'stage map follows');
-    expect((await load(`${routerUrl}/api/v1/products/1`, { total: 100, concurrency: 10, headers: (i) => ({ 'x-user-id': `u-${i}` }) })).servedBy).toEqual({ catalog: 100 });
+    await eventually(
+      () => router.flags.stage('ficus.catalog-read').stage === 'service',
+      slowSignal,
+      'stage map follows',
+    );
+    expect(
+      (
+        await load(`${routerUrl}/api/v1/products/1`, {
+          total: 100,
+          concurrency: 10,
+          headers: (i) => ({ 'x-user-id': `u-${i}` }),
+        })
+      ).servedBy,
+    ).toEqual({ catalog: 100 });
     // unleash-client would take "0x64" for 100 %; the router refuses it and serves the route from the monolith.
-    fault = { rewrite: (toggle) => ((toggle['strategies'] as Array<{ parameters: Record<string, string> }>)[0]!.parameters['rollout'] = '0x64') };
-    await eventually(() => router.flags.stage('ficus.catalog-read').stage === 'monolith', slowSignal, 'unreadable rollout refused');
+    fault = {
+      rewrite: (toggle) =>
+        ((toggle['strategies'] as Array<{ parameters: Record<string, string> }>)[0]!.parameters['rollout'] = '0x64'),
+    };
+    await eventually(
+      () => router.flags.stage('ficus.catalog-read').stage === 'monolith',
+      slowSignal,
+      'unreadable rollout refused',
+    );
     expect(router.flags.status().lastError?.message).toMatch(/ficus\.catalog-read.*0x64/);
-    expect((await load(`${routerUrl}/api/v1/products/1`, { total: 100, concurrency: 10, headers: (i) => ({ 'x-user-id': `u-${i}` }) })).servedBy).toEqual({ monolith: 100 });
+    expect(
+      (
+        await load(`${routerUrl}/api/v1/products/1`, {
+          total: 100,
+          concurrency: 10,
+          headers: (i) => ({ 'x-user-id': `u-${i}` }),
+        })
+      ).servedBy,
+    ).toEqual({ monolith: 100 });
     fault = {};
   }, 60_000);
 

@@ -18,8 +18,11 @@ afterAll(() => monolith.stop());
 const exchange = { req: {} as IncomingMessage, res: new EventEmitter() as ServerResponse };
 const get = (upstream: Upstream) =>
   new Promise<UpstreamResponse>((resolve, reject) =>
-    undiciTransport.send(upstream, { method: 'GET', path: '/late', headers: ['host', upstream.url.host], body: null }, exchange, (error, response) =>
-      error ? reject(error) : resolve(response!),
+    undiciTransport.send(
+      upstream,
+      { method: 'GET', path: '/late', headers: ['host', upstream.url.host], body: null },
+      exchange,
+      (error, response) => (error ? reject(error) : resolve(response!)),
     ),
   );
 

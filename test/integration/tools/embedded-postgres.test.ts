@@ -6,7 +6,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { shippedBinaries, startEmbeddedPostgres } from '../../../tools/src/embedded-postgres.js';
 import { freePort } from '../../kit/ports.js';
 
-
 const folders: string[] = [];
 afterAll(async () => {
   for (const folder of folders) await rm(folder, { recursive: true, force: true });
@@ -32,7 +31,14 @@ describe('the embedded PostgreSQL of npm start and the tests', () => {
     await mkdir(dirname(binaries), { recursive: true });
     await cp(await shippedBinaries(), binaries, { recursive: true, verbatimSymlinks: true });
     const lines: string[] = [];
-    const options = { dataDir: join(app, '.data', 'postgres'), port: await freePort(), logFile: join(app, '.data', 'postgres.log'), binaries, unsafeFast: true, say: (line: string) => lines.push(line) };
+    const options = {
+      dataDir: join(app, '.data', 'postgres'),
+      port: await freePort(),
+      logFile: join(app, '.data', 'postgres.log'),
+      binaries,
+      unsafeFast: true,
+      say: (line: string) => lines.push(line),
+    };
 
     const first = await startEmbeddedPostgres(options);
     folders.push(first.dataDir);
@@ -60,18 +66,36 @@ describe('the embedded PostgreSQL of npm start and the tests', () => {
   it('fails with a FicusError naming the binaries, not an unhandled event, when it cannot run', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'ficus-no-binaries-'));
     folders.push(empty);
-    await expect(startEmbeddedPostgres({ dataDir: join(empty, 'data'), port: await freePort(), logFile: join(empty, 'log'), binaries: empty }))
-      .rejects.toMatchObject({ code: 'FICUS_ERR_POSTGRES', message: expect.stringContaining(join(empty, 'bin', 'postgres')) });
+    await expect(
+      startEmbeddedPostgres({
+        dataDir: join(empty, 'data'),
+        port: await freePort(),
+        logFile: join(empty, 'log'),
+        binaries: empty,
+      }),
+    ).rejects.toMatchObject({
+      code: 'FICUS_ERR_POSTGRES',
+      message: expect.stringContaining(join(empty, 'bin', 'postgres')),
+    });
   });
 
   it('says the port is taken when the server cannot listen', async () => {
     const base = await mkdtemp(join(tmpdir(), 'ficus-port-taken-'));
     folders.push(base);
     const port = await freePort();
-    const running = await startEmbeddedPostgres({ dataDir: join(base, 'a'), port, logFile: join(base, 'a.log'), unsafeFast: true });
+    const running = await startEmbeddedPostgres({
+      dataDir: join(base, 'a'),
+      port,
+      logFile: join(base, 'a.log'),
+      unsafeFast: true,
+    });
     try {
-      await expect(startEmbeddedPostgres({ dataDir: join(base, 'b'), port, logFile: join(base, 'b.log'), unsafeFast: true }))
-        .rejects.toMatchObject({ code: 'FICUS_ERR_CONFIG', message: expect.stringContaining(`did not start on 127.0.0.1:${port}`) });
+      await expect(
+        startEmbeddedPostgres({ dataDir: join(base, 'b'), port, logFile: join(base, 'b.log'), unsafeFast: true }),
+      ).rejects.toMatchObject({
+        code: 'FICUS_ERR_CONFIG',
+        message: expect.stringContaining(`did not start on 127.0.0.1:${port}`),
+      });
     } finally {
       await running.stop();
     }

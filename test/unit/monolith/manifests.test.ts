@@ -4,7 +4,12 @@ import { modules } from '../../../monolith/src/modules.js';
 
 describe('module manifests', () => {
   it('names the file and field of an invalid manifest', () => {
-    expect(() => parseManifest({ name: 'Orders', schema: 'orders', dependsOn: 'catalog' }, 'monolith/src/modules/orders/module.json')).toThrowError(
+    expect(() =>
+      parseManifest(
+        { name: 'Orders', schema: 'orders', dependsOn: 'catalog' },
+        'monolith/src/modules/orders/module.json',
+      ),
+    ).toThrowError(
       /monolith\/src\/modules\/orders\/module.json is not a valid module manifest:\n {2}monolith\/src\/modules\/orders\/module.json: name: use lower-case letters, digits and -\n {2}monolith\/src\/modules\/orders\/module.json: dependsOn: /,
     );
   });
@@ -14,7 +19,10 @@ describe('module manifests', () => {
     expect(new Set(modules.map((m) => m.manifest.schema)).size).toBe(modules.length);
     modules.forEach((definition, index) => {
       for (const dependency of definition.manifest.dependsOn) {
-        expect(names.indexOf(dependency), `${definition.manifest.name} depends on ${dependency}`).toBeGreaterThanOrEqual(0);
+        expect(
+          names.indexOf(dependency),
+          `${definition.manifest.name} depends on ${dependency}`,
+        ).toBeGreaterThanOrEqual(0);
         expect(names.indexOf(dependency)).toBeLessThan(index);
       }
     });

@@ -7,13 +7,24 @@ describe('sandbox payment provider', () => {
   const provider = createSandboxProvider({ slowMs: 20 });
 
   it('approves the approved card and any other valid number', async () => {
-    await expect(provider.charge(request(sandboxCards.approved), AbortSignal.timeout(1000))).resolves.toEqual({ outcome: 'approved', providerRef: 'sandbox_k1' });
-    await expect(provider.charge(request('5555555555554444'), AbortSignal.timeout(1000))).resolves.toMatchObject({ outcome: 'approved' });
+    await expect(provider.charge(request(sandboxCards.approved), AbortSignal.timeout(1000))).resolves.toEqual({
+      outcome: 'approved',
+      providerRef: 'sandbox_k1',
+    });
+    await expect(provider.charge(request('5555555555554444'), AbortSignal.timeout(1000))).resolves.toMatchObject({
+      outcome: 'approved',
+    });
   });
 
   it('declines the declined and insufficient-funds cards with their reasons', async () => {
-    await expect(provider.charge(request(sandboxCards.declined), AbortSignal.timeout(1000))).resolves.toEqual({ outcome: 'declined', reason: 'card_declined' });
-    await expect(provider.charge(request(sandboxCards.insufficientFunds), AbortSignal.timeout(1000))).resolves.toEqual({ outcome: 'declined', reason: 'insufficient_funds' });
+    await expect(provider.charge(request(sandboxCards.declined), AbortSignal.timeout(1000))).resolves.toEqual({
+      outcome: 'declined',
+      reason: 'card_declined',
+    });
+    await expect(provider.charge(request(sandboxCards.insufficientFunds), AbortSignal.timeout(1000))).resolves.toEqual({
+      outcome: 'declined',
+      reason: 'insufficient_funds',
+    });
   });
 
   it('never answers for the timeout card until the caller gives up', async () => {
@@ -22,7 +33,9 @@ describe('sandbox payment provider', () => {
 
   it('answers the slow card after its delay', async () => {
     const started = Date.now();
-    await expect(provider.charge(request(sandboxCards.slow), AbortSignal.timeout(1000))).resolves.toMatchObject({ outcome: 'approved' });
+    await expect(provider.charge(request(sandboxCards.slow), AbortSignal.timeout(1000))).resolves.toMatchObject({
+      outcome: 'approved',
+    });
     expect(Date.now() - started).toBeGreaterThanOrEqual(15);
   });
 });
@@ -34,7 +47,9 @@ describe('card number validation', () => {
   });
 
   it('rejects a wrong check digit and non-digits', () => {
-    expect(cardNumber.safeParse('4242424242424241').error?.issues[0]?.message).toBe('the check digit is wrong; check the card number');
+    expect(cardNumber.safeParse('4242424242424241').error?.issues[0]?.message).toBe(
+      'the check digit is wrong; check the card number',
+    );
     expect(cardNumber.safeParse('4242-4242').error?.issues[0]?.message).toBe('expected 12 to 19 digits');
   });
 });

@@ -17,7 +17,9 @@ describe('configuration', () => {
   });
 
   it('names every bad variable and what it expects', () => {
-    expect(() => loadConfig(monolithConfigSchema, { PORT: 'eighty', BODY_LIMIT: 'huge', DATABASE_URL: 'mysql://x' })).toThrowError(
+    expect(() =>
+      loadConfig(monolithConfigSchema, { PORT: 'eighty', BODY_LIMIT: 'huge', DATABASE_URL: 'mysql://x' }),
+    ).toThrowError(
       /PORT: .*\n.*BODY_LIMIT: expected a size such as 1048576, 512kb or 1mb, got "huge"\n.*DATABASE_URL: expected postgres:\/\//,
     );
   });
@@ -27,16 +29,25 @@ describe('configuration', () => {
   });
 
   it('runs the monolith on module URLs alone, without admin credentials', () => {
-    const modules = Object.fromEntries(['CATALOG', 'USERS', 'PAYMENTS', 'ORDERS'].map((m) => [`DATABASE_URL_${m}`, `postgres://ficus_${m.toLowerCase()}:pw@db/ficus`]));
+    const modules = Object.fromEntries(
+      ['CATALOG', 'USERS', 'PAYMENTS', 'ORDERS'].map((m) => [
+        `DATABASE_URL_${m}`,
+        `postgres://ficus_${m.toLowerCase()}:pw@db/ficus`,
+      ]),
+    );
     const config = loadConfig(monolithConfigSchema, { ...modules, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) });
     expect(config.DATABASE_URL).toBeUndefined();
-    expect(() => loadConfig(monolithConfigSchema, { DATABASE_URL_CATALOG: modules['DATABASE_URL_CATALOG'] })).toThrowError(
+    expect(() =>
+      loadConfig(monolithConfigSchema, { DATABASE_URL_CATALOG: modules['DATABASE_URL_CATALOG'] }),
+    ).toThrowError(
       'DATABASE_URL: set DATABASE_URL, or all of DATABASE_URL_USERS, DATABASE_URL_PAYMENTS, DATABASE_URL_ORDERS',
     );
   });
 
   it('refuses development secrets in production', () => {
-    expect(() => loadConfig(monolithConfigSchema, { NODE_ENV: 'production', DATABASE_URL: 'postgres://a@b/c' })).toThrowError(
+    expect(() =>
+      loadConfig(monolithConfigSchema, { NODE_ENV: 'production', DATABASE_URL: 'postgres://a@b/c' }),
+    ).toThrowError(
       /JWT_SECRET: set a secret of your own in production[\s\S]*DB_ROLE_PASSWORD: set a password of your own/,
     );
   });

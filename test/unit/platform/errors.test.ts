@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { errorCodes, FicusError, toProblem } from '../../../platform/src/index.js';
 
 const documented = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
-const documentedCodes = [...documented.matchAll(/^\| `(FICUS_ERR_[A-Z_]+)` \| ([^|]+) \|/gm)].map(([, code, status]) => ({ code: code!, status: status!.trim() }));
+const documentedCodes = [...documented.matchAll(/^\| `(FICUS_ERR_[A-Z_]+)` \| ([^|]+) \|/gm)].map(
+  ([, code, status]) => ({ code: code!, status: status!.trim() }),
+);
 
 describe('error codes', () => {
   it('documents every code in docs/errors.md, with its HTTP status', () => {
@@ -19,7 +21,10 @@ describe('error codes', () => {
   });
 
   it('renders an RFC 9457 problem with code, instance, request id and field errors', () => {
-    const error = new FicusError('FICUS_ERR_VALIDATION', 'invalid body', { errors: [{ pointer: '/a', detail: 'bad' }], extensions: { hint: 1 } });
+    const error = new FicusError('FICUS_ERR_VALIDATION', 'invalid body', {
+      errors: [{ pointer: '/a', detail: 'bad' }],
+      extensions: { hint: 1 },
+    });
     expect(toProblem(error, { instance: '/x', requestId: 'r1' })).toEqual({
       type: 'urn:ficus:error:FICUS_ERR_VALIDATION',
       title: 'Request validation failed',

@@ -3,7 +3,16 @@ import { clientFeaturesSchema, serveToggle, stageOf } from '../../../router/src/
 import { parseFlagsFile } from '../../../router/src/flags/file-repository.js';
 
 const withRollout = (rollout: string) =>
-  JSON.stringify({ version: 2, features: [{ name: 'ficus.a', enabled: true, strategies: [{ name: 'flexibleRollout', parameters: { rollout, stickiness: 'userId', groupId: 'a' } }] }] });
+  JSON.stringify({
+    version: 2,
+    features: [
+      {
+        name: 'ficus.a',
+        enabled: true,
+        strategies: [{ name: 'flexibleRollout', parameters: { rollout, stickiness: 'userId', groupId: 'a' } }],
+      },
+    ],
+  });
 
 describe('serve toggles', () => {
   it('reads the stage ficus wrote for each stage back', () => {
@@ -18,7 +27,8 @@ describe('serve toggles', () => {
         `flags.json: features.0.strategies.0.parameters.rollout: "${rollout}" is not a whole percentage from 0 to 100`,
       );
     }
-    for (const rollout of ['0', '7', '50', '100']) expect(() => parseFlagsFile(withRollout(rollout), 'flags.json')).not.toThrow();
+    for (const rollout of ['0', '7', '50', '100'])
+      expect(() => parseFlagsFile(withRollout(rollout), 'flags.json')).not.toThrow();
   });
 
   it('takes an enabled toggle without strategies as on for everyone, as unleash-client does', () => {

@@ -30,7 +30,10 @@ describe('request path normalization', () => {
   });
 
   it('lower-cases segments for matching, keeps the case for the upstream', () => {
-    expect(ok('/API/V1/Orders/AbC')).toMatchObject({ path: '/API/V1/Orders/AbC', segments: ['api', 'v1', 'orders', 'abc'] });
+    expect(ok('/API/V1/Orders/AbC')).toMatchObject({
+      path: '/API/V1/Orders/AbC',
+      segments: ['api', 'v1', 'orders', 'abc'],
+    });
   });
 
   it.each([

@@ -39,7 +39,13 @@ describe('route table', () => {
   it('fills defaults: flag name, fallback, stickiness, upstream limits', () => {
     const products = t.routes.find((r) => r.id === 'products-any')!;
     expect(products).toMatchObject({ flag: 'ficus.products-any', fallback: 'monolith', stickiness: 'userId' });
-    expect(t.upstreams.get('catalog')).toMatchObject({ connectTimeoutMs: 1000, responseTimeoutMs: 30000, maxConcurrent: 256, retries: 2, breaker: { consecutiveFailures: 5, halfOpenAfterMs: 5000 } });
+    expect(t.upstreams.get('catalog')).toMatchObject({
+      connectTimeoutMs: 1000,
+      responseTimeoutMs: 30000,
+      maxConcurrent: 256,
+      retries: 2,
+      breaker: { consecutiveFailures: 5, halfOpenAfterMs: 5000 },
+    });
   });
 
   it('picks the most specific route: static beats :param beats /**, whatever the file order', () => {
@@ -116,7 +122,9 @@ describe('route table', () => {
     match: { path: /api/v1/orders/:x }
     service: catalog
 `);
-    expect(message).toContain('routes[2] (id "same-again"): match: can never match: route "all-orders" (/api/v1/orders/:id) takes every request it would');
+    expect(message).toContain(
+      'routes[2] (id "same-again"): match: can never match: route "all-orders" (/api/v1/orders/:id) takes every request it would',
+    );
     expect(message).not.toContain('get-orders');
   });
 
@@ -128,14 +136,18 @@ describe('route table', () => {
     ['/api/%2e', 'unsafe segment'],
     ['api/orders', 'must start with /'],
   ])('refuses the unsafe pattern %s', (path, reason) => {
-    expect(invalid(`
+    expect(
+      invalid(`
   - id: x
     match: { path: "${path}" }
     service: orders
-`)).toContain(reason);
+`),
+    ).toContain(reason);
   });
 
   it('reports YAML syntax errors with their line', () => {
-    expect(() => parseRouteTable('upstreams: {\n  monolith: [', 'routes.yaml')).toThrowError(/routes\.yaml is not valid YAML:\n {2}routes\.yaml:\d+: /);
+    expect(() => parseRouteTable('upstreams: {\n  monolith: [', 'routes.yaml')).toThrowError(
+      /routes\.yaml is not valid YAML:\n {2}routes\.yaml:\d+: /,
+    );
   });
 });

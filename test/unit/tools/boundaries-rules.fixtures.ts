@@ -10,19 +10,26 @@ const manifest = (name: string, dependsOn: string[] = []) => JSON.stringify({ na
 
 /** Two modules, shipping using billing through its index.ts: clean on its own. */
 const base: Record<string, string> = {
-  'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true } }),
+  'tsconfig.json': JSON.stringify({
+    compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true },
+  }),
   'monolith/src/modules/billing/module.json': manifest('billing'),
   'monolith/src/modules/billing/index.ts': "export { rate } from './internal/rates.js';\n",
   'monolith/src/modules/billing/internal/rates.ts': 'export const rate = 2;\n',
   'monolith/src/modules/shipping/module.json': manifest('shipping', ['billing']),
-  'monolith/src/modules/shipping/index.ts': "import { rate } from '../billing/index.js';\nexport const ship = () => rate;\n",
+  'monolith/src/modules/shipping/index.ts':
+    "import { rate } from '../billing/index.js';\nexport const ship = () => rate;\n",
   'platform/src/index.ts': 'export const log = () => undefined;\n',
 };
 
 export const ruleFixtures: RuleFixture[] = [
   {
     rule: 'module-internals-private',
-    files: { ...base, 'monolith/src/modules/shipping/internal/quote.ts': "import { rate } from '../../billing/internal/rates.js';\nexport const quote = () => rate;\n" },
+    files: {
+      ...base,
+      'monolith/src/modules/shipping/internal/quote.ts':
+        "import { rate } from '../../billing/internal/rates.js';\nexport const quote = () => rate;\n",
+    },
     report: `ficus boundaries: 5 files, 2 modules (billing, shipping)
 1 new violation:
 
@@ -34,7 +41,11 @@ shipping
   },
   {
     rule: 'module-internals-private (composition root)',
-    files: { ...base, 'monolith/src/app.ts': "import { ship } from './modules/shipping/index.js';\nimport { rate } from './modules/billing/internal/rates.js';\nexport const app = [ship, rate];\n" },
+    files: {
+      ...base,
+      'monolith/src/app.ts':
+        "import { ship } from './modules/shipping/index.js';\nimport { rate } from './modules/billing/internal/rates.js';\nexport const app = [ship, rate];\n",
+    },
     report: `ficus boundaries: 5 files, 2 modules (billing, shipping)
 1 new violation:
 
@@ -61,7 +72,8 @@ shipping
     files: {
       ...base,
       'monolith/src/modules/billing/module.json': manifest('billing', ['shipping']),
-      'monolith/src/modules/billing/internal/label.ts': "import { ship } from '../../shipping/index.js';\nexport const label = ship;\n",
+      'monolith/src/modules/billing/internal/label.ts':
+        "import { ship } from '../../shipping/index.js';\nexport const label = ship;\n",
     },
     report: `ficus boundaries: 5 files, 2 modules (billing, shipping)
 2 new violations:
@@ -80,7 +92,11 @@ shipping
   },
   {
     rule: 'services-not-to-monolith',
-    files: { ...base, 'services/billing/src/server.ts': "import { rate } from '../../../monolith/src/modules/billing/index.js';\nexport const server = rate;\n" },
+    files: {
+      ...base,
+      'services/billing/src/server.ts':
+        "import { rate } from '../../../monolith/src/modules/billing/index.js';\nexport const server = rate;\n",
+    },
     report: `ficus boundaries: 5 files, 2 modules (billing, shipping)
 1 new violation:
 
@@ -95,7 +111,8 @@ services
     files: {
       ...base,
       'services/billing/src/server.ts': 'export const server = 1;\n',
-      'services/shipping/src/server.ts': "import { server as billing } from '../../billing/src/server.js';\nexport const server = billing;\n",
+      'services/shipping/src/server.ts':
+        "import { server as billing } from '../../billing/src/server.js';\nexport const server = billing;\n",
     },
     report: `ficus boundaries: 6 files, 2 modules (billing, shipping)
 1 new violation:
@@ -108,7 +125,11 @@ services
   },
   {
     rule: 'platform-imports-no-module',
-    files: { ...base, 'platform/src/index.ts': "import { rate } from '../../monolith/src/modules/billing/index.js';\nexport const log = () => rate;\n" },
+    files: {
+      ...base,
+      'platform/src/index.ts':
+        "import { rate } from '../../monolith/src/modules/billing/index.js';\nexport const log = () => rate;\n",
+    },
     report: `ficus boundaries: 4 files, 2 modules (billing, shipping)
 1 new violation:
 
@@ -136,7 +157,11 @@ monolith
   },
   {
     rule: 'router-only-platform',
-    files: { ...base, 'router/src/main.ts': "import { ship } from '../../monolith/src/modules/shipping/index.js';\nexport const route = ship;\n" },
+    files: {
+      ...base,
+      'router/src/main.ts':
+        "import { ship } from '../../monolith/src/modules/shipping/index.js';\nexport const route = ship;\n",
+    },
     report: `ficus boundaries: 5 files, 2 modules (billing, shipping)
 1 new violation:
 
@@ -150,8 +175,10 @@ router
     rule: 'module-data-ownership',
     files: {
       ...base,
-      'monolith/src/modules/shipping/internal/repository.ts': "export const rates = (db: (t: string) => unknown) => db('billing.rates');\n",
-      'monolith/src/modules/shipping/migrations/001_init.sql': 'create view shipping.rates as select * from billing.rates;\n',
+      'monolith/src/modules/shipping/internal/repository.ts':
+        "export const rates = (db: (t: string) => unknown) => db('billing.rates');\n",
+      'monolith/src/modules/shipping/migrations/001_init.sql':
+        'create view shipping.rates as select * from billing.rates;\n',
     },
     report: `ficus boundaries: 5 files, 2 modules (billing, shipping)
 2 new violations:

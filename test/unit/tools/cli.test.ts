@@ -57,7 +57,11 @@ describe('ficus usage errors', () => {
     [['flags', 'status', '--bogus'], "unknown option '--bogus'", 'ficus flags status'],
     [['flags', 'set', '--stage', 'canary'], "missing required argument 'route'", 'ficus flags set'],
     [['flags', 'set', 'catalog-read'], "required option '--stage <stage>' not specified", 'ficus flags set'],
-    [['flags', 'set', 'catalog-read', '--stage', 'bogus'], "argument 'bogus' is invalid. Allowed choices", 'ficus flags set'],
+    [
+      ['flags', 'set', 'catalog-read', '--stage', 'bogus'],
+      "argument 'bogus' is invalid. Allowed choices",
+      'ficus flags set',
+    ],
     [['flags', 'rollback'], "missing required argument 'route'", 'ficus flags rollback'],
     [['db', 'nope'], "unknown command 'nope'", 'ficus db'],
     [['db', 'migrate', '--bogus'], "unknown option '--bogus'", 'ficus db migrate'],

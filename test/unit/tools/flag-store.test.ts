@@ -17,10 +17,14 @@ describe('the local flags file', () => {
     const file = join(dir, 'flags.json');
     // Separate stores, as separate `ficus flags set` processes would be.
     await Promise.all(
-      Array.from({ length: 20 }, (_, i) => new FileFlagStore(file).put(serveToggle(`ficus.route-${i}`, `route-${i}`, 'canary', i, 'userId'))),
+      Array.from({ length: 20 }, (_, i) =>
+        new FileFlagStore(file).put(serveToggle(`ficus.route-${i}`, `route-${i}`, 'canary', i, 'userId')),
+      ),
     );
     const written = JSON.parse(await readFile(file, 'utf8')) as { features: Array<{ name: string }> };
-    expect(written.features.map((f) => f.name).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `ficus.route-${i}`).sort());
+    expect(written.features.map((f) => f.name).sort()).toEqual(
+      Array.from({ length: 20 }, (_, i) => `ficus.route-${i}`).sort(),
+    );
   });
 
   it('tells each writer the toggle it replaced, so concurrent changes audit a chain, not the same "from" twice', async () => {
@@ -28,7 +32,9 @@ describe('the local flags file', () => {
     made.push(dir);
     const file = join(dir, 'flags.json');
     const replaced = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => new FileFlagStore(file).put(serveToggle('ficus.orders', 'orders', 'canary', i + 1, 'userId'))),
+      Array.from({ length: 10 }, (_, i) =>
+        new FileFlagStore(file).put(serveToggle('ficus.orders', 'orders', 'canary', i + 1, 'userId')),
+      ),
     );
     const froms = replaced.map((feature) => (feature ? String(feature.strategies[0]!.parameters!['rollout']) : 'none'));
     expect(froms.filter((from) => from === 'none')).toHaveLength(1);

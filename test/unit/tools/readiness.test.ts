@@ -10,7 +10,14 @@ afterAll(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: t
 async function readiness(root: string, ...args: string[]) {
   const proc = spawnNode([join(repoRoot, 'tools/bin/ficus.mjs'), 'readiness', ...args, '--root', root, '--json'], {});
   expect(await proc.exited, proc.output()).toBe(0);
-  return JSON.parse(proc.output()) as Array<{ module: string; rank: number; reasons: string[]; fanIn: Array<{ module: string; sites: string[] }>; cycleWith: string[]; routes: string[] }>;
+  return JSON.parse(proc.output()) as Array<{
+    module: string;
+    rank: number;
+    reasons: string[];
+    fanIn: Array<{ module: string; sites: string[] }>;
+    cycleWith: string[];
+    routes: string[];
+  }>;
 }
 
 describe('ficus readiness', () => {
@@ -19,9 +26,16 @@ describe('ficus readiness', () => {
     expect(ranking.map((r) => r.module)).toEqual(['users', 'catalog', 'payments', 'orders']);
     const catalog = ranking.find((r) => r.module === 'catalog')!;
     expect(catalog.routes).toEqual(['catalog-read']);
-    expect(catalog.fanIn).toEqual([{ module: 'orders', sites: ['monolith/src/modules/orders/index.ts:9', 'monolith/src/modules/orders/internal/place-order.ts:3'] }]);
+    expect(catalog.fanIn).toEqual([
+      {
+        module: 'orders',
+        sites: ['monolith/src/modules/orders/index.ts:9', 'monolith/src/modules/orders/internal/place-order.ts:3'],
+      },
+    ]);
     expect(catalog.reasons).toContain('the route table already gives it catalog-read');
-    expect(ranking.at(-1)!.reasons).toContain('it calls catalog, payments from 5 sites, which would become network calls');
+    expect(ranking.at(-1)!.reasons).toContain(
+      'it calls catalog, payments from 5 sites, which would become network calls',
+    );
   });
 
   it('puts modules in a cycle last, naming the cycle', async () => {
@@ -34,7 +48,8 @@ describe('ficus readiness', () => {
       'monolith/src/modules/b/module.json': JSON.stringify({ name: 'b', schema: 'b', dependsOn: ['a'] }),
       'monolith/src/modules/b/index.ts': "import { a } from '../a/index.js';\nexport const b = () => a;\n",
       'monolith/src/modules/c/module.json': JSON.stringify({ name: 'c', schema: 'c', dependsOn: ['a'] }),
-      'monolith/src/modules/c/index.ts': "import { a } from '../a/index.js';\nimport { b } from '../b/index.js';\nimport { x } from './x.js';\nexport const c = [a, b, x];\n",
+      'monolith/src/modules/c/index.ts':
+        "import { a } from '../a/index.js';\nimport { b } from '../b/index.js';\nimport { x } from './x.js';\nexport const c = [a, b, x];\n",
       'monolith/src/modules/c/x.ts': 'export const x = 1;\n',
     };
     for (const [path, content] of Object.entries(files)) {
@@ -52,9 +67,26 @@ describe('ficus readiness', () => {
 describe('assessReadiness', () => {
   it('counts a baselined reference to a module’s tables as debt of both modules', async () => {
     const { assessReadiness } = await import('../../../tools/src/readiness/assess.js');
-    const module = (name: string) => ({ name, schema: name, dependsOn: [], dir: `monolith/src/modules/${name}`, entry: `monolith/src/modules/${name}/index.ts` });
-    const report = { modules: [module('billing'), module('shipping')], violations: [], edges: [], files: 0 } as unknown as Parameters<typeof assessReadiness>[0];
-    const baseline = [{ rule: 'module-data-ownership', from: 'monolith/src/modules/shipping/internal/repository.ts', to: 'monolith/src/modules/billing (billing.rates)' }];
+    const module = (name: string) => ({
+      name,
+      schema: name,
+      dependsOn: [],
+      dir: `monolith/src/modules/${name}`,
+      entry: `monolith/src/modules/${name}/index.ts`,
+    });
+    const report = {
+      modules: [module('billing'), module('shipping')],
+      violations: [],
+      edges: [],
+      files: 0,
+    } as unknown as Parameters<typeof assessReadiness>[0];
+    const baseline = [
+      {
+        rule: 'module-data-ownership',
+        from: 'monolith/src/modules/shipping/internal/repository.ts',
+        to: 'monolith/src/modules/billing (billing.rates)',
+      },
+    ];
     const ranking = assessReadiness(report, baseline, new Map());
     for (const name of ['billing', 'shipping']) {
       expect(ranking.find((r) => r.module === name)!.debt, name).toBe(1);

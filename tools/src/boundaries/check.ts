@@ -70,13 +70,17 @@ function importLines(repoRoot: string): (from: string, unresolvedTo: string | un
 /** Rules dependency-cruiser would check with its per-file cycle search; ficus checks them on the module graph (cycles.ts). */
 const isCycleRule = (rule: IForbiddenRuleType) => 'to' in rule && 'circular' in rule.to;
 
-const asList = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+const asList = (value: string | string[] | undefined) =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 /** Several rules share a name (one per module root or module): find the one whose `from` matches. */
 function fromMatches(rule: IForbiddenRuleType, file: string): boolean {
   const from = rule.from as { path?: string | string[]; pathNot?: string | string[] };
   const paths = asList(from.path);
-  return (paths.length === 0 || paths.some((p) => new RegExp(p).test(file))) && !asList(from.pathNot).some((p) => new RegExp(p).test(file));
+  return (
+    (paths.length === 0 || paths.some((p) => new RegExp(p).test(file))) &&
+    !asList(from.pathNot).some((p) => new RegExp(p).test(file))
+  );
 }
 
 async function cruiseBoundaries(
@@ -114,12 +118,18 @@ async function cruiseBoundaries(
     );
     result = output.output as ICruiseResult;
   } catch (error) {
-    throw new FicusError('FICUS_ERR_CONFIG', `dependency-cruiser could not read ${repoRoot}: ${(error as Error).message}`, { cause: error });
+    throw new FicusError(
+      'FICUS_ERR_CONFIG',
+      `dependency-cruiser could not read ${repoRoot}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   const lineOf = importLines(repoRoot);
   const moduleOf = (file: string) => modules.find((m) => file.startsWith(`${m.dir}/`))?.name;
   const violations: BoundaryViolation[] = (result.summary.violations ?? []).map((violation) => {
-    const dependency = result.modules.find((m) => m.source === violation.from)?.dependencies.find((d) => d.resolved === violation.to);
+    const dependency = result.modules
+      .find((m) => m.source === violation.from)
+      ?.dependencies.find((d) => d.resolved === violation.to);
     const rule = forbidden.find((r) => r.name === violation.rule.name && fromMatches(r, violation.from));
     return {
       rule: violation.rule.name,
@@ -140,13 +150,27 @@ async function cruiseBoundaries(
       // Type-only imports count too: with dependency injection (as in the starter) the calls go
       // through an injected API whose type is all the caller imports.
       if (!toModule || toModule === fromModule) continue;
-      imports.push({ fromModule, toModule, from: source.source, to: dependency.resolved, line: lineOf(source.source, dependency.module) });
+      imports.push({
+        fromModule,
+        toModule,
+        from: source.source,
+        to: dependency.resolved,
+        line: lineOf(source.source, dependency.module),
+      });
     }
   }
   const cycleRule = rules.find(isCycleRule);
   if (cycleRule) {
     for (const { import: i, cycle } of cyclesThrough(imports)) {
-      violations.push({ rule: cycleRule.name!, why: cycleRule.comment ?? '', from: i.from, to: i.to, line: i.line, owner: i.fromModule, cycle });
+      violations.push({
+        rule: cycleRule.name!,
+        why: cycleRule.comment ?? '',
+        from: i.from,
+        to: i.to,
+        line: i.line,
+        owner: i.fromModule,
+        cycle,
+      });
     }
   }
   violations.push(...findForeignSchemaReferences(repoRoot, modules));
@@ -159,7 +183,12 @@ async function cruiseBoundaries(
     edge.sites.push(site(i));
     if (violating.has(`${i.from}\u0000${i.to}`)) edge.violating = true;
   }
-  return { modules, violations, edges: [...edges.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to)), files: result.summary.totalCruised };
+  return {
+    modules,
+    violations,
+    edges: [...edges.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to)),
+    files: result.summary.totalCruised,
+  };
 }
 
 const scanned = /\.(ts|mts|cts|js|mjs|cjs|json|sql)$/;
@@ -198,7 +227,10 @@ export async function checkBoundaries(
   options: { moduleRoots?: readonly string[]; scanRoots?: readonly string[]; cacheFolder?: string } = {},
 ): Promise<BoundaryReport> {
   if (!options.cacheFolder) return cruiseBoundaries(repoRoot, options);
-  const key = reportKey(repoRoot, options.scanRoots ?? defaultScanRoots, { moduleRoots: options.moduleRoots ?? null, scanRoots: options.scanRoots ?? null });
+  const key = reportKey(repoRoot, options.scanRoots ?? defaultScanRoots, {
+    moduleRoots: options.moduleRoots ?? null,
+    scanRoots: options.scanRoots ?? null,
+  });
   const file = join(options.cacheFolder, 'boundaries-report.json');
   try {
     const cached = JSON.parse(readFileSync(file, 'utf8')) as { key: string; report: BoundaryReport };

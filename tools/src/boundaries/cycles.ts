@@ -56,9 +56,17 @@ function shortestPath(next: ReadonlyMap<string, Set<string>>, from: string, to: 
 }
 
 /** For each module, the other modules it shares a dependency cycle with (its strongly connected group). */
-export function cycleGroups(names: readonly string[], edges: Iterable<{ from: string; to: string }>): Map<string, string[]> {
+export function cycleGroups(
+  names: readonly string[],
+  edges: Iterable<{ from: string; to: string }>,
+): Map<string, string[]> {
   const next = successors(edges);
-  return new Map(names.map((n) => [n, names.filter((other) => other !== n && shortestPath(next, n, other) && shortestPath(next, other, n))]));
+  return new Map(
+    names.map((n) => [
+      n,
+      names.filter((other) => other !== n && shortestPath(next, n, other) && shortestPath(next, other, n)),
+    ]),
+  );
 }
 
 /**
@@ -80,7 +88,8 @@ export function cyclesThrough(imports: readonly ModuleImport[]): Array<{ import:
     const back = ways.get(pair);
     if (!back) continue;
     const cycle: CycleStep[] = [{ module: i.fromModule, via: site(i) }];
-    for (let k = 0; k < back.length - 1; k++) cycle.push({ module: back[k]!, via: site(firstSite.get(`${back[k]}\u0000${back[k + 1]}`)!) });
+    for (let k = 0; k < back.length - 1; k++)
+      cycle.push({ module: back[k]!, via: site(firstSite.get(`${back[k]}\u0000${back[k + 1]}`)!) });
     found.push({ import: i, cycle });
   }
   return found;

@@ -6,7 +6,8 @@ import type { BoundedModule } from './modules.js';
 
 export const dataOwnershipRule = {
   name: 'module-data-ownership',
-  comment: "A module reads and writes only its own schema; ask the owning module's index.ts (or react to its events) instead of its tables.",
+  comment:
+    "A module reads and writes only its own schema; ask the owning module's index.ts (or react to its events) instead of its tables.",
 };
 
 const sourceFile = /\.(ts|mts|cts|js|mjs|cjs|sql)$/;
@@ -36,9 +37,16 @@ export function findForeignSchemaReferences(repoRoot: string, modules: readonly 
         found.set(`${line}\u0000${reference}`, { line, schema: schema.toLowerCase(), reference });
       };
       // Whole-file scans, so SQL in multi-line template literals is seen too.
-      const regions = file.endsWith('.sql') ? [{ text, offset: 0 }] : [...text.matchAll(literal)].map((m) => ({ text: m[0], offset: m.index }));
+      const regions = file.endsWith('.sql')
+        ? [{ text, offset: 0 }]
+        : [...text.matchAll(literal)].map((m) => ({ text: m[0], offset: m.index }));
       for (const region of regions) {
-        for (const match of region.text.matchAll(qualified)) record(region.offset + match.index + match[0].indexOf(match[1]!), match[1]!, `${match[1]!.toLowerCase()}.${match[2]}`);
+        for (const match of region.text.matchAll(qualified))
+          record(
+            region.offset + match.index + match[0].indexOf(match[1]!),
+            match[1]!,
+            `${match[1]!.toLowerCase()}.${match[2]}`,
+          );
       }
       for (const match of text.matchAll(withSchema)) record(match.index, match[1]!, `withSchema('${match[1]}')`);
       for (const { line, schema, reference } of [...found.values()].sort((a, b) => a.line - b.line)) {

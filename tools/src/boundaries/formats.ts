@@ -13,10 +13,13 @@ const escapeProperty = (text: string) => escapeData(text).replaceAll(':', '%3A')
 /** GitHub Actions annotations: one `::error` per new violation and per stale baseline entry. */
 export function githubAnnotations(comparison: BaselineComparison, baselineFile: string): string {
   const lines = comparison.fresh.map(
-    (v) => `::error file=${escapeProperty(v.from)}${v.line ? `,line=${v.line}` : ''},title=${escapeProperty(v.rule)}::${escapeData(message(v))}`,
+    (v) =>
+      `::error file=${escapeProperty(v.from)}${v.line ? `,line=${v.line}` : ''},title=${escapeProperty(v.rule)}::${escapeData(message(v))}`,
   );
   for (const entry of comparison.stale) {
-    lines.push(`::error file=${escapeProperty(baselineFile)},title=stale-baseline-entry::${escapeData(`${entry.rule}: ${entry.from} → ${entry.to} no longer occurs; run ficus boundaries --update-baseline`)}`);
+    lines.push(
+      `::error file=${escapeProperty(baselineFile)},title=stale-baseline-entry::${escapeData(`${entry.rule}: ${entry.from} → ${entry.to} no longer occurs; run ficus boundaries --update-baseline`)}`,
+    );
   }
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
@@ -25,7 +28,8 @@ export function githubAnnotations(comparison: BaselineComparison, baselineFile: 
 export function sarif(comparison: BaselineComparison, modules: readonly BoundedModule[], version: string): string {
   const rules = new Map<string, string>();
   // Some rules exist once per module or module root: the first one's reason describes them all.
-  for (const rule of boundaryRules(modules)) if (rule.name && !rules.has(rule.name)) rules.set(rule.name, rule.comment ?? rule.name);
+  for (const rule of boundaryRules(modules))
+    if (rule.name && !rules.has(rule.name)) rules.set(rule.name, rule.comment ?? rule.name);
   rules.set(dataOwnershipRule.name, dataOwnershipRule.comment);
   const log = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
@@ -43,7 +47,14 @@ export function sarif(comparison: BaselineComparison, modules: readonly BoundedM
           ruleId: v.rule,
           level: 'error',
           message: { text: message(v) },
-          locations: [{ physicalLocation: { artifactLocation: { uri: v.from }, ...(v.line ? { region: { startLine: v.line } } : {}) } }],
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: v.from },
+                ...(v.line ? { region: { startLine: v.line } } : {}),
+              },
+            },
+          ],
         })),
       },
     ],

@@ -5,7 +5,9 @@ export function mermaidGraph(report: BoundaryReport): string {
   const lines = ['flowchart LR'];
   for (const module of report.modules) lines.push(`  ${module.name.replaceAll('-', '_')}["${module.name}"]`);
   report.edges.forEach((edge, index) => {
-    lines.push(`  ${edge.from.replaceAll('-', '_')} ${edge.violating ? '-.->' : '-->'}|${edge.sites.length}| ${edge.to.replaceAll('-', '_')}`);
+    lines.push(
+      `  ${edge.from.replaceAll('-', '_')} ${edge.violating ? '-.->' : '-->'}|${edge.sites.length}| ${edge.to.replaceAll('-', '_')}`,
+    );
     if (edge.violating) lines.push(`  linkStyle ${index} stroke:#d33,stroke-width:2px`);
   });
   return `${lines.join('\n')}\n`;

@@ -14,7 +14,10 @@ export interface BoundedModule extends ModuleManifest {
 export const defaultModuleRoots = ['monolith/src/modules'];
 
 /** Finds every `<root>/<name>/module.json` and validates it; errors name the file and field. */
-export function discoverModules(repoRoot: string, moduleRoots: readonly string[] = defaultModuleRoots): BoundedModule[] {
+export function discoverModules(
+  repoRoot: string,
+  moduleRoots: readonly string[] = defaultModuleRoots,
+): BoundedModule[] {
   const modules: BoundedModule[] = [];
   for (const moduleRoot of moduleRoots) {
     const absolute = join(repoRoot, moduleRoot);
@@ -24,11 +27,19 @@ export function discoverModules(repoRoot: string, moduleRoots: readonly string[]
       const dir = posix.join(moduleRoot.replaceAll('\\', '/'), entry.name);
       const manifestFile = join(repoRoot, dir, 'module.json');
       if (!existsSync(manifestFile)) continue;
-      const manifest = parseValidated(readFileSync(manifestFile, 'utf8'), `${dir}/module.json`, moduleManifestSchema, { code: 'FICUS_ERR_MODULE_MANIFEST', expected: 'a valid module manifest' });
+      const manifest = parseValidated(readFileSync(manifestFile, 'utf8'), `${dir}/module.json`, moduleManifestSchema, {
+        code: 'FICUS_ERR_MODULE_MANIFEST',
+        expected: 'a valid module manifest',
+      });
       if (manifest.name !== entry.name) {
-        throw new FicusError('FICUS_ERR_MODULE_MANIFEST', `${dir}/module.json: name "${manifest.name}" must match its folder "${entry.name}"`);
+        throw new FicusError(
+          'FICUS_ERR_MODULE_MANIFEST',
+          `${dir}/module.json: name "${manifest.name}" must match its folder "${entry.name}"`,
+        );
       }
-      const entryFile = ['index.ts', 'index.js', 'index.mjs'].map((f) => `${dir}/${f}`).find((f) => existsSync(join(repoRoot, f)));
+      const entryFile = ['index.ts', 'index.js', 'index.mjs']
+        .map((f) => `${dir}/${f}`)
+        .find((f) => existsSync(join(repoRoot, f)));
       modules.push({ ...manifest, dir, entry: entryFile ?? `${dir}/index.ts` });
     }
   }
@@ -36,7 +47,10 @@ export function discoverModules(repoRoot: string, moduleRoots: readonly string[]
   for (const module of modules) {
     const unknown = module.dependsOn.filter((d) => !names.has(d));
     if (unknown.length) {
-      throw new FicusError('FICUS_ERR_MODULE_MANIFEST', `${module.dir}/module.json: dependsOn names ${unknown.join(', ')}, which no module.json declares; modules are ${[...names].join(', ')}`);
+      throw new FicusError(
+        'FICUS_ERR_MODULE_MANIFEST',
+        `${module.dir}/module.json: dependsOn names ${unknown.join(', ')}, which no module.json declares; modules are ${[...names].join(', ')}`,
+      );
     }
   }
   return modules.sort((a, b) => a.name.localeCompare(b.name));

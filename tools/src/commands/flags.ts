@@ -26,7 +26,11 @@ function describe(stage: RouteStage): string {
 
 function storeFor(options: CommonOptions, env: Env): FlagStore {
   if (env['UNLEASH_URL']) {
-    if (!env['UNLEASH_ADMIN_TOKEN']) throw new FicusError('FICUS_ERR_CONFIG', 'UNLEASH_URL is set but UNLEASH_ADMIN_TOKEN is not; set an Unleash admin token, or unset UNLEASH_URL to use the flags file');
+    if (!env['UNLEASH_ADMIN_TOKEN'])
+      throw new FicusError(
+        'FICUS_ERR_CONFIG',
+        'UNLEASH_URL is set but UNLEASH_ADMIN_TOKEN is not; set an Unleash admin token, or unset UNLEASH_URL to use the flags file',
+      );
     return new UnleashFlagStore({
       apiUrl: env['UNLEASH_URL'],
       adminToken: env['UNLEASH_ADMIN_TOKEN'],
@@ -40,11 +44,22 @@ function storeFor(options: CommonOptions, env: Env): FlagStore {
 function routeById(options: CommonOptions, env: Env, id: string): CompiledRoute {
   const table = loadRouteTable(options.routes, env);
   const route = table.routes.find((r) => r.id === id);
-  if (!route) throw new FicusError('FICUS_ERR_CONFIG', `no route "${id}" in ${options.routes}; routes are ${table.routes.map((r) => r.id).join(', ') || '(none)'}`);
+  if (!route)
+    throw new FicusError(
+      'FICUS_ERR_CONFIG',
+      `no route "${id}" in ${options.routes}; routes are ${table.routes.map((r) => r.id).join(', ') || '(none)'}`,
+    );
   return route;
 }
 
-async function changeStage(options: CommonOptions, env: Env, out: (line: string) => void, routeId: string, stage: Stage, percent: number): Promise<void> {
+async function changeStage(
+  options: CommonOptions,
+  env: Env,
+  out: (line: string) => void,
+  routeId: string,
+  stage: Stage,
+  percent: number,
+): Promise<void> {
   const route = routeById(options, env, routeId);
   const store = storeFor(options, env);
   const feature = serveToggle(route.flag, route.id, stage, percent, route.stickiness);
@@ -63,7 +78,11 @@ async function changeStage(options: CommonOptions, env: Env, out: (line: string)
     store: store.description,
   });
   out(`${route.id}: ${describe(from)} → ${describe(to)} (${store.description})`);
-  out(store instanceof FileFlagStore ? 'Routers reading this file apply it within a second.' : 'Routers apply it at their next Unleash refresh.');
+  out(
+    store instanceof FileFlagStore
+      ? 'Routers reading this file apply it within a second.'
+      : 'Routers apply it at their next Unleash refresh.',
+  );
 }
 
 /** `--percent`: digits only, so `0x64`, `1e2`, `1.5` and `-1` are refused rather than read as numbers. */
@@ -84,7 +103,8 @@ function percentFor(stage: Stage, percent: number | undefined, command: Command)
   }
   if (stage !== 'canary') {
     const served = stage === 'service' ? 100 : 0;
-    if (percent !== undefined) usage(`--percent is for --stage canary only; --stage ${stage} is ${served} % on the service`);
+    if (percent !== undefined)
+      usage(`--percent is for --stage canary only; --stage ${stage} is ${served} % on the service`);
     return served;
   }
   if (percent === undefined) usage('--percent is required with --stage canary: the share of users (1-99) to send');
@@ -94,14 +114,28 @@ function percentFor(stage: Stage, percent: number | undefined, command: Command)
 }
 
 /** `ficus flags`: read and change the stage of each route; every change is validated and audited. */
-export function flagsCommand(env: Env, out: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Command {
-  const flags = new Command('flags').description('show and change route stages (monolith, canary N %, service); roll back in one command');
+export function flagsCommand(
+  env: Env,
+  out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+): Command {
+  const flags = new Command('flags').description(
+    'show and change route stages (monolith, canary N %, service); roll back in one command',
+  );
   const common = (command: Command) =>
     command
       .addOption(new Option('--routes <file>', 'route table').default(env['ROUTES_FILE'] ?? 'router/routes.yaml'))
-      .addOption(new Option('--flags <file>', 'local flags file (unless UNLEASH_URL is set)').default(env['FLAGS_FILE'] ?? 'router/flags.json'))
-      .addOption(new Option('--audit <file>', 'audit log (JSON lines); default: flags-audit.jsonl beside the flags file'))
-      .addHelpText('after', '\nWith UNLEASH_URL and UNLEASH_ADMIN_TOKEN set, toggles are changed on that Unleash server (UNLEASH_PROJECT, UNLEASH_ENVIRONMENT: default, development).');
+      .addOption(
+        new Option('--flags <file>', 'local flags file (unless UNLEASH_URL is set)').default(
+          env['FLAGS_FILE'] ?? 'router/flags.json',
+        ),
+      )
+      .addOption(
+        new Option('--audit <file>', 'audit log (JSON lines); default: flags-audit.jsonl beside the flags file'),
+      )
+      .addHelpText(
+        'after',
+        '\nWith UNLEASH_URL and UNLEASH_ADMIN_TOKEN set, toggles are changed on that Unleash server (UNLEASH_PROJECT, UNLEASH_ENVIRONMENT: default, development).',
+      );
 
   common(flags.command('status').description('each route with its path, service, flag and stage'))
     .option('--json', 'machine-readable output')
@@ -109,27 +143,55 @@ export function flagsCommand(env: Env, out: (line: string) => void = (line) => p
       const table = loadRouteTable(options.routes, env);
       const store = storeFor(options, env);
       const rows = await Promise.all(
-        table.routes.map(async (route) => ({ route: route.id, path: route.pattern.source, service: route.service, flag: route.flag, ...stageOf(await store.get(route.flag)) })),
+        table.routes.map(async (route) => ({
+          route: route.id,
+          path: route.pattern.source,
+          service: route.service,
+          flag: route.flag,
+          ...stageOf(await store.get(route.flag)),
+        })),
       );
       if (options.json) return out(JSON.stringify({ store: store.description, routes: rows }, null, 2));
       out(`stages from ${store.description}`);
-      const widths = [5, 4, 7, 5].map((w, i) => Math.max(w, ...rows.map((r) => [r.route, r.path, r.service, describe(r)][i]!.length)));
-      const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+      const widths = [5, 4, 7, 5].map((w, i) =>
+        Math.max(w, ...rows.map((r) => [r.route, r.path, r.service, describe(r)][i]!.length)),
+      );
+      const line = (cells: string[]) =>
+        cells
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd();
       out(line(['ROUTE', 'PATH', 'SERVICE', 'STAGE', 'FLAG']));
       for (const row of rows) out(line([row.route, row.path, row.service, describe(row), row.flag]));
     });
 
-  common(flags.command('set').description('set a route to monolith, canary (with --percent) or service').argument('<route>', 'route id from the route table'))
-    .addOption(new Option('--stage <stage>', 'where the route is served').choices(['monolith', 'canary', 'service']).makeOptionMandatory())
-    .addOption(new Option('--percent <n>', 'canary only: share of users (1-99) the service serves, sticky per user')
-      .argParser(parsePercent))
+  common(
+    flags
+      .command('set')
+      .description('set a route to monolith, canary (with --percent) or service')
+      .argument('<route>', 'route id from the route table'),
+  )
+    .addOption(
+      new Option('--stage <stage>', 'where the route is served')
+        .choices(['monolith', 'canary', 'service'])
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--percent <n>', 'canary only: share of users (1-99) the service serves, sticky per user').argParser(
+        parsePercent,
+      ),
+    )
     .action(async (routeId: string, options: SetOptions, command: Command) => {
       const percent = percentFor(options.stage, options.percent, command);
       await changeStage(options, env, out, routeId, options.stage, percent);
     });
 
-  common(flags.command('rollback').description('send all of a route back to the monolith at once').argument('<route>', 'route id from the route table'))
-    .action((routeId: string, options: CommonOptions) => changeStage(options, env, out, routeId, 'monolith', 0));
+  common(
+    flags
+      .command('rollback')
+      .description('send all of a route back to the monolith at once')
+      .argument('<route>', 'route id from the route table'),
+  ).action((routeId: string, options: CommonOptions) => changeStage(options, env, out, routeId, 'monolith', 0));
 
   return flags;
 }

@@ -11,7 +11,10 @@ import { assessReadiness, formatReadiness } from '../readiness/assess.js';
 type Env = Record<string, string | undefined>;
 
 /** `ficus readiness [module]`: what each module is tangled with, and which to extract first. */
-export function readinessCommand(env: Env, out: (text: string) => void = (text) => process.stdout.write(text)): Command {
+export function readinessCommand(
+  env: Env,
+  out: (text: string) => void = (text) => process.stdout.write(text),
+): Command {
   return new Command('readiness')
     .description('rank modules by how ready they are to extract, with the reasons and call sites')
     .argument('[module]', 'show only this module (the ranking still covers all)')
@@ -21,16 +24,27 @@ export function readinessCommand(env: Env, out: (text: string) => void = (text) 
     .action(async (only: string | undefined, options: { root: string; routes: string; json?: boolean }) => {
       const root = resolve(options.root);
       const config = loadFicusConfig(root);
-      const report = await checkBoundaries(root, { moduleRoots: config.boundaries.moduleRoots, scanRoots: config.boundaries.scanRoots });
+      const report = await checkBoundaries(root, {
+        moduleRoots: config.boundaries.moduleRoots,
+        scanRoots: config.boundaries.scanRoots,
+      });
       if (only && !report.modules.some((m) => m.name === only)) {
-        throw new FicusError('FICUS_ERR_CONFIG', `no module "${only}"; modules are ${report.modules.map((m) => m.name).join(', ')}`);
+        throw new FicusError(
+          'FICUS_ERR_CONFIG',
+          `no module "${only}"; modules are ${report.modules.map((m) => m.name).join(', ')}`,
+        );
       }
       const routesFile = join(root, options.routes);
       const routesByService = new Map<string, string[]>();
       if (existsSync(routesFile)) {
-        for (const route of loadRouteTable(routesFile, env).routes) routesByService.set(route.service, [...(routesByService.get(route.service) ?? []), route.id]);
+        for (const route of loadRouteTable(routesFile, env).routes)
+          routesByService.set(route.service, [...(routesByService.get(route.service) ?? []), route.id]);
       }
       const ranking = assessReadiness(report, readBaseline(join(root, config.boundaries.baseline)), routesByService);
-      out(options.json ? `${JSON.stringify(only ? ranking.filter((r) => r.module === only) : ranking, null, 2)}\n` : formatReadiness(ranking, only));
+      out(
+        options.json
+          ? `${JSON.stringify(only ? ranking.filter((r) => r.module === only) : ranking, null, 2)}\n`
+          : formatReadiness(ranking, only),
+      );
     });
 }

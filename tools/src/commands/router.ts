@@ -5,7 +5,7 @@ import { runRouter } from '../../../router/src/entry.js';
 type Env = Record<string, string | undefined>;
 
 /** Each variable routerConfigSchema reads, with its default: read off the schema, so the list cannot drift. */
-export function routerVariables(): Array<{ name: string; default?: string }> {
+function routerVariables(): Array<{ name: string; default?: string }> {
   return Object.entries(routerConfigSchema.shape).map(([name, field]) => {
     const parsed = field.safeParse(undefined);
     return parsed.success && parsed.data !== undefined ? { name, default: String(parsed.data) } : { name };

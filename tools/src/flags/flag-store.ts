@@ -40,9 +40,18 @@ export class FileFlagStore implements FlagStore {
     let release: () => Promise<void>;
     try {
       // A holder refreshes the lock while it works; one left by a killed command is stale after 10 s.
-      release = await lock(this.file, { realpath: false, lockfilePath: `${this.file}.lock`, stale: 10_000, retries: { retries: 40, minTimeout: 25, maxTimeout: 250 } });
+      release = await lock(this.file, {
+        realpath: false,
+        lockfilePath: `${this.file}.lock`,
+        stale: 10_000,
+        retries: { retries: 40, minTimeout: 25, maxTimeout: 250 },
+      });
     } catch (error) {
-      throw new FicusError('FICUS_ERR_FLAG_SOURCE', `${this.file} is locked by another ficus flags command (${this.file}.lock); try again in a moment`, { cause: error });
+      throw new FicusError(
+        'FICUS_ERR_FLAG_SOURCE',
+        `${this.file} is locked by another ficus flags command (${this.file}.lock); try again in a moment`,
+        { cause: error },
+      );
     }
     try {
       return await this.#write(feature);
@@ -52,7 +61,9 @@ export class FileFlagStore implements FlagStore {
   }
 
   #unreadable = (error: Error): never => {
-    throw new FicusError('FICUS_ERR_FLAG_SOURCE', `cannot read the flags file ${this.file}: ${error.message}`, { cause: error });
+    throw new FicusError('FICUS_ERR_FLAG_SOURCE', `cannot read the flags file ${this.file}: ${error.message}`, {
+      cause: error,
+    });
   };
 
   async #write(feature: Feature): Promise<Feature | undefined> {
@@ -113,24 +124,35 @@ export class UnleashFlagStore implements FlagStore {
         signal: AbortSignal.timeout(10_000),
       });
     } catch (error) {
-      throw new FicusError('FICUS_ERR_FLAG_SOURCE', `cannot reach ${this.description}: ${(error as Error).message}`, { cause: error });
+      throw new FicusError('FICUS_ERR_FLAG_SOURCE', `cannot reach ${this.description}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     const text = await response.text();
     if (response.status === 401 || response.status === 403) {
-      throw new FicusError('FICUS_ERR_FLAG_SOURCE', `${this.description} refused UNLEASH_ADMIN_TOKEN (${response.status}); use an admin token`);
+      throw new FicusError(
+        'FICUS_ERR_FLAG_SOURCE',
+        `${this.description} refused UNLEASH_ADMIN_TOKEN (${response.status}); use an admin token`,
+      );
     }
     return { status: response.status, json: text ? JSON.parse(text) : undefined };
   }
 
   #fail(what: string, result: { status: number; json: unknown }): never {
-    throw new FicusError('FICUS_ERR_FLAG_SOURCE', `${this.description}: ${what} failed with ${result.status}: ${JSON.stringify(result.json)}`);
+    throw new FicusError(
+      'FICUS_ERR_FLAG_SOURCE',
+      `${this.description}: ${what} failed with ${result.status}: ${JSON.stringify(result.json)}`,
+    );
   }
 
   async get(flag: string): Promise<Feature | undefined> {
     const result = await this.#call('GET', `/${encodeURIComponent(flag)}`);
     if (result.status === 404) return undefined;
     if (result.status !== 200) this.#fail(`reading ${flag}`, result);
-    const feature = result.json as { name: string; environments?: Array<{ name: string; enabled: boolean; strategies: Feature['strategies'] }> };
+    const feature = result.json as {
+      name: string;
+      environments?: Array<{ name: string; enabled: boolean; strategies: Feature['strategies'] }>;
+    };
     const environment = feature.environments?.find((e) => e.name === this.#environment);
     return { name: feature.name, enabled: environment?.enabled ?? false, strategies: environment?.strategies ?? [] };
   }
@@ -139,8 +161,13 @@ export class UnleashFlagStore implements FlagStore {
     // The Admin API has no compare-and-set: the previous state is read just before the change.
     const previous = await this.get(feature.name);
     const flag = encodeURIComponent(feature.name);
-    const created = await this.#call('POST', '', { name: feature.name, type: 'release', description: 'ficus serve toggle' });
-    if (created.status !== 201 && created.status !== 200 && created.status !== 409) this.#fail(`creating ${feature.name}`, created);
+    const created = await this.#call('POST', '', {
+      name: feature.name,
+      type: 'release',
+      description: 'ficus serve toggle',
+    });
+    if (created.status !== 201 && created.status !== 200 && created.status !== 409)
+      this.#fail(`creating ${feature.name}`, created);
     const strategiesPath = `/${flag}/environments/${encodeURIComponent(this.#environment)}/strategies`;
     const existing = await this.#call('GET', strategiesPath);
     if (existing.status !== 200) this.#fail(`listing strategies of ${feature.name}`, existing);
@@ -148,7 +175,9 @@ export class UnleashFlagStore implements FlagStore {
     const rollout = strategies.find((s) => s.name === 'flexibleRollout');
     const strategy = feature.strategies[0]!;
     const body = { name: strategy.name, parameters: strategy.parameters, constraints: [] };
-    const saved = rollout ? await this.#call('PUT', `${strategiesPath}/${rollout.id}`, body) : await this.#call('POST', strategiesPath, body);
+    const saved = rollout
+      ? await this.#call('PUT', `${strategiesPath}/${rollout.id}`, body)
+      : await this.#call('POST', strategiesPath, body);
     if (saved.status !== 200 && saved.status !== 201) this.#fail(`saving the rollout of ${feature.name}`, saved);
     // The serve toggle is ficus's: any other strategy (added in the Unleash UI, say) would
     // widen the rollout behind the stage the audit log records, so it goes.
@@ -156,7 +185,10 @@ export class UnleashFlagStore implements FlagStore {
       const removed = await this.#call('DELETE', `${strategiesPath}/${other.id}`);
       if (removed.status !== 200) this.#fail(`removing strategy ${other.name} from ${feature.name}`, removed);
     }
-    const toggled = await this.#call('POST', `/${flag}/environments/${encodeURIComponent(this.#environment)}/${feature.enabled ? 'on' : 'off'}`);
+    const toggled = await this.#call(
+      'POST',
+      `/${flag}/environments/${encodeURIComponent(this.#environment)}/${feature.enabled ? 'on' : 'off'}`,
+    );
     if (toggled.status !== 200) this.#fail(`turning ${feature.name} ${feature.enabled ? 'on' : 'off'}`, toggled);
     return previous;
   }

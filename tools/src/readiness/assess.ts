@@ -28,7 +28,11 @@ export interface ModuleReadiness {
  * tables (blockers), then by how many in-process calls would become network calls (import
  * sites in and out), then by known boundary debt; a route already in the route table breaks ties.
  */
-export function assessReadiness(report: BoundaryReport, baseline: readonly BaselineEntry[], routesByService: ReadonlyMap<string, string[]>): ModuleReadiness[] {
+export function assessReadiness(
+  report: BoundaryReport,
+  baseline: readonly BaselineEntry[],
+  routesByService: ReadonlyMap<string, string[]>,
+): ModuleReadiness[] {
   const names = report.modules.map((m) => m.name);
   const cycleMembers = cycleGroups(names, report.edges);
   const assessed = report.modules.map((module) => {
@@ -37,7 +41,8 @@ export function assessReadiness(report: BoundaryReport, baseline: readonly Basel
     const fanOut = report.edges.filter((e) => e.from === module.name).map((e) => ({ module: e.to, sites: e.sites }));
     // A data-ownership entry names its target as `<module dir> (<reference>)`, not a file.
     const touches = (entry: { rule: string; from: string; to: string }) =>
-      inDir(entry.from) || (entry.rule === dataOwnershipRule.name ? entry.to.startsWith(`${module.dir} `) : inDir(entry.to));
+      inDir(entry.from) ||
+      (entry.rule === dataOwnershipRule.name ? entry.to.startsWith(`${module.dir} `) : inDir(entry.to));
     const debt = baseline.filter(touches).length;
     const tableReferences = report.violations
       .filter((v) => v.rule === dataOwnershipRule.name && touches(v))
@@ -47,16 +52,39 @@ export function assessReadiness(report: BoundaryReport, baseline: readonly Basel
     const sitesIn = fanIn.reduce((n, e) => n + e.sites.length, 0);
     const sitesOut = fanOut.reduce((n, e) => n + e.sites.length, 0);
     const reasons: string[] = [];
-    if (cycleWith.length) reasons.push(`it is in a dependency cycle with ${cycleWith.join(', ')}: break the cycle first`);
-    if (tableReferences.length) reasons.push(`${count(tableReferences.length, 'reference')} between its code and other modules' tables must go through APIs first`);
+    if (cycleWith.length)
+      reasons.push(`it is in a dependency cycle with ${cycleWith.join(', ')}: break the cycle first`);
+    if (tableReferences.length)
+      reasons.push(
+        `${count(tableReferences.length, 'reference')} between its code and other modules' tables must go through APIs first`,
+      );
     reasons.push(
-      sitesIn ? `${count(sitesIn, 'import site')} in ${fanIn.map((e) => e.module).join(', ')} would become network calls or events` : 'no other module calls it',
-      sitesOut ? `it calls ${fanOut.map((e) => e.module).join(', ')} from ${count(sitesOut, 'site')}, which would become network calls` : 'it calls no other module',
+      sitesIn
+        ? `${count(sitesIn, 'import site')} in ${fanIn.map((e) => e.module).join(', ')} would become network calls or events`
+        : 'no other module calls it',
+      sitesOut
+        ? `it calls ${fanOut.map((e) => e.module).join(', ')} from ${count(sitesOut, 'site')}, which would become network calls`
+        : 'it calls no other module',
     );
     if (debt) reasons.push(`${count(debt, 'known boundary violation')} in the baseline involve it`);
-    reasons.push(routes.length ? `the route table already gives it ${routes.join(', ')}` : 'no route in the route table points at it yet');
+    reasons.push(
+      routes.length
+        ? `the route table already gives it ${routes.join(', ')}`
+        : 'no route in the route table points at it yet',
+    );
     const blockers = (cycleWith.length ? 1000 : 0) + tableReferences.length * 100;
-    return { module: module.name, rank: 0, fanIn, fanOut, debt, tableReferences, cycleWith, routes, reasons, cost: blockers + sitesIn + sitesOut + debt };
+    return {
+      module: module.name,
+      rank: 0,
+      fanIn,
+      fanOut,
+      debt,
+      tableReferences,
+      cycleWith,
+      routes,
+      reasons,
+      cost: blockers + sitesIn + sitesOut + debt,
+    };
   });
   assessed.sort((a, b) => a.cost - b.cost || b.routes.length - a.routes.length || a.module.localeCompare(b.module));
   return assessed.map(({ cost: _cost, ...rest }, index) => ({ ...rest, rank: index + 1 }));

@@ -8,7 +8,14 @@ import type { Knex, ModuleDefinition, Tokens } from '../../../../platform/src/in
 import { parseManifest } from '../../../../platform/src/index.js';
 import { catalogRoutes } from './http/routes.js';
 import { getProduct, listProducts, type Product } from './internal/products.js';
-import { commitReservation, releaseReservation, reserveStock, type Reservation, type ReservationRequest, type ReservedLine } from './internal/reservations.js';
+import {
+  commitReservation,
+  releaseReservation,
+  reserveStock,
+  type Reservation,
+  type ReservationRequest,
+  type ReservedLine,
+} from './internal/reservations.js';
 import { seedCatalog } from './internal/seed.js';
 import { migrations } from './migrations/index.js';
 import manifest from './module.json' with { type: 'json' };

@@ -16,7 +16,10 @@ const newProductBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   description: z.string().max(2000).optional(),
   priceCents: z.number().int().positive(),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code such as EUR').default('EUR'),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code such as EUR')
+    .default('EUR'),
   available: z.number().int().min(0).default(0),
 });
 

@@ -63,12 +63,22 @@ export async function getProduct(db: Knex, id: string): Promise<Product> {
 export async function createProduct(db: Knex, input: NewProduct): Promise<Product> {
   return db.transaction(async (trx) => {
     const inserted = await trx('products')
-      .insert({ sku: input.sku, name: input.name, description: input.description ?? '', price_cents: input.priceCents, currency: input.currency })
+      .insert({
+        sku: input.sku,
+        name: input.name,
+        description: input.description ?? '',
+        price_cents: input.priceCents,
+        currency: input.currency,
+      })
       .onConflict('sku')
       .ignore()
       .returning('id');
     const id = (inserted[0] as { id: string } | undefined)?.id;
-    if (!id) throw new FicusError('FICUS_ERR_CONFLICT', `a product with sku "${input.sku}" already exists; choose another sku`);
+    if (!id)
+      throw new FicusError(
+        'FICUS_ERR_CONFLICT',
+        `a product with sku "${input.sku}" already exists; choose another sku`,
+      );
     await trx('stock_levels').insert({ product_id: id, available: input.available });
     return getProduct(trx, id);
   });

@@ -38,18 +38,34 @@ export async function reserveStock(db: Knex, request: ReservationRequest): Promi
   const wanted = normalize(request.lines);
   return db.transaction(async (trx) => {
     const products = await trx('products')
-      .whereIn('id', wanted.map(([id]) => id))
-      .select<Array<{ id: string; sku: string; name: string; price_cents: number; currency: string }>>('id', 'sku', 'name', 'price_cents', 'currency');
+      .whereIn(
+        'id',
+        wanted.map(([id]) => id),
+      )
+      .select<Array<{ id: string; sku: string; name: string; price_cents: number; currency: string }>>(
+        'id',
+        'sku',
+        'name',
+        'price_cents',
+        'currency',
+      );
     const byId = new Map(products.map((p) => [p.id, p]));
     const missing = wanted.filter(([id]) => !byId.has(id)).map(([id]) => id);
     if (missing.length > 0) {
-      throw new FicusError('FICUS_ERR_UNKNOWN_REFERENCE', `product ${missing.join(', ')} does not exist; list products with GET /api/v1/products`, {
-        extensions: { productIds: missing },
-      });
+      throw new FicusError(
+        'FICUS_ERR_UNKNOWN_REFERENCE',
+        `product ${missing.join(', ')} does not exist; list products with GET /api/v1/products`,
+        {
+          extensions: { productIds: missing },
+        },
+      );
     }
     const currencies = new Set(products.map((p) => p.currency));
     if (currencies.size > 1) {
-      throw new FicusError('FICUS_ERR_CONFLICT', `products are priced in different currencies (${[...currencies].join(', ')}); order them separately`);
+      throw new FicusError(
+        'FICUS_ERR_CONFLICT',
+        `products are priced in different currencies (${[...currencies].join(', ')}); order them separately`,
+      );
     }
     for (const [productId, quantity] of wanted) {
       const updated = await trx('stock_levels')
@@ -57,21 +73,34 @@ export async function reserveStock(db: Knex, request: ReservationRequest): Promi
         .andWhere('available', '>=', quantity)
         .update({ available: trx.raw('available - ?', [quantity]), updated_at: trx.fn.now() });
       if (updated === 0) {
-        const level = await trx('stock_levels').where({ product_id: productId }).first<{ available: number } | undefined>('available');
+        const level = await trx('stock_levels')
+          .where({ product_id: productId })
+          .first<{ available: number } | undefined>('available');
         const available = level?.available ?? 0;
-        throw new FicusError('FICUS_ERR_INSUFFICIENT_STOCK', `product ${productId} has ${available} in stock, ${quantity} requested`, {
-          extensions: { productId, available, requested: quantity },
-        });
+        throw new FicusError(
+          'FICUS_ERR_INSUFFICIENT_STOCK',
+          `product ${productId} has ${available} in stock, ${quantity} requested`,
+          {
+            extensions: { productId, available, requested: quantity },
+          },
+        );
       }
     }
-    const [row] = await trx('reservations').insert({ reference: request.reference }).returning<Array<{ id: string }>>('id');
+    const [row] = await trx('reservations')
+      .insert({ reference: request.reference })
+      .returning<Array<{ id: string }>>('id');
     const id = row!.id;
     const lines: ReservedLine[] = wanted.map(([productId, quantity]) => {
       const product = byId.get(productId)!;
       return { productId, sku: product.sku, name: product.name, quantity, unitPriceCents: product.price_cents };
     });
     await trx('reservation_lines').insert(
-      lines.map((line) => ({ reservation_id: id, product_id: line.productId, quantity: line.quantity, unit_price_cents: line.unitPriceCents })),
+      lines.map((line) => ({
+        reservation_id: id,
+        product_id: line.productId,
+        quantity: line.quantity,
+        unit_price_cents: line.unitPriceCents,
+      })),
     );
     return {
       id,
@@ -90,7 +119,9 @@ export async function releaseReservation(db: Knex, reservationId: string): Promi
       .where({ id: reservationId, status: 'held' })
       .update({ status: 'released', updated_at: trx.fn.now() });
     if (released === 0) return;
-    const lines = await trx('reservation_lines').where({ reservation_id: reservationId }).orderBy('product_id')
+    const lines = await trx('reservation_lines')
+      .where({ reservation_id: reservationId })
+      .orderBy('product_id')
       .select<Array<{ product_id: string; quantity: number }>>('product_id', 'quantity');
     for (const line of lines) {
       await trx('stock_levels')
@@ -102,8 +133,13 @@ export async function releaseReservation(db: Knex, reservationId: string): Promi
 
 /** Makes a held reservation final (the stock has been sold). */
 export async function commitReservation(db: Knex, reservationId: string): Promise<void> {
-  const committed = await db('reservations').where({ id: reservationId, status: 'held' }).update({ status: 'committed', updated_at: db.fn.now() });
+  const committed = await db('reservations')
+    .where({ id: reservationId, status: 'held' })
+    .update({ status: 'committed', updated_at: db.fn.now() });
   if (committed === 0) {
-    throw new FicusError('FICUS_ERR_CONFLICT', `reservation ${reservationId} is not held (already released or committed)`);
+    throw new FicusError(
+      'FICUS_ERR_CONFLICT',
+      `reservation ${reservationId} is not held (already released or committed)`,
+    );
   }
 }

@@ -1,6 +1,13 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { parseBody, parseParams, parseQuery, principalOf, requireAuth, type Tokens } from '../../../../../platform/src/index.js';
+import {
+  parseBody,
+  parseParams,
+  parseQuery,
+  principalOf,
+  requireAuth,
+  type Tokens,
+} from '../../../../../platform/src/index.js';
 import { cardNumber } from '../../payments/index.js';
 import { getOrder, listOrders } from '../internal/order-repository.js';
 import { placeOrder, type PlaceOrderDeps } from '../internal/place-order.js';
@@ -14,7 +21,12 @@ const pageQuery = z.strictObject({
 
 const placeOrderBody = z.strictObject({
   items: z
-    .array(z.strictObject({ productId: z.uuid('expected a product id (UUID)'), quantity: z.number().int().min(1).max(1000) }))
+    .array(
+      z.strictObject({
+        productId: z.uuid('expected a product id (UUID)'),
+        quantity: z.number().int().min(1).max(1000),
+      }),
+    )
     .min(1, 'an order needs at least one item')
     .max(100),
   payment: z.strictObject({ cardNumber }),
@@ -27,7 +39,11 @@ export function ordersRoutes(deps: PlaceOrderDeps & { tokens: Tokens }): Router 
 
   router.post('/orders', async (req, res) => {
     const body = parseBody(placeOrderBody, req);
-    const order = await placeOrder(deps, { userId: principalOf(res).userId, lines: body.items, cardNumber: body.payment.cardNumber });
+    const order = await placeOrder(deps, {
+      userId: principalOf(res).userId,
+      lines: body.items,
+      cardNumber: body.payment.cardNumber,
+    });
     res.status(201).location(`${req.baseUrl}/orders/${order.id}`).json(order);
   });
 
@@ -38,7 +54,9 @@ export function ordersRoutes(deps: PlaceOrderDeps & { tokens: Tokens }): Router 
 
   router.get('/orders/:id', async (req, res) => {
     const principal = principalOf(res);
-    res.json(await getOrder(db, parseParams(idParams, req).id, principal.role === 'admin' ? undefined : principal.userId));
+    res.json(
+      await getOrder(db, parseParams(idParams, req).id, principal.role === 'admin' ? undefined : principal.userId),
+    );
   });
 
   return router;

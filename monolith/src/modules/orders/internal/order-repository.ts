@@ -44,23 +44,43 @@ interface LineRow {
 }
 
 /** Records the order as pending before any other module is asked, so every saga leaves a trace. */
-export async function insertPendingOrder(db: Knex, userId: string, lines: ReadonlyArray<{ productId: string; quantity: number }>): Promise<string> {
+export async function insertPendingOrder(
+  db: Knex,
+  userId: string,
+  lines: ReadonlyArray<{ productId: string; quantity: number }>,
+): Promise<string> {
   return db.transaction(async (trx) => {
-    const [row] = await trx('orders').insert({ user_id: userId, status: 'pending' }).returning<Array<{ id: string }>>('id');
+    const [row] = await trx('orders')
+      .insert({ user_id: userId, status: 'pending' })
+      .returning<Array<{ id: string }>>('id');
     const merged = new Map<string, number>();
     for (const line of lines) merged.set(line.productId, (merged.get(line.productId) ?? 0) + line.quantity);
-    await trx('order_lines').insert([...merged].map(([productId, quantity]) => ({ order_id: row!.id, product_id: productId, quantity })));
+    await trx('order_lines').insert(
+      [...merged].map(([productId, quantity]) => ({ order_id: row!.id, product_id: productId, quantity })),
+    );
     return row!.id;
   });
 }
 
-export async function updateOrder(db: Knex, id: string, changes: Partial<Omit<OrderRow, 'id' | 'user_id' | 'created_at'>> & { reservation_id?: string }): Promise<void> {
-  await db('orders').where({ id }).update({ ...changes, updated_at: db.fn.now() });
+export async function updateOrder(
+  db: Knex,
+  id: string,
+  changes: Partial<Omit<OrderRow, 'id' | 'user_id' | 'created_at'>> & { reservation_id?: string },
+): Promise<void> {
+  await db('orders')
+    .where({ id })
+    .update({ ...changes, updated_at: db.fn.now() });
 }
 
-export async function priceLines(db: Knex, orderId: string, lines: ReadonlyArray<{ productId: string; sku: string; name: string; unitPriceCents: number }>): Promise<void> {
+export async function priceLines(
+  db: Knex,
+  orderId: string,
+  lines: ReadonlyArray<{ productId: string; sku: string; name: string; unitPriceCents: number }>,
+): Promise<void> {
   for (const line of lines) {
-    await db('order_lines').where({ order_id: orderId, product_id: line.productId }).update({ sku: line.sku, name: line.name, unit_price_cents: line.unitPriceCents });
+    await db('order_lines')
+      .where({ order_id: orderId, product_id: line.productId })
+      .update({ sku: line.sku, name: line.name, unit_price_cents: line.unitPriceCents });
   }
 }
 
@@ -74,14 +94,31 @@ function toOrder(row: OrderRow, lines: LineRow[]): Order {
     chargeId: row.charge_id,
     failureCode: row.failure_code,
     createdAt: row.created_at.toISOString(),
-    lines: lines.map((l) => ({ productId: l.product_id, sku: l.sku, name: l.name, quantity: l.quantity, unitPriceCents: l.unit_price_cents })),
+    lines: lines.map((l) => ({
+      productId: l.product_id,
+      sku: l.sku,
+      name: l.name,
+      quantity: l.quantity,
+      unitPriceCents: l.unit_price_cents,
+    })),
   };
 }
 
 async function withLines(db: Knex, rows: OrderRow[]): Promise<Order[]> {
   if (rows.length === 0) return [];
-  const lines = await db('order_lines').whereIn('order_id', rows.map((r) => r.id)).orderBy('product_id').select<LineRow[]>('*');
-  return rows.map((row) => toOrder(row, lines.filter((l) => l.order_id === row.id)));
+  const lines = await db('order_lines')
+    .whereIn(
+      'order_id',
+      rows.map((r) => r.id),
+    )
+    .orderBy('product_id')
+    .select<LineRow[]>('*');
+  return rows.map((row) =>
+    toOrder(
+      row,
+      lines.filter((l) => l.order_id === row.id),
+    ),
+  );
 }
 
 /** The order if `userId` owns it (or `userId` is undefined, for admins); 404 otherwise, so ids of others' orders leak nothing. */
@@ -94,6 +131,11 @@ export async function getOrder(db: Knex, id: string, userId: string | undefined)
 }
 
 export async function listOrders(db: Knex, userId: string, page: { limit: number; offset: number }): Promise<Order[]> {
-  const rows = await db('orders').where({ user_id: userId }).orderBy([{ column: 'created_at', order: 'desc' }, 'id']).limit(page.limit).offset(page.offset).select<OrderRow[]>('*');
+  const rows = await db('orders')
+    .where({ user_id: userId })
+    .orderBy([{ column: 'created_at', order: 'desc' }, 'id'])
+    .limit(page.limit)
+    .offset(page.offset)
+    .select<OrderRow[]>('*');
   return withLines(db, rows);
 }

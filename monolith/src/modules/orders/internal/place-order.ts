@@ -24,9 +24,17 @@ function codeOf(error: unknown): string {
 /** Adds the order id to a saga failure so the client can look the order up; unexpected errors become a 500 that says the order was undone. */
 function withOrderId(error: unknown, orderId: string): FicusError {
   if (!(error instanceof FicusError)) {
-    return new FicusError('FICUS_ERR_INTERNAL', `placing order ${orderId} failed and was undone; try again`, { extensions: { orderId }, cause: error });
+    return new FicusError('FICUS_ERR_INTERNAL', `placing order ${orderId} failed and was undone; try again`, {
+      extensions: { orderId },
+      cause: error,
+    });
   }
-  return new FicusError(error.code, error.message, { status: error.status, errors: error.errors, extensions: { ...error.extensions, orderId }, cause: error });
+  return new FicusError(error.code, error.message, {
+    status: error.status,
+    errors: error.errors,
+    extensions: { ...error.extensions, orderId },
+    cause: error,
+  });
 }
 
 /**
@@ -50,7 +58,10 @@ async function compensate(
   }
   await deps.catalog.releaseReservation(done.reservationId).catch((error: unknown) => {
     failed.push('release-stock');
-    log.error({ err: error, reservationId: done.reservationId }, 'compensation failed: could not release reserved stock');
+    log.error(
+      { err: error, reservationId: done.reservationId },
+      'compensation failed: could not release reserved stock',
+    );
   });
   const code = codeOf(outcome.error);
   await updateOrder(deps.db, orderId, {
@@ -82,27 +93,52 @@ export async function placeOrder(deps: PlaceOrderDeps, request: PlaceOrderReques
   let compensated = false;
   try {
     await priceLines(db, orderId, reservation.lines);
-    await updateOrder(db, orderId, { reservation_id: reservation.id, total_cents: reservation.totalCents, currency: reservation.currency });
+    await updateOrder(db, orderId, {
+      reservation_id: reservation.id,
+      total_cents: reservation.totalCents,
+      currency: reservation.currency,
+    });
     try {
-      charge = await payments.charge({ reference: orderId, amountCents: reservation.totalCents, currency: reservation.currency, cardNumber: request.cardNumber });
+      charge = await payments.charge({
+        reference: orderId,
+        amountCents: reservation.totalCents,
+        currency: reservation.currency,
+        cardNumber: request.cardNumber,
+      });
     } catch (error) {
       log.info({ code: codeOf(error) }, 'payment failed: releasing reserved stock');
       const chargeId = error instanceof FicusError ? (error.extensions?.['chargeId'] as string | undefined) : undefined;
       // A declined or abandoned charge took no money: only the stock goes back.
       compensated = true;
-      await compensate(deps, log, orderId, { reservationId: reservation.id }, { status: 'payment_failed', error, chargeId });
+      await compensate(
+        deps,
+        log,
+        orderId,
+        { reservationId: reservation.id },
+        { status: 'payment_failed', error, chargeId },
+      );
       throw withOrderId(error, orderId);
     }
     await updateOrder(db, orderId, { status: 'confirmed', charge_id: charge.id });
   } catch (error) {
     if (compensated) throw error;
     log.error({ err: error }, 'placing the order failed after stock was reserved: compensating');
-    await compensate(deps, log, orderId, { reservationId: reservation.id, refundChargeId: charge?.id }, { status: 'rejected', error, chargeId: charge?.id });
+    await compensate(
+      deps,
+      log,
+      orderId,
+      { reservationId: reservation.id, refundChargeId: charge?.id },
+      { status: 'rejected', error, chargeId: charge?.id },
+    );
     throw withOrderId(error, orderId);
   }
 
   // The order is confirmed and paid; its stock stays off the shelf whether the reservation is
   // marked committed or still held, so a failure here is logged, not undone.
-  await catalog.commitReservation(reservation.id).catch((error: unknown) => log.error({ err: error, reservationId: reservation.id }, 'could not mark the reservation committed'));
+  await catalog
+    .commitReservation(reservation.id)
+    .catch((error: unknown) =>
+      log.error({ err: error, reservationId: reservation.id }, 'could not mark the reservation committed'),
+    );
   return getOrder(db, orderId, request.userId);
 }

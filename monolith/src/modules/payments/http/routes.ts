@@ -15,7 +15,12 @@ const chargeBody = z.strictObject({
   card: z.strictObject({ number: cardNumber }),
 });
 
-export function paymentsRoutes(deps: { db: Knex; tokens: Tokens; provider: PaymentProvider; timeoutMs: number }): Router {
+export function paymentsRoutes(deps: {
+  db: Knex;
+  tokens: Tokens;
+  provider: PaymentProvider;
+  timeoutMs: number;
+}): Router {
   const { db, provider, timeoutMs } = deps;
   const router = Router();
   const admin = requireAuth(deps.tokens, { role: 'admin' });

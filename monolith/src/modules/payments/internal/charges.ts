@@ -46,7 +46,10 @@ function toCharge(row: ChargeRow): Charge {
 }
 
 async function update(db: Knex, id: string, changes: Partial<ChargeRow>): Promise<Charge> {
-  const [row] = await db('charges').where({ id }).update({ ...changes, updated_at: db.fn.now() }).returning<ChargeRow[]>('*');
+  const [row] = await db('charges')
+    .where({ id })
+    .update({ ...changes, updated_at: db.fn.now() })
+    .returning<ChargeRow[]>('*');
   return toCharge(row!);
 }
 
@@ -54,7 +57,12 @@ async function update(db: Knex, id: string, changes: Partial<ChargeRow>): Promis
  * Records the attempt first, then asks the provider within `timeoutMs`. Every outcome is
  * stored; declines and timeouts throw with the charge id so callers can compensate.
  */
-export async function createCharge(db: Knex, provider: PaymentProvider, timeoutMs: number, request: ChargeRequest): Promise<Charge> {
+export async function createCharge(
+  db: Knex,
+  provider: PaymentProvider,
+  timeoutMs: number,
+  request: ChargeRequest,
+): Promise<Charge> {
   const [row] = await db('charges')
     .insert({
       reference: request.reference,
@@ -70,10 +78,14 @@ export async function createCharge(db: Knex, provider: PaymentProvider, timeoutM
     outcome = await provider.charge({ ...request, idempotencyKey: id }, AbortSignal.timeout(timeoutMs));
   } catch (error) {
     await update(db, id, { status: 'timed_out', failure_reason: 'provider_timeout' });
-    throw new FicusError('FICUS_ERR_PAYMENT_TIMEOUT', `the payment provider did not answer within ${timeoutMs} ms; the attempt was abandoned, try again`, {
-      extensions: { chargeId: id },
-      cause: error,
-    });
+    throw new FicusError(
+      'FICUS_ERR_PAYMENT_TIMEOUT',
+      `the payment provider did not answer within ${timeoutMs} ms; the attempt was abandoned, try again`,
+      {
+        extensions: { chargeId: id },
+        cause: error,
+      },
+    );
   }
   if (outcome.outcome === 'declined') {
     await update(db, id, { status: 'declined', failure_reason: outcome.reason });
@@ -90,7 +102,12 @@ export async function getCharge(db: Knex, id: string): Promise<Charge> {
   return toCharge(row);
 }
 
-export async function refundCharge(db: Knex, provider: PaymentProvider, timeoutMs: number, id: string): Promise<Charge> {
+export async function refundCharge(
+  db: Knex,
+  provider: PaymentProvider,
+  timeoutMs: number,
+  id: string,
+): Promise<Charge> {
   const row = await db('charges').where({ id }).first<ChargeRow | undefined>();
   if (!row) throw new FicusError('FICUS_ERR_NOT_FOUND', `charge ${id} does not exist`);
   if (row.status === 'refunded') return toCharge(row);

@@ -1,7 +1,10 @@
 /** The port a real payment provider (Stripe, Adyen...) is adapted to. */
 export interface PaymentProvider {
   /** Resolves with the outcome; rejects when `signal` aborts (the caller's timeout). */
-  charge(request: { amountCents: number; currency: string; cardNumber: string; idempotencyKey: string }, signal: AbortSignal): Promise<ProviderOutcome>;
+  charge(
+    request: { amountCents: number; currency: string; cardNumber: string; idempotencyKey: string },
+    signal: AbortSignal,
+  ): Promise<ProviderOutcome>;
   refund(providerRef: string, signal: AbortSignal): Promise<void>;
 }
 
@@ -22,10 +25,14 @@ function abortable(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const timer = Number.isFinite(ms) ? setTimeout(resolve, ms) : undefined;
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
 }
 

@@ -26,7 +26,7 @@ export function usersRoutes(db: Knex, tokens: Tokens): Router {
     res.json(await signIn(db, tokens, parseBody(signInBody, req)));
   });
 
-  router.get("/users/me", requireAuth(tokens), async (_req, res) => {
+  router.get('/users/me', requireAuth(tokens), async (_req, res) => {
     res.json(await getAccount(db, principalOf(res).userId));
   });
 

@@ -16,19 +16,25 @@ interface AccountRow extends Account {
 const publicColumns = ['id', 'email', 'name', 'role'] as const;
 
 /** Registers an account; the password is stored only as an Argon2id hash. */
-export async function registerAccount(db: Knex, input: { email: string; name: string; password: string; role?: Principal['role'] }): Promise<Account> {
+export async function registerAccount(
+  db: Knex,
+  input: { email: string; name: string; password: string; role?: Principal['role'] },
+): Promise<Account> {
   const passwordHash = await hash(input.password);
   const rows = await db('accounts')
     .insert({ email: input.email, name: input.name, password_hash: passwordHash, role: input.role ?? 'customer' })
     .onConflict(db.raw('(lower(email))'))
     .ignore()
     .returning<Account[]>([...publicColumns]);
-  if (!rows[0]) throw new FicusError('FICUS_ERR_CONFLICT', `an account with email ${input.email} already exists; sign in instead`);
+  if (!rows[0])
+    throw new FicusError('FICUS_ERR_CONFLICT', `an account with email ${input.email} already exists; sign in instead`);
   return rows[0];
 }
 
 export async function getAccount(db: Knex, id: string): Promise<Account> {
-  const row = await db('accounts').where({ id }).first<Account | undefined>([...publicColumns]);
+  const row = await db('accounts')
+    .where({ id })
+    .first<Account | undefined>([...publicColumns]);
   if (!row) throw new FicusError('FICUS_ERR_NOT_FOUND', `account ${id} does not exist`);
   return row;
 }

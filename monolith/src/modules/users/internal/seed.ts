@@ -4,7 +4,12 @@ import { registerAccount } from './accounts.js';
 /** Demo accounts printed by `npm start`. Not for production databases. */
 export const demoAccounts = [
   { email: 'admin@example.com', name: 'Demo Admin', password: 'ficus-admin-password', role: 'admin' as const },
-  { email: 'customer@example.com', name: 'Demo Customer', password: 'ficus-customer-password', role: 'customer' as const },
+  {
+    email: 'customer@example.com',
+    name: 'Demo Customer',
+    password: 'ficus-customer-password',
+    role: 'customer' as const,
+  },
 ];
 
 export async function seedUsers(db: Knex): Promise<void> {

@@ -133,6 +133,12 @@ async function servedBy(): Promise<string | null> {
   return res.headers.get('x-ficus-upstream');
 }
 
+/** Which upstreams served 100 requests of 100 different users. */
+async function servedByUsers(): Promise<Record<string, number>> {
+  const headers = (i: number) => ({ 'x-user-id': `u-${i}` });
+  return (await load(`${routerUrl}/api/v1/products/1`, { total: 100, concurrency: 10, headers })).servedBy;
+}
+
 describe('flags from a real Unleash server', () => {
   it('creates the missing toggle through the Admin API and the router follows within a refresh interval and 2 s', async () => {
     expect(await servedBy()).toBe('monolith');
@@ -195,15 +201,7 @@ describe('flags from a real Unleash server', () => {
       slowSignal,
       'stage map follows',
     );
-    expect(
-      (
-        await load(`${routerUrl}/api/v1/products/1`, {
-          total: 100,
-          concurrency: 10,
-          headers: (i) => ({ 'x-user-id': `u-${i}` }),
-        })
-      ).servedBy,
-    ).toEqual({ catalog: 100 });
+    expect(await servedByUsers()).toEqual({ catalog: 100 });
     // unleash-client would take "0x64" for 100 %; the router refuses it and serves the route from the monolith.
     fault = {
       rewrite: (toggle) =>
@@ -215,15 +213,7 @@ describe('flags from a real Unleash server', () => {
       'unreadable rollout refused',
     );
     expect(router.flags.status().lastError?.message).toMatch(/ficus\.catalog-read.*0x64/);
-    expect(
-      (
-        await load(`${routerUrl}/api/v1/products/1`, {
-          total: 100,
-          concurrency: 10,
-          headers: (i) => ({ 'x-user-id': `u-${i}` }),
-        })
-      ).servedBy,
-    ).toEqual({ monolith: 100 });
+    expect(await servedByUsers()).toEqual({ monolith: 100 });
     fault = {};
   }, 60_000);
 

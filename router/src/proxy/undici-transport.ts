@@ -14,6 +14,15 @@ async function* whenConnected(body: Readable): AsyncGenerator<Buffer> {
 }
 
 /**
+ * undici takes any EventEmitter as a request's abort signal (it listens for 'abort'): the
+ * client's own response is that signal, and says 'abort' when the client leaves before the
+ * answer. Cheaper on this hot path than an AbortController per request.
+ */
+function clientLeft(this: ServerResponse): void {
+  this.emit('abort');
+}
+
+/**
  * Sends one request through the upstream's undici pool (connect, header and body-idle
  * timeouts are the pool's) and calls back once the response headers arrive, or with an
  * UpstreamError whose `failure` says whether the upstream can have received the request:
@@ -23,19 +32,17 @@ async function* whenConnected(body: Readable): AsyncGenerator<Buffer> {
 function sendRequest(upstream: Upstream, outgoing: OutgoingRequest, res: ServerResponse, done: SendDone): void {
   const { body } = outgoing;
   // A client that leaves before the answer frees its slot at once, not at the response timeout.
-  const abort = new AbortController();
-  const onClientGone = () => abort.abort();
-  res.once('close', onClientGone);
+  res.on('close', clientLeft);
   upstream.pool.request(
     {
-      signal: abort.signal,
+      signal: res,
       method: outgoing.method as Dispatcher.HttpMethod,
       path: outgoing.path,
       headers: outgoing.headers,
       body: body === null || Buffer.isBuffer(body) ? body : Readable.from(whenConnected(body), { objectMode: false }),
     },
     (error, response) => {
-      res.off('close', onClientGone);
+      res.off('close', clientLeft);
       if (!error) return done(undefined, response as Dispatcher.ResponseData & { statusText?: string });
       done(upstreamErrorOf(upstream, body, error as NodeJS.ErrnoException));
     },

@@ -65,9 +65,15 @@ export class Upstream {
     this.#pool = this.#newPool();
     // Failures that say the upstream is unwell (errors, timeouts, 5xx); a full bulkhead or a
     // client that hung up or stalled mid-upload is not one.
+    // While half-open, a trial the client cut short proves nothing: cockatiel would take it as a
+    // success and close the circuit, so there it counts as a failure and the circuit stays open.
+    const trial = () => this.breaker.state === CircuitState.HalfOpen;
     const unwell = handleWhen(
-      (error) => error instanceof UpstreamError && !clientsFault.has(error.failure),
-    ).orWhenResult((response) => (response as UpstreamResponse).statusCode >= 500);
+      (error) => error instanceof UpstreamError && (!clientsFault.has(error.failure) || trial()),
+    ).orWhenResult((response) => {
+      const status = (response as UpstreamResponse).statusCode;
+      return status >= 500 || (status === 499 && trial());
+    });
     this.breaker = circuitBreaker(unwell, {
       halfOpenAfter: spec.breaker.halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(spec.breaker.consecutiveFailures),

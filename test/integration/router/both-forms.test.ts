@@ -383,6 +383,26 @@ routes:
       expect(took).toBeLessThan(1000);
       expect((await trial).headers.get('x-ficus-upstream')).toBe('flaky');
       expect(other.state.upstream('flaky').breakerState).toBe('closed');
+
+      // A trial whose client leaves before the answer proves nothing: the circuit does not close on it.
+      flaky.failWith = 500;
+      for (let i = 0; i < 2; i++) await (await fetch(`${other.url}/api/v1/flaky/again-${i}`)).arrayBuffer();
+      expect(other.state.upstream('flaky').breakerState).toBe('open');
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      flaky.failWith = undefined;
+      const controller = new AbortController();
+      const abandoned = fetch(`${other.url}/api/v1/flaky/abandoned`, { signal: controller.signal }).catch(
+        () => undefined,
+      );
+      await eventually(
+        () => other.state.upstream('flaky').breakerState === 'half-open',
+        2000,
+        'second trial under way',
+      );
+      controller.abort();
+      await abandoned;
+      await eventually(() => other.state.upstream('flaky').inFlight === 0, 2000, 'trial ended');
+      expect(other.state.upstream('flaky').breakerState).toBe('open');
     } finally {
       await other.close();
       await flaky.stop();

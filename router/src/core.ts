@@ -72,8 +72,6 @@ export interface RoutingCore {
   close(): void;
 }
 
-const breakerValue = { closed: 0, open: 1, 'half-open': 2, isolated: 3 } as const;
-
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
@@ -93,9 +91,7 @@ export function createRoutingCore(
   const deadlines: Readonly<ClientDeadlines> = Object.freeze({ ...defaultClientDeadlines, ...options.clientDeadlines });
   let state: RouterState;
   const metrics = createRouterMetrics({
-    breakerStates: () => [...state.upstreams].map(([name, u]) => [name, breakerValue[u.breakerState]]),
-    inFlight: () => [...state.upstreams].map(([name, u]) => [name, u.inFlight]),
-    tunnels: () => [...state.upstreams].map(([name, u]) => [name, u.tunnels]),
+    upstreams: () => state.upstreams.values(),
     flagSourceAgeSeconds: () => flags.ageSeconds(),
   });
   state = new RouterState(options.table, {
@@ -126,6 +122,13 @@ export function createRoutingCore(
   });
   const userIdHeader = options.userIdHeader?.toLowerCase();
   const trusted = addressMatcher(options.trustedProxies ?? ['loopback']);
+  // A connection's peer does not change: decided once per connection, not per keep-alive request.
+  const trustedSockets = new WeakMap<object, boolean>();
+  const trustedPeer = (socket: IncomingMessage['socket']) => {
+    let known = trustedSockets.get(socket);
+    if (known === undefined) trustedSockets.set(socket, (known = trusted(socket.remoteAddress)));
+    return known;
+  };
   const maxPathLength = options.maxPathLength ?? 2048;
   const replayBodyLimit = options.replayBodyLimit ?? 64 * 1024;
   const forwardOptions: ForwardOptions = {
@@ -141,7 +144,7 @@ export function createRoutingCore(
   const targetOf = (req: IncomingMessage, url: string, started: number, requestId: string) => {
     // A user id is believed only from a trusted gateway; nobody else's reaches an upstream either,
     // under any spelling an upstream could read as the same (x_user_id is HTTP_X_USER_ID to CGI-style servers).
-    if (userIdHeader && !trusted(req.socket.remoteAddress)) {
+    if (userIdHeader && !trustedPeer(req.socket)) {
       for (const name in req.headers) if (name.replaceAll('_', '-') === userIdHeader) delete req.headers[name];
     }
     const target = normalizeTarget(url, maxPathLength);

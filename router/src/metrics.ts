@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import type { BreakerState } from './proxy/upstream.js';
 import type { ServedEvent } from './served-event.js';
 
 /** What the admin API shows per route; derived from the same numbers as the Prometheus series. */
@@ -134,11 +135,20 @@ class RouteTimings {
   }
 }
 
+/** What the per-upstream gauges read of an upstream. */
+interface UpstreamGauges {
+  name: string;
+  breakerState: BreakerState;
+  inFlight: number;
+  tunnels: number;
+}
+
+const breakerValue: Record<BreakerState, number> = { closed: 0, open: 1, 'half-open': 2, isolated: 3 };
+
 /** prom-client metrics of the router; the per-request ones are RouteTimings, collected at scrape time. */
 export function createRouterMetrics(sources: {
-  breakerStates(): Iterable<[string, number]>;
-  inFlight(): Iterable<[string, number]>;
-  tunnels(): Iterable<[string, number]>;
+  /** The upstreams in force (an Upstream has these fields). */
+  upstreams(): Iterable<UpstreamGauges>;
   flagSourceAgeSeconds(): number | undefined;
 }): RouterMetrics {
   const registry = new Registry();
@@ -164,36 +174,33 @@ export function createRouterMetrics(sources: {
     labelNames: ['file'] as const,
     registers: [registry],
   });
-  new Gauge({
-    name: 'ficus_router_breaker_state',
-    help: 'Circuit breaker state by upstream: 0 closed, 1 open, 2 half-open, 3 isolated',
-    labelNames: ['upstream'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [upstream, state] of sources.breakerStates()) this.set({ upstream }, state);
-    },
-  });
-  new Gauge({
-    name: 'ficus_router_upstream_in_flight',
-    help: 'Requests in flight per upstream (the bulkhead counts these)',
-    labelNames: ['upstream'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [upstream, count] of sources.inFlight()) this.set({ upstream }, count);
-    },
-  });
-  new Gauge({
-    name: 'ficus_router_upstream_tunnels',
-    help: 'Upgraded connections (WebSocket tunnels) open per upstream; maxTunnels limits them',
-    labelNames: ['upstream'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [upstream, count] of sources.tunnels()) this.set({ upstream }, count);
-    },
-  });
+  // One gauge per upstream property, read off the upstreams in force at scrape time.
+  const perUpstream = (name: string, help: string, value: (upstream: UpstreamGauges) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['upstream'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const upstream of sources.upstreams()) this.set({ upstream: upstream.name }, value(upstream));
+      },
+    });
+  perUpstream(
+    'ficus_router_breaker_state',
+    'Circuit breaker state by upstream: 0 closed, 1 open, 2 half-open, 3 isolated',
+    (u) => breakerValue[u.breakerState],
+  );
+  perUpstream(
+    'ficus_router_upstream_in_flight',
+    'Requests in flight per upstream (the bulkhead counts these)',
+    (u) => u.inFlight,
+  );
+  perUpstream(
+    'ficus_router_upstream_tunnels',
+    'Upgraded connections (WebSocket tunnels) open per upstream; maxTunnels limits them',
+    (u) => u.tunnels,
+  );
   const clientTimeouts = new Counter({
     name: 'ficus_router_client_timeouts_total',
     help: 'Client connections cut by a client deadline: headers, body (idle), request (whole), send (stopped reading)',

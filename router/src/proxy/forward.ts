@@ -4,7 +4,7 @@ import { FicusError, writeProblem } from '../../../platform/src/index.js';
 import type { Decision } from '../decide.js';
 import type { ServedEvent } from '../served-event.js';
 import { pipeWithDeadline, timedOut, type ClientDeadline } from './client-deadlines.js';
-import { clientResponseHeaders, setHost, upstreamRequestHeaders, type HeaderList } from './headers.js';
+import { clientResponseHeaders, setHeaderList, setHost, upstreamRequestHeaders, type HeaderList } from './headers.js';
 import {
   idempotentMethods,
   UpstreamError,
@@ -45,17 +45,27 @@ function discard(body: UpstreamResponse['body']): void {
   body.destroy();
 }
 
-/** Writes the status line and headers; an express app's headers set before the router (CORS, say) are kept. */
-function writeHead(res: ServerResponse, response: UpstreamResponse, headers: HeaderList): void {
-  if (res.getHeaderNames().length === 0) {
-    res.writeHead(response.statusCode, response.statusText || undefined, headers);
-    return;
-  }
-  const grouped = new Map<string, string[]>();
-  for (let i = 0; i < headers.length; i += 2)
-    grouped.set(headers[i]!, [...(grouped.get(headers[i]!) ?? []), headers[i + 1]!]);
-  for (const [name, values] of grouped) res.setHeader(name, values.length === 1 ? values[0]! : values);
+/**
+ * Writes the status line and headers: as a flat list straight to node (the hot path), or, where
+ * the response may already carry an app's headers (an express gateway's CORS, say), merged into them.
+ */
+function writeHead(
+  res: ServerResponse,
+  response: UpstreamResponse,
+  headers: HeaderList,
+  keepAppHeaders: boolean,
+): void {
+  if (!keepAppHeaders) return void res.writeHead(response.statusCode, response.statusText || undefined, headers);
+  setHeaderList(res, headers);
   res.writeHead(response.statusCode, response.statusText || undefined);
+}
+
+function saturated(upstream: Upstream): UpstreamError {
+  return new UpstreamError(
+    'saturated',
+    upstream.name,
+    `${upstream.name} has ${upstream.spec.maxConcurrent} requests in flight`,
+  );
 }
 
 /**
@@ -126,14 +136,7 @@ class Forwarding {
 
   /** The monolith (or a fallback): bulkhead and retries, no breaker. */
   direct(upstream: Upstream): void {
-    if (!upstream.tryAcquire())
-      return this.refuse(
-        new UpstreamError(
-          'saturated',
-          upstream.name,
-          `${upstream.name} has ${upstream.spec.maxConcurrent} requests in flight`,
-        ),
-      );
+    if (!upstream.tryAcquire()) return this.refuse(saturated(upstream));
     this.send(upstream, (error, response) => {
       if (error) {
         upstream.release();
@@ -154,14 +157,7 @@ class Forwarding {
           `the circuit of ${service.name} is half-open (a trial request is in flight)`,
         ),
       );
-    if (!service.tryAcquire())
-      return this.serviceFailed(
-        new UpstreamError(
-          'saturated',
-          service.name,
-          `${service.name} has ${service.spec.maxConcurrent} requests in flight`,
-        ),
-      );
+    if (!service.tryAcquire()) return this.serviceFailed(saturated(service));
     service.breaker
       .execute(
         () =>
@@ -220,7 +216,7 @@ class Forwarding {
       if (this.fallback) headers.push('x-ficus-fallback', this.fallback.reason);
     }
     try {
-      writeHead(res, response, headers);
+      writeHead(res, response, headers, this.options.transport.keepAppHeaders);
     } catch (error) {
       // An answer the upstream's client parsed but node's server will not write (a status below
       // 100, a control character in the reason phrase): the upstream is at fault, the router lives on.

@@ -119,6 +119,23 @@ export function upstreamRequestHeaders(
   return out;
 }
 
+/**
+ * Sets a flat header list on a message that has a header map (an express response with headers
+ * of its own, a node:http request), repeated fields as one array each.
+ */
+export function setHeaderList(
+  message: { setHeader(name: string, value: string | string[]): unknown },
+  list: readonly string[],
+): void {
+  const grouped = new Map<string, string[]>();
+  for (let i = 0; i < list.length; i += 2) {
+    const values = grouped.get(list[i]!);
+    if (values) values.push(list[i + 1]!);
+    else grouped.set(list[i]!, [list[i + 1]!]);
+  }
+  for (const [name, values] of grouped) message.setHeader(name, values.length === 1 ? values[0]! : values);
+}
+
 /** Points a list from `upstreamRequestHeaders` at another upstream. */
 export function setHost(headers: HeaderList, host: string): void {
   headers[1] = host;

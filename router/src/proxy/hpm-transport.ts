@@ -1,5 +1,6 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
+import { setHeaderList } from './headers.js';
 import {
   UpstreamError,
   upstreamErrorOf,
@@ -21,13 +22,7 @@ interface Pending {
 /** Sets a flat header list on a node:http request, repeated fields as arrays. */
 function setHeaders(proxyReq: ClientRequest, list: readonly string[]): void {
   for (const name of proxyReq.getHeaderNames()) proxyReq.removeHeader(name);
-  const grouped = new Map<string, string[]>();
-  for (let i = 0; i < list.length; i += 2) {
-    const values = grouped.get(list[i]!);
-    if (values) values.push(list[i + 1]!);
-    else grouped.set(list[i]!, [list[i + 1]!]);
-  }
-  for (const [name, values] of grouped) proxyReq.setHeader(name, values.length === 1 ? values[0]! : values);
+  setHeaderList(proxyReq, list);
 }
 
 function timeoutError(upstream: Upstream): NodeJS.ErrnoException {
@@ -113,6 +108,7 @@ export function hpmTransport(): Transport {
 
   return {
     lazyBody: false,
+    keepAppHeaders: true,
     send(upstream, outgoing, { req, res }, done) {
       const attempt: Pending = { upstream, outgoing, done };
       pending.set(req, attempt);

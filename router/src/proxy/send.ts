@@ -56,6 +56,11 @@ export interface Transport {
     exchange: { req: IncomingMessage; res: ServerResponse },
     done: SendDone,
   ): void;
+  /**
+   * Whether the client's response may already carry headers set by an app before the router
+   * (express middleware); they are then merged with the upstream's instead of replaced.
+   */
+  readonly keepAppHeaders: boolean;
   /** Whether a streamed request body is read only once connected (so a refused connection leaves it unread). */
   readonly lazyBody: boolean;
 }

@@ -53,4 +53,5 @@ function sendRequest(upstream: Upstream, outgoing: OutgoingRequest, res: ServerR
 export const undiciTransport: Transport = {
   send: (upstream, outgoing, { res }, done) => sendRequest(upstream, outgoing, res, done),
   lazyBody: true,
+  keepAppHeaders: false,
 };

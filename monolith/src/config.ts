@@ -1,7 +1,11 @@
 import { z } from 'zod';
-import { platformConfigSchema, postgresUrl } from '../../platform/src/index.js';
+import {
+  platformConfigSchema,
+  postgresUrl,
+  refuseDevelopmentSecret,
+  tokenConfigShape,
+} from '../../platform/src/index.js';
 
-const devSecret = 'ficus-development-secret-change-me-in-production';
 const devRolePassword = 'ficus-dev-role-password';
 
 const moduleUrlKeys = [
@@ -29,9 +33,7 @@ export const monolithConfigSchema = platformConfigSchema
     DATABASE_URL_USERS: postgresUrl.optional(),
     DATABASE_URL_PAYMENTS: postgresUrl.optional(),
     DATABASE_URL_ORDERS: postgresUrl.optional(),
-    /** HS256 key for user tokens; shared with extracted services and the router. */
-    JWT_SECRET: z.string().min(32, 'use at least 32 characters').default(devSecret),
-    JWT_TTL_SECONDS: z.coerce.number().int().positive().default(3600),
+    ...tokenConfigShape,
     /** How long payments waits for the provider before abandoning a charge. */
     PAYMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
   })
@@ -44,9 +46,8 @@ export const monolithConfigSchema = platformConfigSchema
         message: `set DATABASE_URL, or all of ${missing.join(', ')}`,
       });
     }
+    refuseDevelopmentSecret(config, ctx);
     if (config.NODE_ENV !== 'production') return;
-    if (config.JWT_SECRET === devSecret)
-      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'set a secret of your own in production' });
     if (config.DB_ROLE_PASSWORD === devRolePassword && missing.length > 0) {
       ctx.addIssue({
         code: 'custom',

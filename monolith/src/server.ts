@@ -3,19 +3,14 @@
  * reads the environment once, starts, and shuts down gracefully on SIGTERM/SIGINT.
  * The database must already be migrated (`ficus db migrate`); `npm start` does that for you.
  */
-import { createLogger, exitOnSignals, FicusError, loadConfig } from '../../platform/src/index.js';
+import { createLogger, exitOnSignals, loadConfig, runMain } from '../../platform/src/index.js';
 import { startMonolith } from './app.js';
 import { monolithConfigSchema } from './config.js';
 
-try {
+await runMain('monolith', async () => {
   const config = loadConfig(monolithConfigSchema, process.env);
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'monolith' });
   const running = await startMonolith({ config, logger });
   logger.info({ url: running.url }, 'monolith listening');
   exitOnSignals(running.shutdown, logger);
-} catch (error) {
-  process.stderr.write(
-    `monolith: ${error instanceof FicusError ? `${error.code}: ${error.message}` : String((error as Error)?.stack ?? error)}\n`,
-  );
-  process.exit(1);
-}
+});

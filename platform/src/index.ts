@@ -34,6 +34,7 @@ export {
   parseManifest,
   migrationSource,
   migratorConfig,
+  migrateSchema,
   moduleManifestSchema,
   type ModuleManifest,
   type ModuleDefinition,
@@ -43,5 +44,6 @@ export { createHttpApp, requestIdOf, type HttpApp, type HttpAppOptions } from '.
 export type { ReadinessCheck } from './http/health.js';
 export { sendProblem, writeProblem } from './http/problem.js';
 export { parseBody, parseQuery, parseParams, fieldErrors } from './http/validate.js';
-export { Lifecycle, startServer, exitOnSignals, type RunningServer } from './lifecycle.js';
+export { Lifecycle, startServer, exitOnSignals, runMain, type RunningServer } from './lifecycle.js';
+export { developmentJwtSecret, refuseDevelopmentSecret, serviceConfigSchema, tokenConfigShape } from './service.js';
 export { bearerToken, createTokens, requireAuth, principalOf, type Principal, type Tokens } from './auth.js';

@@ -148,3 +148,17 @@ export function exitOnSignals(shutdown: (reason: string) => Promise<void>, logge
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 }
+
+/**
+ * Runs a process's startup; a failure prints one line (the code and message of a FicusError,
+ * else the stack) prefixed with the process's name, and exits 1. Only entry points call this.
+ */
+export async function runMain(name: string, start: () => Promise<void>): Promise<void> {
+  try {
+    await start();
+  } catch (error) {
+    const text = error instanceof FicusError ? `${error.code}: ${error.message}` : String((error as Error)?.stack ?? error);
+    process.stderr.write(`${name}: ${text}\n`);
+    process.exit(1);
+  }
+}

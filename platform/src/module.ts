@@ -52,11 +52,28 @@ export function migrationSource(migrations: readonly Migration[]): Knex.Migratio
   };
 }
 
-/** The migrator settings of a module: its history table lives in its own schema. */
-export function migratorConfig(definition: ModuleDefinition): Knex.MigratorConfig {
+/** The migrator settings of a module or service: its history table lives in its own schema. */
+export function migratorConfig(definition: Pick<ModuleDefinition, 'migrations'> & { manifest: { schema: string } }) {
   return {
     migrationSource: migrationSource(definition.migrations),
     schemaName: definition.manifest.schema,
     tableName: 'knex_migrations',
-  };
+  } satisfies Knex.MigratorConfig;
+}
+
+/**
+ * Runs the pending migrations of `schema` (created first when missing and the role may),
+ * under knex's migration lock, so several instances starting at once migrate once.
+ * Resolves with the names of the migrations it applied.
+ */
+export async function migrateSchema(
+  db: Knex,
+  spec: { schema: string; migrations: readonly Migration[] },
+): Promise<string[]> {
+  const exists = await db.raw('SELECT 1 FROM pg_namespace WHERE nspname = ?', [spec.schema]);
+  if (exists.rowCount === 0) await db.raw('CREATE SCHEMA ??', [spec.schema]);
+  const [, applied] = (await db.migrate.latest(
+    migratorConfig({ migrations: spec.migrations, manifest: { schema: spec.schema } }),
+  )) as [number, string[]];
+  return applied;
 }

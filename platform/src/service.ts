@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { platformConfigSchema, port, postgresUrl } from './config.js';
+
+/** JWT_SECRET when none is set, so development needs no setup; refused in production. */
+export const developmentJwtSecret = 'ficus-development-secret-change-me-in-production';
+
+/** HS256 token settings shared by the monolith, extracted services and the router. */
+export const tokenConfigShape = {
+  /** HS256 key for user tokens; the same value in the monolith, every service and the router. */
+  JWT_SECRET: z.string().min(32, 'use at least 32 characters').default(developmentJwtSecret),
+  JWT_TTL_SECONDS: z.coerce.number().int().positive().default(3600),
+};
+
+/** Adds an issue when a production process would run on the development JWT secret. */
+export function refuseDevelopmentSecret(
+  config: { NODE_ENV: string; JWT_SECRET: string },
+  ctx: z.RefinementCtx,
+): void {
+  if (config.NODE_ENV === 'production' && config.JWT_SECRET === developmentJwtSecret)
+    ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'set a secret of your own in production' });
+}
+
+const booleanFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
+
+/**
+ * The environment of an extracted service: the platform settings, its own database, the
+ * shared token secret. `ficus extract` writes a `config.ts` that calls this with the
+ * service's port and schema.
+ * @example serviceConfigSchema({ port: 3101, schema: 'catalog' })
+ */
+export function serviceConfigSchema(defaults: { port: number; schema: string }) {
+  return platformConfigSchema
+    .extend({
+      PORT: port.default(defaults.port),
+      /** The service's own database (in development `ficus_<module>` on the monolith's server). */
+      DATABASE_URL: postgresUrl,
+      /** The schema its tables live in: the module's, so logical replication maps tables one to one. */
+      DB_SCHEMA: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]*$/, 'use lower-case letters, digits and _')
+        .default(defaults.schema),
+      /** Run pending migrations before listening (`false` where a deploy job migrates). */
+      MIGRATE_ON_START: booleanFlag.default(true),
+      ...tokenConfigShape,
+    })
+    .superRefine(refuseDevelopmentSecret);
+}

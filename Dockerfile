@@ -1,4 +1,4 @@
-# One image for every ficus process: the monolith, `ficus db migrate`, the router and (later)
+# One image for every ficus process: the monolith, `ficus db migrate`, the router and the
 # extracted services; docker-compose.yml picks the command.
 
 # Build: the development dependencies compile the TypeScript sources to dist/ (tsc needs no install scripts).

@@ -24,6 +24,7 @@ export const errorCodes = {
   FICUS_ERR_MODULE_MANIFEST: { status: 500, title: 'Invalid module manifest' },
   FICUS_ERR_ROUTE_INVALID: { status: 500, title: 'Invalid route table' },
   FICUS_ERR_FLAG_SOURCE: { status: 500, title: 'Flag source problem' },
+  FICUS_ERR_EXTRACT: { status: 500, title: 'Module cannot be extracted' },
   FICUS_ERR_PATH_REJECTED: { status: 400, title: 'Request path rejected' },
   FICUS_ERR_URI_TOO_LONG: { status: 414, title: 'Request path too long' },
   FICUS_ERR_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },

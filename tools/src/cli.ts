@@ -3,6 +3,7 @@ import { FicusError } from '../../platform/src/index.js';
 import { boundariesCommand } from './commands/boundaries.js';
 import { dbCommand } from './commands/db.js';
 import { runDev } from './commands/dev.js';
+import { extractCommand } from './commands/extract.js';
 import { flagsCommand } from './commands/flags.js';
 import { readinessCommand } from './commands/readiness.js';
 import { routerCommand } from './commands/router.js';
@@ -11,7 +12,12 @@ import { ficusVersion } from './ficus-package.js';
 type Env = Record<string, string | undefined>;
 
 /** Errors in what the user gave us (settings, manifests, route tables): exit code 2. */
-const configurationErrors = new Set(['FICUS_ERR_CONFIG', 'FICUS_ERR_MODULE_MANIFEST', 'FICUS_ERR_ROUTE_INVALID']);
+const configurationErrors = new Set([
+  'FICUS_ERR_CONFIG',
+  'FICUS_ERR_MODULE_MANIFEST',
+  'FICUS_ERR_ROUTE_INVALID',
+  'FICUS_ERR_EXTRACT',
+]);
 
 /** The `ficus` command line. Exit codes: 0 success, 1 failure, 2 usage or configuration error. */
 function buildCli(env: Env): Command {
@@ -33,6 +39,7 @@ function buildCli(env: Env): Command {
   program.addCommand(flagsCommand(env));
   program.addCommand(boundariesCommand());
   program.addCommand(readinessCommand(env));
+  program.addCommand(extractCommand(env));
   program.addCommand(routerCommand(env));
   usageErrorsExitTwo(program, 'ficus');
   return program;

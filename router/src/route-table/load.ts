@@ -177,7 +177,7 @@ export function parseRouteTable(text: string, source: string): RouteTable {
  * Replaces `${NAME}` and `${NAME:-default}` with environment values, so one table serves a
  * laptop and a container network. An unset variable without a default is an error.
  */
-function substituteEnv(text: string, env: Record<string, string | undefined>, source: string): string {
+export function substituteEnv(text: string, env: Record<string, string | undefined>, source: string): string {
   const missing = new Set<string>();
   const result = text.replace(
     /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g,

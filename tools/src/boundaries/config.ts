@@ -16,6 +16,20 @@ const configSchema = z.strictObject({
       baseline: z.string().min(1).default('boundaries-baseline.json'),
     })
     .prefault({}),
+  extract: z
+    .strictObject({
+      /** Where the modules' routes are mounted in the monolith, e.g. `/api/v1`. */
+      mountPath: z.string().startsWith('/').default('/api/v1'),
+      /**
+       * How a service imports the platform chassis: `ficus/platform` (the package), or a path
+       * from the repository root (`platform/src/index.ts` in the starter). Found when omitted.
+       */
+      platform: z.string().min(1).optional(),
+      /** The router's route table and local flags file, relative to the root. */
+      routesFile: z.string().min(1).default('router/routes.yaml'),
+      flagsFile: z.string().min(1).default('router/flags.json'),
+    })
+    .prefault({}),
 });
 
 export type FicusConfig = z.output<typeof configSchema>;

@@ -9,6 +9,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY platform ./platform
 COPY monolith ./monolith
+COPY services ./services
 COPY router ./router
 COPY tools ./tools
 RUN npm run build

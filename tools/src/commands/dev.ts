@@ -18,6 +18,9 @@ import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
 import type { RunningPostgres } from '../embedded-postgres.js';
 import { routerConfigSchema } from '../../../router/src/config.js';
 import { startRouter } from '../../../router/src/main.js';
+import { migrateServiceDatabases } from '../services/database.js';
+import { discoverServices } from '../services/manifest.js';
+import { type RunningService, startServices } from '../services/run-services.js';
 
 const devConfigSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
@@ -32,7 +35,9 @@ type Env = Record<string, string | undefined>;
 
 /**
  * `npm start`: a real PostgreSQL (embedded unless DATABASE_URL is set), every module's
- * migrations and demo data, then the monolith. Ctrl-C stops all of it, PostgreSQL last.
+ * migrations and demo data, the monolith, every service under services/ (its own database,
+ * migrations, data replicated from its module, a supervised process), and the router in front.
+ * Ctrl-C stops all of it, PostgreSQL last.
  */
 export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const started = Date.now();
@@ -56,6 +61,7 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
   } else {
     say(`ficus: using the PostgreSQL server of DATABASE_URL (database ${databaseName(databaseUrl)})`);
   }
+  let services: { services: RunningService[]; stop(): Promise<void>; routerEnv: Record<string, string> } | undefined;
   try {
     const config = loadConfig(monolithConfigSchema, { ...env, DATABASE_URL: databaseUrl });
     // One readable line per request for a person at a terminal; LOG_FORMAT=json for the raw pino JSON.
@@ -64,10 +70,17 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
     await migrateModules(config);
     say('ficus: loading demo data');
     await seedModules(config);
+    const found = discoverServices('.');
+    if (found.length) {
+      say(`ficus: services ${found.map((s) => s.name).join(', ')}: own databases, migrations, processes`);
+      const databases = await migrateServiceDatabases('.', found, { ...config, DATABASE_URL: databaseUrl });
+      services = await startServices({ root: '.', databases, env, jwtSecret: config.JWT_SECRET, say });
+    }
     const running = await startMonolith({ config, logger });
-    // The router in front: the route table names the monolith by MONOLITH_URL.
+    // The router in front: the route table names the monolith by MONOLITH_URL, services by <NAME>_SERVICE_URL.
     const routerEnv = {
       ...env,
+      ...services?.routerEnv,
       MONOLITH_URL: env['MONOLITH_URL'] ?? running.url,
       JWT_SECRET: env['JWT_SECRET'] ?? config.JWT_SECRET,
     };
@@ -89,6 +102,10 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
     say(
       `  monolith      ${running.url}   health ${running.url}/healthz   ${running.url}/readyz   metrics ${running.url}/metrics`,
     );
+    for (const service of services?.services ?? []) {
+      const pid = service.process.pid ? `, pid ${service.process.pid}` : '';
+      say(`  ${service.name.padEnd(13)} ${service.url}   (service${pid}; health ${service.url}/readyz)`);
+    }
     say(`  demo admin    ${admin!.email} / ${admin!.password}`);
     say(`  demo customer ${customer!.email} / ${customer!.password}`);
     say(
@@ -98,15 +115,17 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
     say('Press Ctrl-C to stop.');
     say('');
     exitOnSignals(async (signal) => {
-      say(`ficus: ${signal}: stopping the router, the monolith${postgres ? ' and PostgreSQL' : ''}`);
+      say(`ficus: ${signal}: stopping the router, the services, the monolith${postgres ? ' and PostgreSQL' : ''}`);
       try {
         await router.shutdown(signal);
+        await services?.stop();
         await running.shutdown(signal);
       } finally {
         await postgres?.stop();
       }
     }, logger);
   } catch (error) {
+    await services?.stop();
     await postgres?.stop();
     throw error;
   }

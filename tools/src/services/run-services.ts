@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import type { ServiceDatabase } from './database.js';
+import { serviceUrlVariable } from './manifest.js';
+import { SupervisedProcess } from './supervise.js';
+
+export interface RunningService {
+  name: string;
+  url: string;
+  process: SupervisedProcess;
+}
+
+/**
+ * Starts every service as its own supervised process, from its TypeScript source (tsx), on
+ * 127.0.0.1 and its manifest's port, connected as its own role to its own database, and waits
+ * (up to `readyTimeoutMs`) for each to be ready. Returns the router's environment for them
+ * (`CATALOG_SERVICE_URL`, ...) with the running services.
+ */
+export async function startServices(options: {
+  root: string;
+  databases: readonly ServiceDatabase[];
+  env: Record<string, string | undefined>;
+  /** The monolith's JWT secret: a token it issues must be accepted by the service. */
+  jwtSecret: string;
+  say: (line: string) => void;
+  readyTimeoutMs?: number;
+}): Promise<{ services: RunningService[]; routerEnv: Record<string, string>; stop(): Promise<void> }> {
+  const services: RunningService[] = [];
+  const routerEnv: Record<string, string> = {};
+  for (const { service, url: databaseUrl } of options.databases) {
+    const url = `http://127.0.0.1:${service.port}`;
+    const child = new SupervisedProcess({
+      name: service.name,
+      command: process.execPath,
+      args: ['--import', 'tsx', join(options.root, service.dir, 'src/server.ts')],
+      env: {
+        ...options.env,
+        HOST: '127.0.0.1',
+        PORT: String(service.port),
+        DATABASE_URL: databaseUrl,
+        JWT_SECRET: options.jwtSecret,
+        // The router prints a line per request it sends there; the service only says what goes wrong.
+        LOG_LEVEL: options.env['SERVICE_LOG_LEVEL'] ?? 'warn',
+      },
+      url,
+      say: options.say,
+    });
+    services.push({ name: service.name, url, process: child });
+    routerEnv[serviceUrlVariable(service.name)] = options.env[serviceUrlVariable(service.name)] ?? url;
+  }
+  const stop = async () => void (await Promise.all(services.map((s) => s.process.stop())));
+  for (const service of services) {
+    if (!(await service.process.ready(options.readyTimeoutMs ?? 30_000))) {
+      options.say(`ficus: ${service.name} is not ready at ${service.url}/readyz yet; the router falls back to the monolith`);
+    }
+  }
+  return { services, routerEnv, stop };
+}

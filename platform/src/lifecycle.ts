@@ -157,7 +157,8 @@ export async function runMain(name: string, start: () => Promise<void>): Promise
   try {
     await start();
   } catch (error) {
-    const text = error instanceof FicusError ? `${error.code}: ${error.message}` : String((error as Error)?.stack ?? error);
+    const text =
+      error instanceof FicusError ? `${error.code}: ${error.message}` : String((error as Error)?.stack ?? error);
     process.stderr.write(`${name}: ${text}\n`);
     process.exit(1);
   }

@@ -12,10 +12,7 @@ export const tokenConfigShape = {
 };
 
 /** Adds an issue when a production process would run on the development JWT secret. */
-export function refuseDevelopmentSecret(
-  config: { NODE_ENV: string; JWT_SECRET: string },
-  ctx: z.RefinementCtx,
-): void {
+export function refuseDevelopmentSecret(config: { NODE_ENV: string; JWT_SECRET: string }, ctx: z.RefinementCtx): void {
   if (config.NODE_ENV === 'production' && config.JWT_SECRET === developmentJwtSecret)
     ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'set a secret of your own in production' });
 }

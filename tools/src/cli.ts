@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { FicusError } from '../../platform/src/index.js';
 import { boundariesCommand } from './commands/boundaries.js';
+import { contractCommand } from './commands/contract.js';
 import { dbCommand } from './commands/db.js';
 import { runDev } from './commands/dev.js';
 import { extractCommand } from './commands/extract.js';
@@ -40,6 +41,7 @@ function buildCli(env: Env): Command {
   program.addCommand(boundariesCommand());
   program.addCommand(readinessCommand(env));
   program.addCommand(extractCommand(env));
+  program.addCommand(contractCommand(env));
   program.addCommand(routerCommand(env));
   usageErrorsExitTwo(program, 'ficus');
   return program;

@@ -20,7 +20,7 @@ export function dbCommand(env: Env): Command {
   db.command('migrate')
     .description(
       "create each module's role and schema, then run its pending migrations as that role; then the same for " +
-        "each service under services/, in a database of its own on the same server (<database>_<schema>, e.g. ficus_catalog)",
+        'each service under services/, in a database of its own on the same server (<database>_<schema>, e.g. ficus_catalog)',
     )
     .option('-m, --module <name...>', 'only these modules and services (default: all)')
     .action(async (options: { module?: string[] }) => {

@@ -46,23 +46,24 @@ async function applyPlan(root: string, plan: ExtractionPlan): Promise<void> {
   }
   for (const e of edits) await rename(e.temporary, e.target);
   const store = new FileFlagStore(join(root, plan.flagsFile));
-  for (const { flag, routeId } of plan.flags) {
-    if (!(await store.get(flag))) await store.put(serveToggle(flag, routeId, 'monolith', 0, 'userId'));
-  }
+  for (const { flag, routeId } of plan.flags) await store.put(serveToggle(flag, routeId, 'monolith', 0, 'userId'));
 }
 
 function describe(plan: ExtractionPlan, dryRun: boolean, out: Out): void {
   const { service } = plan;
-  out(`${dryRun ? 'Would extract' : 'Extracted'} ${service.from} into services/${service.name} (port ${service.port}):\n`);
+  out(
+    `${dryRun ? 'Would extract' : 'Extracted'} ${service.from} into services/${service.name} (port ${service.port}):\n`,
+  );
   for (const file of plan.files) {
     out(`  ${file.isNew ? 'create' : 'edit  '} ${file.path}${file.isNew ? '' : `: ${file.changes.join('; ')}`}\n`);
   }
-  for (const { flag } of plan.flags) out(`  flag   ${flag} at stage monolith (${plan.flagsFile}, if missing)\n`);
+  for (const { flag } of plan.flags) out(`  flag   ${flag} at stage monolith (${plan.flagsFile})\n`);
   if (plan.forced.length) {
     out(`\nExtracted despite (--force):\n${plan.forced.map((b) => `  - ${b}`).join('\n')}\n`);
   }
   out('\nRoutes found in the module (all at stage monolith, falling back to the monolith):\n');
-  for (const route of plan.routes) out(`  ${route.id.padEnd(24)} ${route.methods.join(',').padEnd(12)} ${route.path}\n`);
+  for (const route of plan.routes)
+    out(`  ${route.id.padEnd(24)} ${route.methods.join(',').padEnd(12)} ${route.path}\n`);
   if (dryRun) return;
   out(
     [
@@ -84,11 +85,16 @@ export function extractCommand(
   out: Out = (text) => process.stdout.write(text),
 ): Command {
   return new Command('extract')
-    .description("scaffold services/<module>/ from a module: its code, its own database, routes, compose, contract cases")
+    .description(
+      'scaffold services/<module>/ from a module: its code, its own database, routes, compose, contract cases',
+    )
     .argument('<module>', 'the module to extract (a folder with a module.json)')
     .option('--port <n>', 'the port it listens on in development (default: 3101, or the next free one)', portNumber)
     .option('--dry-run', 'print what it would write, write nothing')
-    .option('--force', 'extract despite blockers (cycles, references to other modules\' tables, imports of other modules)')
+    .option(
+      '--force',
+      "extract despite blockers (cycles, references to other modules' tables, imports of other modules)",
+    )
     .option('--root <dir>', 'repository root', '.')
     .addHelpText(
       'after',

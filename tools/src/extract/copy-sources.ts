@@ -3,7 +3,7 @@ import { join, posix } from 'node:path';
 import { listFiles } from '../../../platform/src/index.js';
 
 /** The folders of a module that become the service's own code. */
-export const copiedFolders = ['http', 'internal', 'migrations'] as const;
+const copiedFolders = ['http', 'internal', 'migrations'] as const;
 
 export interface CopiedFile {
   /** Path in the service, relative to its `src/` folder, e.g. `http/routes.ts`. */

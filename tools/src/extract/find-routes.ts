@@ -19,9 +19,37 @@ export interface RoutesFactory {
 const verbs = 'get|post|put|patch|delete|head|options';
 /** `router.get('/products', ...)` and the like: a method call whose first argument is a path literal. */
 const verbCall = new RegExp(String.raw`\.(${verbs})\(\s*(['"\`])(\/[^'"\`]*)\2`, 'g');
-/** `router.route('/products/:id').get(...).put(...)`. */
-const routeChain = new RegExp(String.raw`\.route\(\s*(['"\`])(\/[^'"\`]*)\1\s*\)((?:\s*\.(?:${verbs})\([^]*?\))+)`, 'g');
+/** `router.route('/products/:id')`, followed by chained `.get(...).put(...)` calls. */
+const routeCall = /\.route\(\s*(['"`])(\/[^'"`]*)\1\s*\)/g;
+const chainedVerb = new RegExp(String.raw`^\s*\.(${verbs})\(`);
 const factory = /export\s+function\s+(\w+)\s*\(([^)]*)\)\s*:\s*(?:express\.)?Router\b/g;
+
+/** The index just past the parenthesis that closes the one before `from`; strings and comments skipped roughly. */
+function skipArguments(text: string, from: number): number {
+  let depth = 1;
+  for (let i = from; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === "'" || c === '`') {
+      for (i++; i < text.length && text[i] !== c; i++) if (text[i] === '\\') i++;
+    } else if (c === '/' && text[i + 1] === '/') {
+      i = text.indexOf('\n', i);
+      if (i === -1) return text.length;
+    } else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i + 1;
+  }
+  return text.length;
+}
+
+/** The methods chained on a `.route(path)` call that ends at `from`: `.get(...).post(...)` → GET, POST. */
+function chainedMethods(text: string, from: number): string[] {
+  const methods: string[] = [];
+  for (let at = from; ; ) {
+    const next = chainedVerb.exec(text.slice(at, at + 200));
+    if (!next) return methods;
+    methods.push(next[1]!.toUpperCase());
+    at = skipArguments(text, at + next[0].length);
+  }
+}
 
 function lineAt(text: string, index: number): number {
   return text.slice(0, index).split('\n').length;
@@ -43,9 +71,9 @@ export function findRoutes(files: ReadonlyArray<{ file: string; text: string }>)
     for (const match of text.matchAll(verbCall)) {
       routes.push({ method: match[1]!.toUpperCase(), path: match[3]!, site: `${file}:${lineAt(text, match.index)}` });
     }
-    for (const match of text.matchAll(routeChain)) {
-      for (const call of match[3]!.matchAll(new RegExp(String.raw`\.(${verbs})\(`, 'g'))) {
-        routes.push({ method: call[1]!.toUpperCase(), path: match[2]!, site: `${file}:${lineAt(text, match.index)}` });
+    for (const match of text.matchAll(routeCall)) {
+      for (const method of chainedMethods(text, match.index + match[0].length)) {
+        routes.push({ method, path: match[2]!, site: `${file}:${lineAt(text, match.index)}` });
       }
     }
     for (const match of text.matchAll(factory)) {

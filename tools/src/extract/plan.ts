@@ -4,6 +4,7 @@ import { FicusError, listFiles } from '../../../platform/src/index.js';
 import { readBaseline } from '../boundaries/baseline.js';
 import { checkBoundaries } from '../boundaries/check.js';
 import { loadFicusConfig } from '../boundaries/config.js';
+import { FileFlagStore } from '../flags/flag-store.js';
 import { assessReadiness } from '../readiness/assess.js';
 import { discoverServices, type ServiceManifest } from '../services/manifest.js';
 import { copyModuleSources } from './copy-sources.js';
@@ -12,7 +13,7 @@ import { appFile, configFile, contractCases, factoryArguments, manifestFile, ser
 import { wireBuildConfig, wireCompose, wireDockerfile, wireRouteTable, type Edit } from './wiring.js';
 
 /** One file `ficus extract` writes: new in the service, or an existing file it edits. */
-export interface PlannedFile {
+interface PlannedFile {
   path: string;
   text: string;
   /** For an edited file, what changed; for a new one, what it is. */
@@ -42,9 +43,21 @@ const fail = (message: string) => new FicusError('FICUS_ERR_EXTRACT', message);
 const firstPort = 3101;
 const codeFile = /\.(ts|mts|cts|js|mjs)$/;
 
+/** The serve toggles of new routes that the local flags file does not have yet. */
+async function missingFlags(file: string, routes: readonly ProposedRoute[]): Promise<ExtractionPlan['flags']> {
+  const store = new FileFlagStore(file);
+  const missing: ExtractionPlan['flags'] = [];
+  for (const route of routes) {
+    if (!route.flag && !(await store.get(`ficus.${route.id}`)))
+      missing.push({ flag: `ficus.${route.id}`, routeId: route.id });
+  }
+  return missing;
+}
+
 /** The platform import for files directly in `services/<name>/src/`: a package name, or a path made relative. */
 function platformImport(root: string, configured: string | undefined, serviceSrc: string): string {
-  const target = configured ?? (existsSync(join(root, 'platform/src/index.ts')) ? 'platform/src/index.ts' : 'ficus/platform');
+  const target =
+    configured ?? (existsSync(join(root, 'platform/src/index.ts')) ? 'platform/src/index.ts' : 'ficus/platform');
   if (!/\.[cm]?[jt]s$/.test(target)) return target;
   return posix.relative(serviceSrc, target).replace(/\.([cm]?)ts$/, '.$1js');
 }
@@ -54,7 +67,11 @@ function platformImport(root: string, configured: string | undefined, serviceSrc
  * files, the route table, compose and build edits, the flags to create. Refuses (FICUS_ERR_EXTRACT)
  * an unknown module, an existing service, and, unless forced, a module with blockers.
  */
-export async function planExtraction(root: string, name: string, options: ExtractOptions = {}): Promise<ExtractionPlan> {
+export async function planExtraction(
+  root: string,
+  name: string,
+  options: ExtractOptions = {},
+): Promise<ExtractionPlan> {
   const config = loadFicusConfig(root);
   const report = await checkBoundaries(root, {
     moduleRoots: config.boundaries.moduleRoots,
@@ -78,11 +95,15 @@ export async function planExtraction(root: string, name: string, options: Extrac
     (r) => r.module === name,
   )!;
   if (readiness.cycleWith.length) blockers.push(`it is in a dependency cycle with ${readiness.cycleWith.join(', ')}`);
-  for (const reference of readiness.tableReferences) blockers.push(`a reference to another module's tables: ${reference}`);
+  for (const reference of readiness.tableReferences)
+    blockers.push(`a reference to another module's tables: ${reference}`);
 
   const httpFiles = listFiles(root, `${module.dir}/http`, (f) => codeFile.test(f)).sort();
   const found = findRoutes(
-    httpFiles.map((file) => ({ file: file.slice(module.dir.length + 1), text: readFileSync(join(root, file), 'utf8') })),
+    httpFiles.map((file) => ({
+      file: file.slice(module.dir.length + 1),
+      text: readFileSync(join(root, file), 'utf8'),
+    })),
   );
   const factory = found.factories[0];
   if (!factory || found.routes.length === 0) {
@@ -147,8 +168,13 @@ export async function planExtraction(root: string, name: string, options: Extrac
     const result = make(exists ? readFileSync(join(root, path), 'utf8') : create!);
     if (result.changes.length) files.push({ path, text: result.text, changes: result.changes, isNew: !exists });
   };
-  const emptyTable = 'version: 1\n\nupstreams:\n  monolith:\n    url: ${MONOLITH_URL:-http://127.0.0.1:3000}\n\ndefaultUpstream: monolith\n\nroutes: []\n';
-  edit(config.extract.routesFile, (text) => wireRouteTable(text, config.extract.routesFile, service, routes, options.env ?? {}), emptyTable);
+  const emptyTable =
+    'version: 1\n\nupstreams:\n  monolith:\n    url: ${MONOLITH_URL:-http://127.0.0.1:3000}\n\ndefaultUpstream: monolith\n\nroutes: []\n';
+  edit(
+    config.extract.routesFile,
+    (text) => wireRouteTable(text, config.extract.routesFile, service, routes, options.env ?? {}),
+    emptyTable,
+  );
   edit('docker-compose.yml', (text) => wireCompose(text, 'docker-compose.yml', service, `dist/${src}/server.js`));
   edit('Dockerfile', wireDockerfile);
   edit('tsconfig.build.json', wireBuildConfig);
@@ -157,7 +183,7 @@ export async function planExtraction(root: string, name: string, options: Extrac
     files,
     routes,
     flagsFile: config.extract.flagsFile,
-    flags: routes.filter((r) => !r.flag).map((r) => ({ flag: `ficus.${r.id}`, routeId: r.id })),
+    flags: await missingFlags(join(root, config.extract.flagsFile), routes),
     forced: blockers,
   };
 }

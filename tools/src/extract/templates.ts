@@ -146,7 +146,7 @@ export function contractCases(input: ServiceTemplateInput): string {
   const file = {
     $comment:
       `Contract of the ${input.manifest.name} service: each case runs against the monolith and the service ` +
-      '(npx ficus contract <service>); both must answer it the same, and as "expect" says.',
+      `(npx ficus contract ${input.manifest.name}); both must answer it the same, and as "expect" says.`,
     service: input.manifest.name,
     cases,
   };

@@ -1,4 +1,14 @@
-import { isCollection, isMap, isScalar, isSeq, parseDocument, Scalar, type Document, type YAMLMap } from 'yaml';
+import {
+  isCollection,
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+  Scalar,
+  type Document,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
 import { FicusError } from '../../../platform/src/index.js';
 import { parseRouteTable, substituteEnv } from '../../../router/src/route-table/load.js';
 import type { ServiceManifest } from '../services/manifest.js';
@@ -59,7 +69,9 @@ export function wireRouteTable(
     changes.push(`upstream ${service.name} (${serviceUrlVariable(service.name)}, default port ${service.port})`);
   }
   if (!isSeq(doc.get('routes'))) doc.set('routes', doc.createNode([]));
-  const list = doc.get('routes') as { items: unknown[]; add(value: unknown): void };
+  const list = doc.get('routes') as YAMLSeq;
+  // `routes: []` in a new table: the entries go one per block, like the committed tables.
+  list.flow = false;
   const ids = new Set(list.items.map((item) => (isMap(item) ? String(item.get('id')) : '')));
   for (const route of routes) {
     if (ids.has(route.id)) continue;
@@ -76,7 +88,7 @@ export function wireRouteTable(
       route.kind === 'read'
         ? ` Reads of ${service.module}, found in its express router by ficus extract.`
         : ` Writes of ${service.module}: they move with the data (ficus data cutover), after the reads.`;
-    node.spaceBefore = true;
+    node.spaceBefore = list.items.length > 0;
     list.add(node);
     changes.push(`route ${route.id}: ${route.methods.join(', ')} ${route.path} → ${service.name}, fallback monolith`);
   }
@@ -139,7 +151,10 @@ export function wireCompose(text: string, file: string, service: ServiceManifest
     doc.setIn(['services', 'router', 'environment', variable], `http://${service.name}:${service.port}`);
     changes.push(`router environment ${variable}`);
   }
-  if (doc.hasIn(['services', 'router', 'depends_on']) && !doc.hasIn(['services', 'router', 'depends_on', service.name])) {
+  if (
+    doc.hasIn(['services', 'router', 'depends_on']) &&
+    !doc.hasIn(['services', 'router', 'depends_on', service.name])
+  ) {
     doc.setIn(['services', 'router', 'depends_on', service.name], doc.createNode({ condition: 'service_started' }));
     changes.push(`router depends on ${service.name}`);
   }

@@ -80,8 +80,14 @@ export async function migrateServiceDatabases(
     const url = moduleDatabaseUrl(adminUrl, role, config.DB_ROLE_PASSWORD);
     const db = createDb(url, { poolMax: 1, searchPath: [service.schema], applicationName: `ficus-${service.name}` });
     try {
-      const applied = await migrateSchema(db, { schema: service.schema, migrations: await serviceMigrations(root, service) });
-      logger?.info({ service: service.name, database: name, applied }, applied.length ? 'migrated' : 'schema up to date');
+      const applied = await migrateSchema(db, {
+        schema: service.schema,
+        migrations: await serviceMigrations(root, service),
+      });
+      logger?.info(
+        { service: service.name, database: name, applied },
+        applied.length ? 'migrated' : 'schema up to date',
+      );
     } finally {
       await db.destroy();
     }

@@ -6,7 +6,7 @@ import { FicusError, parseValidated } from '../../../platform/src/index.js';
 const name = z.string().regex(/^[a-z][a-z0-9-]*$/, 'use lower-case letters, digits and -');
 
 /** `services/<name>/service.json`: what `ficus extract` made the service from, and how to run it. */
-export const serviceManifestSchema = z.strictObject({
+const serviceManifestSchema = z.strictObject({
   name,
   /** The monolith module it was extracted from (its data is replicated from that module's schema). */
   module: name,
@@ -35,10 +35,15 @@ export function discoverServices(repoRoot: string): FoundService[] {
   for (const entry of readdirSync(root, { withFileTypes: true })) {
     const file = join(root, entry.name, 'service.json');
     if (!entry.isDirectory() || !existsSync(file)) continue;
-    const manifest = parseValidated(readFileSync(file, 'utf8'), `services/${entry.name}/service.json`, serviceManifestSchema, {
-      code: 'FICUS_ERR_CONFIG',
-      expected: 'a valid service manifest',
-    });
+    const manifest = parseValidated(
+      readFileSync(file, 'utf8'),
+      `services/${entry.name}/service.json`,
+      serviceManifestSchema,
+      {
+        code: 'FICUS_ERR_CONFIG',
+        expected: 'a valid service manifest',
+      },
+    );
     if (manifest.name !== entry.name) {
       throw new FicusError(
         'FICUS_ERR_CONFIG',

@@ -50,7 +50,9 @@ export async function startServices(options: {
   const stop = async () => void (await Promise.all(services.map((s) => s.process.stop())));
   for (const service of services) {
     if (!(await service.process.ready(options.readyTimeoutMs ?? 30_000))) {
-      options.say(`ficus: ${service.name} is not ready at ${service.url}/readyz yet; the router falls back to the monolith`);
+      options.say(
+        `ficus: ${service.name} is not ready at ${service.url}/readyz yet; the router falls back to the monolith`,
+      );
     }
   }
   return { services, routerEnv, stop };

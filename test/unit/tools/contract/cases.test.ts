@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { shapeMismatches } from '../../../../tools/src/contract/cases.js';
+import { type Shape, shapeMismatches } from '../../../../tools/src/contract/cases.js';
 import { jsonDifferences } from '../../../../tools/src/contract/run.js';
 
 describe('shapeMismatches', () => {
   it('checks leaves, objects and every array element, naming the path', () => {
-    const shape = { items: [{ id: 'uuid', price: 'integer' }], next: 'string' };
+    const shape: Shape = { items: [{ id: 'uuid', price: 'integer' }], next: 'string' };
     expect(
       shapeMismatches({ items: [{ id: '3f1e7c1a-2b4d-4c8e-9f0a-1b2c3d4e5f60', price: 3 }], next: 'x' }, shape),
     ).toEqual([]);

@@ -25,14 +25,15 @@ describe('ficus readiness', () => {
     const ranking = await readiness(repoRoot);
     expect(ranking.map((r) => r.module)).toEqual(['users', 'catalog', 'payments', 'orders']);
     const catalog = ranking.find((r) => r.module === 'catalog')!;
-    expect(catalog.routes).toEqual(['catalog-read']);
+    expect(catalog.routes).toEqual(['catalog-read', 'catalog-write']);
+    expect(catalog.reasons[0]).toBe('it is extracted into services/catalog');
     expect(catalog.fanIn).toEqual([
       {
         module: 'orders',
         sites: ['monolith/src/modules/orders/index.ts:9', 'monolith/src/modules/orders/internal/place-order.ts:3'],
       },
     ]);
-    expect(catalog.reasons).toContain('the route table already gives it catalog-read');
+    expect(catalog.reasons).toContain('the route table already gives it catalog-read, catalog-write');
     expect(ranking.at(-1)!.reasons).toContain(
       'it calls catalog, payments from 5 sites, which would become network calls',
     );

@@ -24,6 +24,18 @@ function describe(stage: RouteStage): string {
   return stage.stage === 'canary' ? `canary ${stage.percent} %` : stage.stage;
 }
 
+/** What a service's `/readyz` says within a second: `ready`, `not ready (503)`, or why it did not answer. */
+async function readiness(url: string): Promise<string> {
+  try {
+    const response = await fetch(new URL('/readyz', url), { signal: AbortSignal.timeout(1000) });
+    await response.body?.cancel();
+    return response.ok ? 'ready' : `not ready (${response.status})`;
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    return `down (${cause ?? (error as Error).name})`;
+  }
+}
+
 function storeFor(options: CommonOptions, env: Env): FlagStore {
   if (env['UNLEASH_URL']) {
     if (!env['UNLEASH_ADMIN_TOKEN'])
@@ -137,32 +149,45 @@ export function flagsCommand(
         '\nWith UNLEASH_URL and UNLEASH_ADMIN_TOKEN set, toggles are changed on that Unleash server (UNLEASH_PROJECT, UNLEASH_ENVIRONMENT: default, development).',
       );
 
-  common(flags.command('status').description('each route with its path, service, flag and stage'))
+  common(
+    flags.command('status').description("each route with its path, service, stage, flag, and whether the service's /readyz answers"),
+  )
     .option('--json', 'machine-readable output')
-    .action(async (options: CommonOptions & { json?: boolean }) => {
+    .option('--no-probe', "do not ask each service's /readyz")
+    .action(async (options: CommonOptions & { json?: boolean; probe: boolean }) => {
       const table = loadRouteTable(options.routes, env);
       const store = storeFor(options, env);
+      const urls = new Map([...table.upstreams].map(([name, upstream]) => [name, upstream.url]));
+      const health = new Map(
+        await Promise.all(
+          [...new Set(table.routes.map((r) => r.service))].map(
+            async (name) => [name, options.probe ? await readiness(urls.get(name)!) : 'not asked'] as const,
+          ),
+        ),
+      );
       const rows = await Promise.all(
         table.routes.map(async (route) => ({
           route: route.id,
           path: route.pattern.source,
           service: route.service,
+          url: urls.get(route.service)!,
+          ready: health.get(route.service)!,
           flag: route.flag,
           ...stageOf(await store.get(route.flag)),
         })),
       );
       if (options.json) return out(JSON.stringify({ store: store.description, routes: rows }, null, 2));
       out(`stages from ${store.description}`);
-      const widths = [5, 4, 7, 5].map((w, i) =>
-        Math.max(w, ...rows.map((r) => [r.route, r.path, r.service, describe(r)][i]!.length)),
-      );
-      const line = (cells: string[]) =>
-        cells
+      const cells = (r: (typeof rows)[number]) => [r.route, r.path, r.service, describe(r), r.flag, r.url, r.ready];
+      const header = ['ROUTE', 'PATH', 'SERVICE', 'STAGE', 'FLAG', 'URL', 'READYZ'];
+      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => cells(r)[i]!.length)));
+      const line = (row: string[]) =>
+        row
           .map((c, i) => c.padEnd(widths[i] ?? 0))
           .join('  ')
           .trimEnd();
-      out(line(['ROUTE', 'PATH', 'SERVICE', 'STAGE', 'FLAG']));
-      for (const row of rows) out(line([row.route, row.path, row.service, describe(row), row.flag]));
+      out(line(header));
+      for (const row of rows) out(line(cells(row)));
     });
 
   common(

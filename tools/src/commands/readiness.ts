@@ -7,6 +7,7 @@ import { readBaseline } from '../boundaries/baseline.js';
 import { checkBoundaries } from '../boundaries/check.js';
 import { loadFicusConfig } from '../boundaries/config.js';
 import { assessReadiness, formatReadiness } from '../readiness/assess.js';
+import { discoverServices } from '../services/manifest.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -40,7 +41,12 @@ export function readinessCommand(
         for (const route of loadRouteTable(routesFile, env).routes)
           routesByService.set(route.service, [...(routesByService.get(route.service) ?? []), route.id]);
       }
-      const ranking = assessReadiness(report, readBaseline(join(root, config.boundaries.baseline)), routesByService);
+      const ranking = assessReadiness(
+        report,
+        readBaseline(join(root, config.boundaries.baseline)),
+        routesByService,
+        discoverServices(root),
+      );
       out(
         options.json
           ? `${JSON.stringify(only ? ranking.filter((r) => r.module === only) : ranking, null, 2)}\n`

@@ -19,6 +19,8 @@ export interface ModuleReadiness {
   cycleWith: string[];
   /** Route ids whose service is this module, from the router's route table. */
   routes: string[];
+  /** The service it was extracted into, when it was. */
+  service?: { name: string; dir: string };
   /** Why it ranks where it does, in words. */
   reasons: string[];
 }
@@ -32,6 +34,7 @@ export function assessReadiness(
   report: BoundaryReport,
   baseline: readonly BaselineEntry[],
   routesByService: ReadonlyMap<string, string[]>,
+  services: ReadonlyArray<{ name: string; module: string; dir: string }> = [],
 ): ModuleReadiness[] {
   const names = report.modules.map((m) => m.name);
   const cycleMembers = cycleGroups(names, report.edges);
@@ -52,6 +55,8 @@ export function assessReadiness(
     const sitesIn = fanIn.reduce((n, e) => n + e.sites.length, 0);
     const sitesOut = fanOut.reduce((n, e) => n + e.sites.length, 0);
     const reasons: string[] = [];
+    const service = services.find((s) => s.module === module.name);
+    if (service) reasons.push(`it is extracted into ${service.dir}`);
     if (cycleWith.length)
       reasons.push(`it is in a dependency cycle with ${cycleWith.join(', ')}: break the cycle first`);
     if (tableReferences.length)
@@ -82,6 +87,7 @@ export function assessReadiness(
       tableReferences,
       cycleWith,
       routes,
+      ...(service ? { service: { name: service.name, dir: service.dir } } : {}),
       reasons,
       cost: blockers + sitesIn + sitesOut + debt,
     };

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { FicusError } from '../../platform/src/index.js';
 import { boundariesCommand } from './commands/boundaries.js';
 import { contractCommand } from './commands/contract.js';
+import { dataCommand } from './commands/data.js';
 import { dbCommand } from './commands/db.js';
 import { runDev } from './commands/dev.js';
 import { extractCommand } from './commands/extract.js';
@@ -18,6 +19,7 @@ const configurationErrors = new Set([
   'FICUS_ERR_MODULE_MANIFEST',
   'FICUS_ERR_ROUTE_INVALID',
   'FICUS_ERR_EXTRACT',
+  'FICUS_ERR_DATA_SETUP',
 ]);
 
 /** The `ficus` command line. Exit codes: 0 success, 1 failure, 2 usage or configuration error. */
@@ -42,6 +44,7 @@ function buildCli(env: Env): Command {
   program.addCommand(readinessCommand(env));
   program.addCommand(extractCommand(env));
   program.addCommand(contractCommand(env));
+  program.addCommand(dataCommand(env));
   program.addCommand(routerCommand(env));
   usageErrorsExitTwo(program, 'ficus');
   return program;

@@ -18,6 +18,7 @@ import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
 import type { RunningPostgres } from '../embedded-postgres.js';
 import { routerConfigSchema } from '../../../router/src/config.js';
 import { startRouter } from '../../../router/src/main.js';
+import { startSync } from '../data/sync.js';
 import { migrateServiceDatabases } from '../services/database.js';
 import { discoverServices } from '../services/manifest.js';
 import { type RunningService, startServices } from '../services/run-services.js';
@@ -74,6 +75,12 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
     if (found.length) {
       say(`ficus: services ${found.map((s) => s.name).join(', ')}: own databases, migrations, processes`);
       const databases = await migrateServiceDatabases('.', found, { ...config, DATABASE_URL: databaseUrl });
+      // The monolith stays the writer; each service reads a replica of its module's tables. The
+      // demo's service data is a copy, so a service table left with rows by a stopped sync is reset.
+      for (const { service, adminUrl } of databases) {
+        const pair = { module: service.module, schema: service.schema, sourceUrl: databaseUrl, targetUrl: adminUrl };
+        await startSync(pair, { reset: true, say });
+      }
       services = await startServices({ root: '.', databases, env, jwtSecret: config.JWT_SECRET, say });
     }
     const running = await startMonolith({ config, logger });

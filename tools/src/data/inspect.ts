@@ -184,7 +184,7 @@ export async function verifyData(
     }
     const sequences = (
       await source.raw(
-        "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relkind = 'S'",
+        "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relkind = 'S' AND c.relname NOT LIKE 'knex\\_migrations%'",
         [pair.schema],
       )
     ).rows as Array<{ name: string }>;

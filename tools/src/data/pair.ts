@@ -73,7 +73,7 @@ export async function moduleTables(db: Knex, schema: string): Promise<TableInfo[
   const rows = (
     await db.raw(
       `SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
-              coalesce(a.attnum = ANY (i.indkey), false) AS key, array_position(i.indkey, a.attnum) AS key_position
+              coalesce(a.attnum = ANY (i.indkey), false) AS key, array_position(i.indkey::int2[], a.attnum) AS key_position
          FROM pg_class c
          JOIN pg_namespace n ON n.oid = c.relnamespace
          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -87,7 +87,8 @@ export async function moduleTables(db: Knex, schema: string): Promise<TableInfo[
   for (const row of rows) {
     const table = tables.get(row.table) ?? { name: row.table, columns: new Map(), primaryKey: [] };
     table.columns.set(row.column, row.type);
-    if (row.key) table.primaryKey[(row.key_position ?? 1) - 1] = row.column;
+    // int2vector counts from 0.
+    if (row.key) table.primaryKey[row.key_position ?? 0] = row.column;
     tables.set(row.table, table);
   }
   return [...tables.values()].map((t) => ({ ...t, primaryKey: t.primaryKey.filter(Boolean) }));

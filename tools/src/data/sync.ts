@@ -119,10 +119,11 @@ export async function startSync(pair: DataPair, options: { reset?: boolean; say?
     }
     const tables = await moduleTables(source, pair.schema);
     if (tables.length === 0) throw setupError(`the monolith's schema ${pair.schema} has no tables; run npx ficus db migrate`);
-    const problems = schemaDifferences(pair.schema, tables, await moduleTables(target, pair.schema));
-    for (const table of tables) {
-      if (table.primaryKey.length === 0) problems.push(`${pair.schema}.${table.name} has no primary key`);
+    const keyless = tables.filter((t) => t.primaryKey.length === 0).map((t) => `${pair.schema}.${t.name}`);
+    if (keyless.length) {
+      throw setupError(`${keyless.join(', ')} have no primary key: replication and verify need one per table; add it first`);
     }
+    const problems = schemaDifferences(pair.schema, tables, await moduleTables(target, pair.schema));
     if (problems.length) {
       throw setupError(
         `the service's tables do not match the module's:\n${problems.map((p) => `  - ${p}`).join('\n')}\n` +
@@ -142,9 +143,10 @@ export async function startSync(pair: DataPair, options: { reset?: boolean; say?
       await source.raw(`CREATE PUBLICATION ?? FOR TABLE ${qualified.map(quote).join(', ')}`, [name]);
       await source.raw("SELECT pg_create_logical_replication_slot(?, 'pgoutput')", [name]);
       const conninfo = (pair.publisherConninfo ?? pair.sourceUrl).replaceAll("'", "''");
+      // The name is ours ([a-z0-9_]); the statement takes no parameters in its WITH list.
       await target.raw(
-        `CREATE SUBSCRIPTION ?? CONNECTION '${conninfo}' PUBLICATION ?? WITH (create_slot = false, slot_name = ?, copy_data = true)`,
-        [name, name, name],
+        `CREATE SUBSCRIPTION ?? CONNECTION '${conninfo}' PUBLICATION ?? WITH (create_slot = false, slot_name = '${name}', copy_data = true)`,
+        [name, name],
       );
       say(`ficus: ${pair.module}: copying ${qualified.join(', ')} into the service database`);
       await waitForCopy(target, pair, name, say);
@@ -152,7 +154,9 @@ export async function startSync(pair: DataPair, options: { reset?: boolean; say?
     } catch (error) {
       await removeReplication(source, target, name).catch(() => undefined);
       if (error instanceof FicusError) throw error;
-      throw setupError(`setting up replication failed: ${(error as Error).message}; nothing was left behind`, error);
+      // The driver's message repeats the statement, and with it the connection's password.
+      const message = (error as Error).message.replace(/CONNECTION '[^']*'/g, 'CONNECTION (redacted)');
+      throw setupError(`setting up replication failed: ${message}; nothing was left behind`);
     }
   } finally {
     await close();

@@ -35,7 +35,7 @@ function buildCli(env: Env): Command {
     )
     .addHelpText(
       'after',
-      '\nEnvironment: DATABASE_URL, PORT (monolith, 3000), ROUTER_PORT (8080), ADMIN_PORT (8081), FICUS_DATA_DIR (.data), FICUS_PG_PORT (54329), LOG_LEVEL, LOG_FORMAT (pretty or json).',
+      '\nEnvironment: DATABASE_URL, PORT (monolith, 3000), ROUTER_PORT (8080), ADMIN_PORT (8081), FICUS_DATA_DIR (.data), FICUS_PG_PORT (54329), LOG_LEVEL, LOG_FORMAT (pretty or json); per service under services/: <NAME>_SERVICE_PORT (its service.json port), SERVICE_LOG_LEVEL (warn).',
     )
     .action(() => runDev(env));
   program.addCommand(dbCommand(env));

@@ -27,7 +27,9 @@ export async function startServices(options: {
   const services: RunningService[] = [];
   const routerEnv: Record<string, string> = {};
   for (const { service, url: databaseUrl } of options.databases) {
-    const url = `http://127.0.0.1:${service.port}`;
+    // <NAME>_SERVICE_PORT moves a service off its manifest's port (two demos on one machine, tests).
+    const port = options.env[serviceUrlVariable(service.name).replace(/_URL$/, '_PORT')] ?? String(service.port);
+    const url = `http://127.0.0.1:${port}`;
     const child = new SupervisedProcess({
       name: service.name,
       command: process.execPath,
@@ -35,7 +37,7 @@ export async function startServices(options: {
       env: {
         ...options.env,
         HOST: '127.0.0.1',
-        PORT: String(service.port),
+        PORT: port,
         DATABASE_URL: databaseUrl,
         JWT_SECRET: options.jwtSecret,
         // The router prints a line per request it sends there; the service only says what goes wrong.

@@ -1,0 +1,147 @@
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoAccounts } from '../kit/fixtures.js';
+import { freePort } from '../kit/ports.js';
+import { repoRoot, type Spawned, spawnNode, waitFor } from '../kit/processes.js';
+
+interface Product {
+  id: string;
+  sku: string;
+  available: number;
+}
+
+let dir: string;
+let env: Record<string, string>;
+let monolith: string;
+let router: string;
+let catalog: string;
+let proc: Spawned;
+
+const json = async <T>(url: string, init?: RequestInit) => {
+  const response = await fetch(url, init);
+  return { response, body: (await response.json()) as T };
+};
+const flags = (...args: string[]) =>
+  spawnNode(['tools/bin/ficus.mjs', 'flags', ...args, '--flags', env['FLAGS_FILE']!, '--audit', join(dir, 'audit.jsonl')], {});
+const servicePid = () => Number(/catalog +http:\S+ +\(service, pid (\d+)/.exec(proc.output())?.[1]);
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ficus-services-'));
+  await copyFile(join(repoRoot, 'router/flags.json'), join(dir, 'flags.json'));
+  const [port, routerPort, catalogPort] = [await freePort(), await freePort(), await freePort()];
+  env = {
+    FICUS_DATA_DIR: join(dir, 'data'),
+    FICUS_PG_PORT: String(await freePort()),
+    PORT: String(port),
+    ROUTER_PORT: String(routerPort),
+    ADMIN_PORT: String(await freePort()),
+    CATALOG_SERVICE_PORT: String(catalogPort),
+    FLAGS_FILE: join(dir, 'flags.json'),
+    LOG_LEVEL: 'warn',
+  };
+  [monolith, router, catalog] = [port, routerPort, catalogPort].map((p) => `http://127.0.0.1:${p}`) as [string, string, string];
+  proc = spawnNode(['tools/bin/ficus.mjs', 'dev'], env);
+  await waitFor(async () => (proc.output().includes('Press Ctrl-C') ? true : undefined), 60_000, proc.output);
+}, 90_000);
+
+afterAll(async () => {
+  proc.child.kill('SIGINT');
+  await proc.exited;
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('npm start with services/catalog', () => {
+  it('starts the catalog service with its replica, and the router reaches it at stage service with the same body', async () => {
+    expect(proc.output()).toContain(`catalog       ${catalog}`);
+    expect(proc.output()).toMatch(/catalog\.products: copied \d+ rows/);
+    const direct = await json<{ items: Product[] }>(`${monolith}/api/v1/products`);
+    const before = await fetch(`${router}/api/v1/products`);
+    expect(before.headers.get('x-ficus-upstream')).toBe('monolith');
+    const set = flags('set', 'catalog-read', '--stage', 'service');
+    expect(await set.exited, set.output()).toBe(0);
+    const served = await waitFor(
+      async () => {
+        const response = await fetch(`${router}/api/v1/products`);
+        return response.headers.get('x-ficus-upstream') === 'catalog' ? response : undefined;
+      },
+      5000,
+      proc.output,
+    );
+    expect(await served.json()).toEqual(direct.body);
+
+    const contract = spawnNode(['tools/bin/ficus.mjs', 'contract', 'catalog', '--monolith', monolith, '--service', catalog], {});
+    expect(await contract.exited, contract.output()).toBe(0);
+  });
+
+  it('shows a stock change made in the monolith in the service within 1 s', async () => {
+    const signIn = await json<{ token: string }>(`${monolith}/api/v1/users/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: demoAccounts[0]!.email, password: demoAccounts[0]!.password }),
+    });
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${signIn.body.token}` };
+    const { body } = await json<{ items: Product[] }>(`${monolith}/api/v1/products?limit=1`);
+    const product = body.items[0]!;
+    const written = Date.now();
+    const put = await fetch(`${monolith}/api/v1/products/${product.id}/stock`, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({ available: product.available + 7 }),
+    });
+    expect(put.status).toBe(200);
+    await waitFor(
+      async () => ((await json<Product>(`${catalog}/api/v1/products/${product.id}`)).body.available === product.available + 7 ? true : undefined),
+      1000,
+      () => 'the stock change did not reach the service within 1 s',
+      20,
+    );
+    const added = await fetch(`${monolith}/api/v1/products`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ sku: 'REPLICA-1', name: 'Replicated', priceCents: 990, available: 3 }),
+    });
+    const { id } = (await added.json()) as Product;
+    await waitFor(
+      async () => ((await fetch(`${catalog}/api/v1/products/${id}`)).ok ? true : undefined),
+      1000,
+      () => 'the new product did not reach the service within 1 s',
+      20,
+    );
+    expect(Date.now() - written).toBeLessThan(5000);
+  });
+
+  it('keeps clients answered while the service is killed, restarts it, and replication catches up', async () => {
+    const pid = servicePid();
+    expect(pid).toBeGreaterThan(0);
+    const statuses: number[] = [];
+    let killed = false;
+    const client = async () => {
+      for (let i = 0; i < 60; i++) {
+        const response = await fetch(`${router}/api/v1/products?limit=5`);
+        await response.arrayBuffer();
+        statuses.push(response.status);
+        if (!killed && statuses.length > 20) {
+          killed = true;
+          process.kill(pid, 'SIGKILL');
+        }
+      }
+    };
+    await Promise.all([client(), client(), client(), client()]);
+    expect(killed).toBe(true);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(proc.output()).toContain('ficus: catalog exited (SIGKILL)');
+    await waitFor(
+      async () => ((await fetch(`${router}/api/v1/products`)).headers.get('x-ficus-upstream') === 'catalog' ? true : undefined),
+      15_000,
+      proc.output,
+    );
+    const { body } = await json<{ items: Product[] }>(`${monolith}/api/v1/products?limit=500`);
+    await waitFor(
+      async () => ((await json<{ items: Product[] }>(`${catalog}/api/v1/products?limit=500`)).body.items.length === body.items.length ? true : undefined),
+      5000,
+      proc.output,
+    );
+  });
+});

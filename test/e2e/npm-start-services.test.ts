@@ -24,7 +24,10 @@ const json = async <T>(url: string, init?: RequestInit) => {
   return { response, body: (await response.json()) as T };
 };
 const flags = (...args: string[]) =>
-  spawnNode(['tools/bin/ficus.mjs', 'flags', ...args, '--flags', env['FLAGS_FILE']!, '--audit', join(dir, 'audit.jsonl')], {});
+  spawnNode(
+    ['tools/bin/ficus.mjs', 'flags', ...args, '--flags', env['FLAGS_FILE']!, '--audit', join(dir, 'audit.jsonl')],
+    {},
+  );
 const servicePid = () => Number(/catalog +http:\S+ +\(service, pid (\d+)/.exec(proc.output())?.[1]);
 
 beforeAll(async () => {
@@ -41,7 +44,11 @@ beforeAll(async () => {
     FLAGS_FILE: join(dir, 'flags.json'),
     LOG_LEVEL: 'warn',
   };
-  [monolith, router, catalog] = [port, routerPort, catalogPort].map((p) => `http://127.0.0.1:${p}`) as [string, string, string];
+  [monolith, router, catalog] = [port, routerPort, catalogPort].map((p) => `http://127.0.0.1:${p}`) as [
+    string,
+    string,
+    string,
+  ];
   proc = spawnNode(['tools/bin/ficus.mjs', 'dev'], env);
   await waitFor(async () => (proc.output().includes('Press Ctrl-C') ? true : undefined), 60_000, proc.output);
 }, 90_000);
@@ -71,7 +78,10 @@ describe('npm start with services/catalog', () => {
     );
     expect(await served.json()).toEqual(direct.body);
 
-    const contract = spawnNode(['tools/bin/ficus.mjs', 'contract', 'catalog', '--monolith', monolith, '--service', catalog], {});
+    const contract = spawnNode(
+      ['tools/bin/ficus.mjs', 'contract', 'catalog', '--monolith', monolith, '--service', catalog],
+      {},
+    );
     expect(await contract.exited, contract.output()).toBe(0);
   });
 
@@ -92,7 +102,10 @@ describe('npm start with services/catalog', () => {
     });
     expect(put.status).toBe(200);
     await waitFor(
-      async () => ((await json<Product>(`${catalog}/api/v1/products/${product.id}`)).body.available === product.available + 7 ? true : undefined),
+      async () =>
+        (await json<Product>(`${catalog}/api/v1/products/${product.id}`)).body.available === product.available + 7
+          ? true
+          : undefined,
       1000,
       () => 'the stock change did not reach the service within 1 s',
       20,
@@ -133,13 +146,18 @@ describe('npm start with services/catalog', () => {
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expect(proc.output()).toContain('ficus: catalog exited (SIGKILL)');
     await waitFor(
-      async () => ((await fetch(`${router}/api/v1/products`)).headers.get('x-ficus-upstream') === 'catalog' ? true : undefined),
+      async () =>
+        (await fetch(`${router}/api/v1/products`)).headers.get('x-ficus-upstream') === 'catalog' ? true : undefined,
       15_000,
       proc.output,
     );
     const { body } = await json<{ items: Product[] }>(`${monolith}/api/v1/products?limit=500`);
     await waitFor(
-      async () => ((await json<{ items: Product[] }>(`${catalog}/api/v1/products?limit=500`)).body.items.length === body.items.length ? true : undefined),
+      async () =>
+        (await json<{ items: Product[] }>(`${catalog}/api/v1/products?limit=500`)).body.items.length ===
+        body.items.length
+          ? true
+          : undefined,
       5000,
       proc.output,
     );

@@ -150,7 +150,9 @@ export function flagsCommand(
       );
 
   common(
-    flags.command('status').description("each route with its path, service, stage, flag, and whether the service's /readyz answers"),
+    flags
+      .command('status')
+      .description("each route with its path, service, stage, flag, and whether the service's /readyz answers"),
   )
     .option('--json', 'machine-readable output')
     .option('--no-probe', "do not ask each service's /readyz")

@@ -54,9 +54,14 @@ export async function dataStatus(pair: DataPair): Promise<DataStatus> {
         [name],
       )
     ).rows[0];
-    const worker = (await target.raw('SELECT pid FROM pg_stat_subscription WHERE subname = ? AND pid IS NOT NULL', [name])).rowCount;
+    const worker = (
+      await target.raw('SELECT pid FROM pg_stat_subscription WHERE subname = ? AND pid IS NOT NULL', [name])
+    ).rowCount;
     const errors = (
-      await target.raw('SELECT sync_error_count + apply_error_count AS n FROM pg_stat_subscription_stats WHERE subname = ?', [name])
+      await target.raw(
+        'SELECT sync_error_count + apply_error_count AS n FROM pg_stat_subscription_stats WHERE subname = ?',
+        [name],
+      )
     ).rows[0];
     return {
       name,
@@ -102,7 +107,10 @@ async function waitForCatchUp(source: Knex, name: string, timeoutMs: number): Pr
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const row = (
-      await source.raw('SELECT replay_lsn >= ?::pg_lsn AS done FROM pg_stat_replication WHERE application_name = ?', [now, name])
+      await source.raw('SELECT replay_lsn >= ?::pg_lsn AS done FROM pg_stat_replication WHERE application_name = ?', [
+        now,
+        name,
+      ])
     ).rows[0];
     if (row?.done) return true;
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -144,13 +152,21 @@ export async function verifyData(
             const to = bounds[i + 1];
             return to === undefined
               ? { label: `${key} from ${from}`, sql: chunkQuery(pair.schema, table, 'from'), args: [from] }
-              : { label: `${key} from ${from} to ${to}`, sql: chunkQuery(pair.schema, table, 'both'), args: [from, to] };
+              : {
+                  label: `${key} from ${from} to ${to}`,
+                  sql: chunkQuery(pair.schema, table, 'both'),
+                  args: [from, to],
+                };
           })
         : [];
       // Rows below the first bound exist only on the service side; the unbounded range catches any table left.
       ranges.unshift(
         bounds.length
-          ? { label: `${key} below ${bounds[0]}`, sql: `${chunkQuery(pair.schema, table, 'none')} WHERE t."${key}" < ?`, args: [bounds[0]!] }
+          ? {
+              label: `${key} below ${bounds[0]}`,
+              sql: `${chunkQuery(pair.schema, table, 'none')} WHERE t."${key}" < ?`,
+              args: [bounds[0]!],
+            }
           : { label: 'the whole table', sql: chunkQuery(pair.schema, table, 'none'), args: [] },
       );
       let sourceRows = 0;
@@ -180,7 +196,13 @@ export async function verifyData(
           });
         }
       }
-      report.tables.push({ table: `${pair.schema}.${table.name}`, sourceRows, targetRows, chunks: ranges.length, equal });
+      report.tables.push({
+        table: `${pair.schema}.${table.name}`,
+        sourceRows,
+        targetRows,
+        chunks: ranges.length,
+        equal,
+      });
     }
     const sequences = (
       await source.raw(
@@ -189,7 +211,8 @@ export async function verifyData(
       )
     ).rows as Array<{ name: string }>;
     for (const { name: sequence } of sequences) {
-      const value = async (db: Knex) => Number((await db.raw('SELECT last_value AS v FROM ??.??', [pair.schema, sequence])).rows[0].v);
+      const value = async (db: Knex) =>
+        Number((await db.raw('SELECT last_value AS v FROM ??.??', [pair.schema, sequence])).rows[0].v);
       const [mine, theirs] = [await value(source), await value(target)];
       const fixed = Boolean(options.fixSequences) && theirs < mine;
       if (fixed) await target.raw('SELECT setval(?, ?)', [`${pair.schema}.${sequence}`, mine]);

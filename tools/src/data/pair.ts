@@ -95,7 +95,11 @@ export async function moduleTables(db: Knex, schema: string): Promise<TableInfo[
 }
 
 /** Where the service's tables differ from the module's: one line per missing table or differing column. */
-export function schemaDifferences(schema: string, source: readonly TableInfo[], target: readonly TableInfo[]): string[] {
+export function schemaDifferences(
+  schema: string,
+  source: readonly TableInfo[],
+  target: readonly TableInfo[],
+): string[] {
   const lines: string[] = [];
   for (const table of source) {
     const other = target.find((t) => t.name === table.name);
@@ -105,11 +109,14 @@ export function schemaDifferences(schema: string, source: readonly TableInfo[], 
     }
     for (const [column, type] of table.columns) {
       const theirs = other.columns.get(column);
-      if (theirs === undefined) lines.push(`${schema}.${table.name}.${column} (${type}) is missing in the service database`);
-      else if (theirs !== type) lines.push(`${schema}.${table.name}.${column} is ${type} in the monolith, ${theirs} in the service`);
+      if (theirs === undefined)
+        lines.push(`${schema}.${table.name}.${column} (${type}) is missing in the service database`);
+      else if (theirs !== type)
+        lines.push(`${schema}.${table.name}.${column} is ${type} in the monolith, ${theirs} in the service`);
     }
     for (const [column, type] of other.columns) {
-      if (!table.columns.has(column)) lines.push(`${schema}.${table.name}.${column} (${type}) exists only in the service database`);
+      if (!table.columns.has(column))
+        lines.push(`${schema}.${table.name}.${column} (${type}) exists only in the service database`);
     }
   }
   return lines;

@@ -14,9 +14,9 @@ type Say = (line: string) => void;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const subscriptionOf = async (target: Knex, name: string) =>
-  ((await target.raw('SELECT oid, subenabled FROM pg_subscription WHERE subname = ?', [name])).rows[0] as
+  (await target.raw('SELECT oid, subenabled FROM pg_subscription WHERE subname = ?', [name])).rows[0] as
     | { oid: number; subenabled: boolean }
-    | undefined);
+    | undefined;
 
 /** Removes the pair's subscription, its slots and its publication; each step skipped when already gone. */
 async function removeReplication(source: Knex, target: Knex, name: string): Promise<string[]> {
@@ -33,7 +33,10 @@ async function removeReplication(source: Knex, target: Knex, name: string): Prom
   const slots = subscription ? [name, `pg_${subscription.oid}_sync_%`] : [name, ''];
   for (let attempt = 0; ; attempt++) {
     const rows = (
-      await source.raw('SELECT slot_name, active FROM pg_replication_slots WHERE slot_name = ? OR slot_name LIKE ?', slots)
+      await source.raw(
+        'SELECT slot_name, active FROM pg_replication_slots WHERE slot_name = ? OR slot_name LIKE ?',
+        slots,
+      )
     ).rows as Array<{ slot_name: string; active: boolean }>;
     if (rows.length === 0) break;
     // A walsender takes a moment to exit once its subscription is gone.
@@ -76,7 +79,10 @@ async function waitForCopy(target: Knex, pair: DataPair, name: string, say: Say)
     }
     if (rows.length > 0 && done.size === rows.length) return;
     const errors = (
-      await target.raw('SELECT sync_error_count + apply_error_count AS n FROM pg_stat_subscription_stats WHERE subname = ?', [name])
+      await target.raw(
+        'SELECT sync_error_count + apply_error_count AS n FROM pg_stat_subscription_stats WHERE subname = ?',
+        [name],
+      )
     ).rows[0] as { n: string } | undefined;
     if (errors && Number(errors.n) > 0) {
       throw new FicusError(
@@ -99,7 +105,10 @@ async function waitForCopy(target: Knex, pair: DataPair, name: string, say: Say)
  * cluster would wait forever for that), and a subscription that copies, then streams. Already
  * syncing: nothing changes. A failure removes what this call made.
  */
-export async function startSync(pair: DataPair, options: { reset?: boolean; say?: Say } = {}): Promise<'started' | 'running'> {
+export async function startSync(
+  pair: DataPair,
+  options: { reset?: boolean; say?: Say } = {},
+): Promise<'started' | 'running'> {
   const say = options.say ?? (() => undefined);
   const name = replicationName(pair);
   const { source, target, close } = await connectPair(pair);
@@ -118,10 +127,13 @@ export async function startSync(pair: DataPair, options: { reset?: boolean; say?
       return 'running';
     }
     const tables = await moduleTables(source, pair.schema);
-    if (tables.length === 0) throw setupError(`the monolith's schema ${pair.schema} has no tables; run npx ficus db migrate`);
+    if (tables.length === 0)
+      throw setupError(`the monolith's schema ${pair.schema} has no tables; run npx ficus db migrate`);
     const keyless = tables.filter((t) => t.primaryKey.length === 0).map((t) => `${pair.schema}.${t.name}`);
     if (keyless.length) {
-      throw setupError(`${keyless.join(', ')} have no primary key: replication and verify need one per table; add it first`);
+      throw setupError(
+        `${keyless.join(', ')} have no primary key: replication and verify need one per table; add it first`,
+      );
     }
     const problems = schemaDifferences(pair.schema, tables, await moduleTables(target, pair.schema));
     if (problems.length) {
@@ -136,7 +148,9 @@ export async function startSync(pair: DataPair, options: { reset?: boolean; say?
       if ((await target.raw(`SELECT 1 FROM ${quote(table)} LIMIT 1`)).rowCount) filled.push(table);
     }
     if (filled.length && !options.reset) {
-      throw setupError(`the service database already has rows in ${filled.join(', ')}; --reset empties them before the copy`);
+      throw setupError(
+        `the service database already has rows in ${filled.join(', ')}; --reset empties them before the copy`,
+      );
     }
     if (filled.length) await target.raw(`TRUNCATE ${qualified.map(quote).join(', ')}`);
     try {

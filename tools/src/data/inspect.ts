@@ -77,7 +77,7 @@ export async function dataStatus(pair: DataPair): Promise<DataStatus> {
   }
 }
 
-export interface RangeDifference {
+interface RangeDifference {
   table: string;
   range: string;
   source: { rows: number; checksum: string };

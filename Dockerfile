@@ -21,6 +21,7 @@ ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/services ./services
 # The ficus command runs dist/tools/src/cli.js here: the image holds no tools/src.
 COPY tools/bin ./tools/bin
 # The route table and local flags file the router reads by default (ROUTES_FILE, FLAGS_FILE).

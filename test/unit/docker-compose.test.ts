@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { monolithConfigSchema } from '../../monolith/src/config.js';
 import { routerConfigSchema } from '../../router/src/config.js';
+import { catalogConfigSchema } from '../../services/catalog/src/config.js';
 
 /**
  * Docker cannot run where ficus is developed and tested, so the compose file is checked
@@ -29,6 +30,7 @@ const schemaByEntry: Record<string, { shape: Record<string, unknown> }> = {
   'monolith/src/server.ts': monolithConfigSchema,
   'tools/bin/ficus.mjs db': monolithConfigSchema,
   'tools/bin/ficus.mjs router': routerConfigSchema,
+  'services/catalog/src/server.ts': catalogConfigSchema,
 };
 
 /**
@@ -49,8 +51,15 @@ const routeTableVariables = [
 const ours = Object.entries(compose.services).filter(([, service]) => service.build !== undefined);
 
 describe('docker-compose.yml', () => {
-  it('has PostgreSQL with logical replication, Unleash, the migration job and the monolith', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['migrate', 'monolith', 'postgres', 'router', 'unleash']);
+  it('has PostgreSQL with logical replication, Unleash, the migration job, the monolith and the catalog service', () => {
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'catalog',
+      'migrate',
+      'monolith',
+      'postgres',
+      'router',
+      'unleash',
+    ]);
     expect(compose.services['postgres']!.command).toContain('wal_level=logical');
   });
 

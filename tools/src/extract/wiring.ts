@@ -161,15 +161,25 @@ export function wireCompose(text: string, file: string, service: ServiceManifest
   return { text: yamlText(doc), changes };
 }
 
-/** Copies `services/` into the image's build stage, next to the monolith (once, for every service). */
+/**
+ * Copies `services/` into the image's build stage, next to the monolith, and the built stage's
+ * services folder (manifests: `ficus db migrate` finds the services by them) into the runtime
+ * stage, once for every service.
+ */
 export function wireDockerfile(text: string): Edit {
-  if (/^COPY\s+services\s/m.test(text)) return { text, changes: [] };
-  const monolith = /^COPY\s+monolith\s+\S+\s*$/m;
-  if (!monolith.test(text)) return { text, changes: [] };
-  return {
-    text: text.replace(monolith, (line) => `${line}\nCOPY services ./services`),
-    changes: ['COPY services into the build stage'],
-  };
+  const changes: string[] = [];
+  let result = text;
+  const monolith = /^COPY\s+monolith\s+\S+[ \t]*$/m;
+  if (!/^COPY\s+services\s/m.test(result) && monolith.test(result)) {
+    result = result.replace(monolith, (line) => `${line}\nCOPY services ./services`);
+    changes.push('COPY services into the build stage');
+  }
+  const dist = /^COPY\s+--from=build\s+\/app\/dist\s+\S+[ \t]*$/m;
+  if (!/^COPY\s+--from=build\s+\/app\/services\s/m.test(result) && dist.test(result)) {
+    result = result.replace(dist, (line) => `${line}\nCOPY --from=build /app/services ./services`);
+    changes.push('services (their manifests) into the runtime stage');
+  }
+  return { text: result, changes };
 }
 
 /** Adds `services` to the build's `include`, so `npm run build` compiles the services too. */

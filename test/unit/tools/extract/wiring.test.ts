@@ -62,8 +62,13 @@ describe('wireCompose', () => {
 
 describe('wireDockerfile and wireBuildConfig', () => {
   it('copy and build services/ once', () => {
-    const docker = wireDockerfile('FROM node\nCOPY monolith ./monolith\nRUN npm run build\n');
-    expect(docker.text).toBe('FROM node\nCOPY monolith ./monolith\nCOPY services ./services\nRUN npm run build\n');
+    const docker = wireDockerfile(
+      'FROM node\nCOPY monolith ./monolith\nRUN npm run build\nFROM node\nCOPY --from=build /app/dist ./dist\n',
+    );
+    expect(docker.text).toBe(
+      'FROM node\nCOPY monolith ./monolith\nCOPY services ./services\nRUN npm run build\n' +
+        'FROM node\nCOPY --from=build /app/dist ./dist\nCOPY --from=build /app/services ./services\n',
+    );
     expect(wireDockerfile(docker.text).changes).toEqual([]);
     const build = wireBuildConfig('{ "include": ["platform/src", "monolith/src"] }');
     expect(build.text).toBe('{ "include": ["platform/src", "monolith/src", "services"] }');

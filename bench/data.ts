@@ -61,12 +61,16 @@ try {
   process.stdout.write(`write load: ${updatesPerSecond} updates/s for ${loadSeconds} s, lag probed every 100 ms\n`);
   const ids = (await source('stock_levels').select('product_id').limit(10_000)).map((r) => r.product_id as string);
   const [probe] = ids;
-  const deadline = Date.now() + loadSeconds * 1000;
+  const loadStarted = Date.now();
+  const deadline = loadStarted + loadSeconds * 1000;
+  let updates = 0;
+  // Ten rows every 20 ms, paced by the clock (a slow batch is made up for, not skipped).
   const writer = (async () => {
     for (let tick = 0; Date.now() < deadline; tick++) {
       const batch = Array.from({ length: updatesPerSecond / 50 }, (_, i) => ids[(tick * 10 + i) % ids.length]!);
-      await source('stock_levels').whereIn('product_id', batch).increment('available', 1);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      updates += await source('stock_levels').whereIn('product_id', batch).increment('available', 1);
+      const next = loadStarted + (tick + 1) * 20;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
     }
   })();
   const lags: number[] = [];
@@ -94,6 +98,7 @@ try {
   process.stdout.write(
     `${`lag p50 (${lags.length} probes)`.padEnd(34)} ${`${percentile(lags, 50).toFixed(0)} ms`.padStart(14)}\n`,
   );
+  process.stdout.write(`${'write load sustained'.padEnd(34)} ${`${Math.round(updates / loadSeconds)} updates/s`.padStart(14)}\n`);
   line('lag p99 at 500 updates/s', `${percentile(lags, 99).toFixed(0)} ms`, '<= 1000 ms', percentile(lags, 99) <= 1000);
 } finally {
   await postgres.stop();

@@ -19,7 +19,7 @@ interface PairOptions {
 }
 
 /** The replication of `module`: from the monolith's DATABASE_URL to its service's database. */
-function pairFor(module: string, options: PairOptions, env: Env): DataPair {
+export function pairFor(module: string, options: PairOptions, env: Env): DataPair {
   const sourceUrl = options.source ?? env['DATABASE_URL'];
   if (!sourceUrl) {
     throw new FicusError(

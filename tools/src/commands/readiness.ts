@@ -7,9 +7,26 @@ import { readBaseline } from '../boundaries/baseline.js';
 import { checkBoundaries } from '../boundaries/check.js';
 import { loadFicusConfig } from '../boundaries/config.js';
 import { assessReadiness, formatReadiness } from '../readiness/assess.js';
+import { dataStatus } from '../data/inspect.js';
 import { discoverServices } from '../services/manifest.js';
+import { pairFor } from './data.js';
 
 type Env = Record<string, string | undefined>;
+
+/** Whether an extracted module's data is in sync with its service, in words (asks PostgreSQL when it can). */
+async function dataState(module: string, root: string, env: Env): Promise<string> {
+  if (!env['DATABASE_URL']) return 'its data sync is not known here (set DATABASE_URL to ask PostgreSQL)';
+  try {
+    const status = await dataStatus(pairFor(module, { root }, env));
+    if (status.state === 'not syncing') return `its data is not replicated (npx ficus data sync ${module})`;
+    const streaming = status.tables.every((t) => t.state === 'streaming' || t.state === 'synchronized');
+    return streaming && status.workerRunning && status.errors === 0
+      ? `its data is in sync by logical replication (lag ${status.lagBytes ?? 0} bytes)`
+      : `its data replication needs a look (npx ficus data status ${module})`;
+  } catch (error) {
+    return `its data sync could not be read: ${(error as Error).message}`;
+  }
+}
 
 /** `ficus readiness [module]`: what each module is tangled with, and which to extract first. */
 export function readinessCommand(
@@ -41,12 +58,16 @@ export function readinessCommand(
         for (const route of loadRouteTable(routesFile, env).routes)
           routesByService.set(route.service, [...(routesByService.get(route.service) ?? []), route.id]);
       }
+      const services = discoverServices(root);
       const ranking = assessReadiness(
         report,
         readBaseline(join(root, config.boundaries.baseline)),
         routesByService,
-        discoverServices(root),
+        services,
       );
+      for (const entry of ranking) {
+        if (entry.service) entry.reasons.splice(1, 0, await dataState(entry.module, root, env));
+      }
       out(
         options.json
           ? `${JSON.stringify(only ? ranking.filter((r) => r.module === only) : ranking, null, 2)}\n`

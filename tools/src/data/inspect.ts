@@ -91,13 +91,16 @@ export interface VerifyReport {
   caughtUp: boolean;
 }
 
-/** An order-independent digest of the rows in one key range: the sum of a 60-bit slice of each row's md5. */
+/**
+ * An order-independent digest of the rows in one key range: the sum (numeric, so it cannot
+ * overflow) of each row's 64-bit hash over its columns in name order, so column order may differ.
+ */
 function chunkQuery(schema: string, table: TableInfo, bounded: 'both' | 'from' | 'none') {
   const columns = [...table.columns.keys()].sort().map((c) => `t."${c.replaceAll('"', '""')}"`);
   const key = `t."${table.primaryKey[0]!.replaceAll('"', '""')}"`;
   const where = bounded === 'both' ? `WHERE ${key} >= ? AND ${key} < ?` : bounded === 'from' ? `WHERE ${key} >= ?` : '';
   return `SELECT count(*)::bigint AS rows,
-      coalesce(sum(('x' || substr(md5(row(${columns.join(', ')})::text), 1, 15))::bit(60)::bigint), 0)::text AS checksum
+      coalesce(sum(hashtextextended(row(${columns.join(', ')})::text, 0)), 0)::text AS checksum
       FROM "${schema}"."${table.name}" t ${where}`;
 }
 

@@ -83,6 +83,19 @@ describe('npm start with services/catalog', () => {
       {},
     );
     expect(await contract.exited, contract.output()).toBe(0);
+
+    const databaseUrl = `postgres://postgres:ficus-embedded@127.0.0.1:${env['FICUS_PG_PORT']}/ficus`;
+    const readiness = spawnNode(['tools/bin/ficus.mjs', 'readiness', 'catalog'], { DATABASE_URL: databaseUrl });
+    expect(await readiness.exited, readiness.output()).toBe(0);
+    expect(readiness.output()).toContain(
+      'it is extracted into services/catalog; its data is in sync by logical replication',
+    );
+    // The route table reads the service's URL from CATALOG_SERVICE_URL, as the router does.
+    const status = spawnNode(['tools/bin/ficus.mjs', 'flags', 'status', '--flags', env['FLAGS_FILE']!], {
+      CATALOG_SERVICE_URL: catalog,
+    });
+    expect(await status.exited, status.output()).toBe(0);
+    expect(status.output()).toMatch(new RegExp(`catalog-read .+ service +ficus\\.catalog-read +${catalog} +ready`));
   });
 
   it('shows a stock change made in the monolith in the service within 1 s', async () => {

@@ -98,7 +98,9 @@ try {
   process.stdout.write(
     `${`lag p50 (${lags.length} probes)`.padEnd(34)} ${`${percentile(lags, 50).toFixed(0)} ms`.padStart(14)}\n`,
   );
-  process.stdout.write(`${'write load sustained'.padEnd(34)} ${`${Math.round(updates / loadSeconds)} updates/s`.padStart(14)}\n`);
+  process.stdout.write(
+    `${'write load sustained'.padEnd(34)} ${`${Math.round(updates / loadSeconds)} updates/s`.padStart(14)}\n`,
+  );
   line('lag p99 at 500 updates/s', `${percentile(lags, 99).toFixed(0)} ms`, '<= 1000 ms', percentile(lags, 99) <= 1000);
 } finally {
   await postgres.stop();

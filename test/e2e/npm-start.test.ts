@@ -22,6 +22,7 @@ beforeAll(async () => {
     PORT: String(port),
     ROUTER_PORT: String(routerPort),
     ADMIN_PORT: String(await freePort()),
+    CATALOG_SERVICE_PORT: String(await freePort()),
     LOG_LEVEL: 'warn',
   };
   base = `http://127.0.0.1:${port}`;

@@ -62,7 +62,7 @@ afterAll(async () => {
 describe('npm start with services/catalog', () => {
   it('starts the catalog service with its replica, and the router reaches it at stage service with the same body', async () => {
     expect(proc.output()).toContain(`catalog       ${catalog}`);
-    expect(proc.output()).toMatch(/catalog\.products: copied \d+ rows/);
+    expect(proc.output()).toMatch(/copied catalog\.products: [\d,]+ rows/);
     const direct = await json<{ items: Product[] }>(`${monolith}/api/v1/products`);
     const before = await fetch(`${router}/api/v1/products`);
     expect(before.headers.get('x-ficus-upstream')).toBe('monolith');

@@ -1,9 +1,12 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { FicusError, withDatabase } from '../../../platform/src/index.js';
-import { dataStatus, verifyData } from '../data/inspect.js';
+import { formatStatus, formatVerify } from '../data/format.js';
 import type { DataPair } from '../data/pair.js';
-import { startSync, stopSync } from '../data/sync.js';
+import { dataStatus } from '../data/status.js';
+import { stopSync } from '../data/stop.js';
+import { startSync } from '../data/sync.js';
+import { verifyData } from '../data/verify.js';
 import { serviceDatabaseName } from '../services/database.js';
 import { discoverServices } from '../services/manifest.js';
 
@@ -15,132 +18,163 @@ interface PairOptions {
   target?: string;
   publisherConninfo?: string;
   schema?: string;
-  root: string;
+  json?: boolean;
 }
 
-/** The replication of `module`: from the monolith's DATABASE_URL to its service's database. */
-export function pairFor(module: string, options: PairOptions, env: Env): DataPair {
-  const sourceUrl = options.source ?? env['DATABASE_URL'];
-  if (!sourceUrl) {
+/** The service database's variable, e.g. `CATALOG_DATABASE_URL`. */
+const targetVariable = (module: string) => `${module.toUpperCase().replaceAll('-', '_')}_DATABASE_URL`;
+
+function postgresUrl(value: string, what: string): string {
+  if (URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol)) return value;
+  throw new FicusError(
+    'FICUS_ERR_CONFIG',
+    `${what} is not a postgres:// URL; pass one like postgres://user:password@host:5432/db`,
+  );
+}
+
+/** The pair a command works on, from its options, then the environment, then the defaults --help states. */
+export function pairOf(
+  module: string,
+  options: PairOptions,
+  env: Env,
+  root: string,
+  say: (line: string) => void,
+): DataPair {
+  if (!/^[a-z][a-z0-9-]*$/.test(module)) {
+    throw new FicusError('FICUS_ERR_CONFIG', `"${module}" is not a module name: use lower-case letters, digits and -`);
+  }
+  const source = options.source ?? env['DATABASE_URL'];
+  if (!source) {
     throw new FicusError(
-      'FICUS_ERR_DATA_SETUP',
-      "DATABASE_URL is not set: ficus data needs an admin connection to the monolith's database (or --source <url>)",
+      'FICUS_ERR_CONFIG',
+      'DATABASE_URL is not set: pass --source <url> or set DATABASE_URL to the monolith database (an admin role)',
     );
   }
-  const service = discoverServices(resolve(options.root)).find((s) => s.module === module || s.name === module);
+  const sourceUrl = postgresUrl(source, options.source ? '--source' : 'DATABASE_URL');
+  const service = discoverServices(root).find((s) => s.module === module || s.name === module);
   const schema = options.schema ?? service?.schema ?? module.replaceAll('-', '_');
-  const variable = `${module.toUpperCase().replaceAll('-', '_')}_DATABASE_URL`;
-  const targetUrl =
-    options.target ?? env[variable] ?? withDatabase(sourceUrl, serviceDatabaseName(sourceUrl, { schema }));
+  const target = options.target ?? env[targetVariable(module)];
+  // The database `ficus db migrate` and `npm start` create for the service: <database>_<schema>.
+  const targetUrl = target
+    ? postgresUrl(target, options.target ? '--target' : targetVariable(module))
+    : withDatabase(sourceUrl, serviceDatabaseName(sourceUrl, { schema }));
   return {
     module,
     schema,
     sourceUrl,
     targetUrl,
     ...(options.publisherConninfo ? { publisherConninfo: options.publisherConninfo } : {}),
+    say,
   };
 }
 
-function withPairOptions(command: Command): Command {
-  return command
-    .argument('<module>', 'the module whose service database is kept in sync')
-    .option('--source <url>', "admin URL of the monolith's database (default: DATABASE_URL)")
-    .option(
-      '--target <url>',
-      "admin URL of the service's database (default: <MODULE>_DATABASE_URL, else the source server's <database>_<schema>, e.g. ficus_catalog)",
-    )
-    .option(
-      '--publisher-conninfo <conninfo>',
-      "how the service's server reaches the monolith's (default: the source URL)",
-    )
-    .option('--schema <name>', "the module's schema (default: from services/<module>/service.json)")
-    .option('--root <dir>', 'repository root', '.');
+function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('Use a whole number of rows, such as 10000.');
+  return n;
 }
 
-const positive = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
-  return n;
-};
+const environment = `
+Environment:
+  DATABASE_URL            the monolith database, as an admin role (--source)
+  <MODULE>_DATABASE_URL   the service database, e.g. CATALOG_DATABASE_URL (--target); without it, the
+                          database <source database>_<schema> on the source's server (ficus_catalog
+                          beside ficus), as ficus db migrate and npm start create it
+The schema is services/<module>/service.json's "schema" when there is one, else the module name
+with - as _ (--schema).`;
 
-/** `ficus data sync|status|verify|stop <module>`: the service's replica of its module's tables. */
-export function dataCommand(env: Env, out: Out = (text) => process.stdout.write(text)): Command {
+/** Adds the options every `ficus data` subcommand takes. */
+function pairCommand(name: string, description: string): Command {
+  return new Command(name)
+    .description(description)
+    .argument('<module>', 'the monolith module, e.g. catalog')
+    .option('--source <url>', 'monolith database admin URL (default: DATABASE_URL)')
+    .option('--target <url>', 'service database admin URL (default: <MODULE>_DATABASE_URL, else <database>_<schema>)')
+    .option(
+      '--publisher-conninfo <conninfo>',
+      "how the target's server reaches the source, when they are different servers (default: the source URL)",
+    )
+    .option('--schema <name>', "the module's schema (default: from services/<module>/service.json, else the module)");
+}
+
+/** `ficus data`: logical replication of a module's schema into its extracted service's database. */
+export function dataCommand(env: Env, out: Out = (text) => process.stdout.write(text), root = '.'): Command {
   const data = new Command('data').description(
-    "keep an extracted service's database in sync with its module's schema (PostgreSQL logical replication)",
+    "replicate a module's tables into its service's database (PostgreSQL logical replication): sync, status, verify, stop",
   );
-  withPairOptions(
-    data.command('sync').description("replicate the module's tables into the service database: copy, then stream"),
-  )
-    .option('--reset', 'empty the service tables first when they already hold rows')
-    .action(async (module: string, options: PairOptions & { reset?: boolean }) => {
-      const pair = pairFor(module, options, env);
-      const result = await startSync(pair, { reset: Boolean(options.reset), say: (line) => out(`${line}\n`) });
-      out(
-        `ficus: ${module}: ${result === 'started' ? 'replicating; the monolith stays the writer' : 'nothing to do'}\n`,
-      );
-    });
-  withPairOptions(
-    data.command('status').description('per table: state and rows on each side; the lag in bytes and seconds'),
-  )
-    .option('--json', 'machine-readable output')
-    .action(async (module: string, options: PairOptions & { json?: boolean }) => {
-      const status = await dataStatus(pairFor(module, options, env));
-      if (options.json) return out(`${JSON.stringify(status, null, 2)}\n`);
-      const lag =
-        status.lagBytes === null ? 'no slot' : `${status.lagBytes} bytes, ${(status.lagSeconds ?? 0).toFixed(3)} s`;
-      out(
-        `${module}: ${status.state}, worker ${status.workerRunning ? 'running' : 'not running'}, lag ${lag}, errors ${status.errors}\n`,
-      );
-      for (const t of status.tables)
-        out(`  ${t.table.padEnd(24)} ${t.state.padEnd(14)} monolith ${t.sourceRows} rows, service ${t.targetRows}\n`);
-    });
-  withPairOptions(
-    data
-      .command('verify')
-      .description('compare rows and checksums per primary-key range on both sides; exit 1 on a difference'),
-  )
-    .option('--chunk-rows <n>', 'rows per key range', positive, 10_000)
-    .option('--fix-sequences', "set the service's sequences to the monolith's values (they are not replicated)")
-    .option('--json', 'machine-readable output')
-    .action(
-      async (module: string, options: PairOptions & { chunkRows: number; fixSequences?: boolean; json?: boolean }) => {
-        const started = Date.now();
-        const report = await verifyData(pairFor(module, options, env), {
+  const sayTo = (json: boolean | undefined) => (line: string) =>
+    json ? process.stderr.write(`${line}\n`) : out(`${line}\n`);
+  const pair = (module: string, options: PairOptions) =>
+    pairOf(module, options, env, resolve(root), sayTo(options.json));
+
+  data.addCommand(
+    pairCommand(
+      'sync',
+      "start replicating the module's schema from the monolith database to the service's and wait for the initial copy",
+    )
+      .option(
+        '--reset',
+        "empty the target's tables first (their rows are lost); without it, tables holding rows are refused",
+      )
+      .addHelpText(
+        'after',
+        `
+Checks first: wal_level = logical on the source, both databases reachable, the same tables and
+columns on both sides (run the service's migrations first), a primary key on every table, empty
+target tables. Creates a publication and a replication slot on the source and a subscription on
+the target, all named ficus_<schema>_<hash>; if a step fails, removes what it created. The
+monolith stays the writer. Running it again while syncing changes nothing. Interrupting the wait
+leaves the copy running: see ficus data status.
+${environment}`,
+      )
+      .action(async (module: string, options: PairOptions & { reset?: boolean }) => {
+        await startSync(pair(module, options), { reset: options.reset ?? false });
+      }),
+  );
+  data.addCommand(
+    pairCommand('status', 'per table replication state and rows on both sides, lag, worker and errors')
+      .option('--json', 'machine-readable output')
+      .addHelpText('after', environment)
+      .action(async (module: string, options: PairOptions) => {
+        const status = await dataStatus(pair(module, options));
+        out(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+      }),
+  );
+  data.addCommand(
+    pairCommand(
+      'verify',
+      'compare rows on both sides by checksums of key ranges (exit 1 when they differ), and sequences',
+    )
+      .option('--chunk-rows <n>', 'rows per checksummed key range', wholeNumber, 10_000)
+      .option(
+        '--fix-sequences',
+        "set the target's sequences that are behind to the source's values (or the largest key)",
+      )
+      .option('--json', 'machine-readable output')
+      .addHelpText(
+        'after',
+        `
+Waits until the subscription has applied everything the source had written when it started,
+then compares each table's row count and checksums per primary-key range, and names the keys
+that differ. PostgreSQL does not replicate sequence values: they are listed, and set with
+--fix-sequences. Exit codes: 0 equal, 1 rows differ, 2 setup problem.
+${environment}`,
+      )
+      .action(async (module: string, options: PairOptions & { chunkRows: number; fixSequences?: boolean }) => {
+        const result = await verifyData(pair(module, options), {
           chunkRows: options.chunkRows,
-          fixSequences: Boolean(options.fixSequences),
+          fixSequences: options.fixSequences ?? false,
         });
-        if (report.differences.length) process.exitCode = 1;
-        if (options.json) return out(`${JSON.stringify(report, null, 2)}\n`);
-        if (!report.caughtUp) out('warning: the service had not caught up within 10 s; differences may be lag\n');
-        for (const t of report.tables) {
-          out(
-            `  ${t.table.padEnd(24)} ${t.equal ? 'equal' : 'DIFFERENT'}  ${t.sourceRows} rows / ${t.targetRows} rows in ${t.chunks} ranges\n`,
-          );
-        }
-        for (const d of report.differences) {
-          out(
-            `    ${d.table} ${d.range}: monolith ${d.source.rows} rows (${d.source.checksum}), service ${d.target.rows} rows (${d.target.checksum})\n`,
-          );
-        }
-        for (const s of report.sequences) {
-          out(
-            `  sequence ${s.sequence}: monolith ${s.source}, service ${s.target}${s.fixed ? " (set to the monolith's)" : ''}\n`,
-          );
-        }
-        if (report.sequences.length === 0) out('  no sequences in the schema\n');
-        const rows = report.tables.reduce((n, t) => n + t.sourceRows, 0);
-        out(
-          `${report.differences.length ? 'different' : 'equal'}: ${rows} rows in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
-        );
-      },
-    );
-  withPairOptions(
-    data.command('stop').description('remove the subscription, the replication slot and the publication'),
-  ).action(async (module: string, options: PairOptions) => {
-    const removed = await stopSync(pairFor(module, options, env));
-    out(
-      removed.length ? `ficus: ${module}: removed ${removed.join(', ')}\n` : `ficus: ${module}: was not replicating\n`,
-    );
-  });
+        out(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatVerify(result));
+        if (!result.equal) process.exitCode = 1;
+      }),
+  );
+  data.addCommand(
+    pairCommand('stop', 'stop replicating: drop the subscription on the target, the slot and publication on the source')
+      .addHelpText('after', `\nThe target keeps its rows. Nothing there: says so and exits 0.\n${environment}`)
+      .action(async (module: string, options: PairOptions) => {
+        await stopSync(pair(module, options));
+      }),
+  );
   return data;
 }

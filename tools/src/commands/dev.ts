@@ -78,8 +78,14 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
       // The monolith stays the writer; each service reads a replica of its module's tables. The
       // demo's service data is a copy, so a service table left with rows by a stopped sync is reset.
       for (const { service, adminUrl } of databases) {
-        const pair = { module: service.module, schema: service.schema, sourceUrl: databaseUrl, targetUrl: adminUrl };
-        await startSync(pair, { reset: true, say });
+        const pair = {
+          module: service.module,
+          schema: service.schema,
+          sourceUrl: databaseUrl,
+          targetUrl: adminUrl,
+          say,
+        };
+        await startSync(pair, { reset: true });
       }
       services = await startServices({ root: '.', databases, env, jwtSecret: config.JWT_SECRET, say });
     }

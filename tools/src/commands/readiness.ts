@@ -7,9 +7,9 @@ import { readBaseline } from '../boundaries/baseline.js';
 import { checkBoundaries } from '../boundaries/check.js';
 import { loadFicusConfig } from '../boundaries/config.js';
 import { assessReadiness, formatReadiness } from '../readiness/assess.js';
-import { dataStatus } from '../data/inspect.js';
+import { dataStatus } from '../data/status.js';
 import { discoverServices } from '../services/manifest.js';
-import { pairFor } from './data.js';
+import { pairOf } from './data.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -17,12 +17,11 @@ type Env = Record<string, string | undefined>;
 async function dataState(module: string, root: string, env: Env): Promise<string> {
   if (!env['DATABASE_URL']) return 'its data sync is not known here (set DATABASE_URL to ask PostgreSQL)';
   try {
-    const status = await dataStatus(pairFor(module, { root }, env));
+    const status = await dataStatus(pairOf(module, {}, env, root, () => undefined));
     if (status.state === 'not syncing') return `its data is not replicated (npx ficus data sync ${module})`;
-    const streaming = status.tables.every((t) => t.state === 'streaming' || t.state === 'synchronized');
-    return streaming && status.workerRunning && status.errors === 0
-      ? `its data is in sync by logical replication (lag ${status.lagBytes ?? 0} bytes)`
-      : `its data replication needs a look (npx ficus data status ${module})`;
+    return status.state === 'streaming' && (status.subscription?.applyErrors ?? 0) === 0
+      ? `its data is in sync by logical replication (lag ${status.lag?.bytes ?? 0} bytes)`
+      : `its data replication is ${status.state} (npx ficus data status ${module})`;
   } catch (error) {
     return `its data sync could not be read: ${(error as Error).message}`;
   }

@@ -1,123 +1,105 @@
-import { createHash } from 'node:crypto';
-import type { Knex } from '../../../platform/src/index.js';
-import { createDb, databaseName, FicusError } from '../../../platform/src/index.js';
+import { createDb, createLogger, databaseName, FicusError, type Knex } from '../../../platform/src/index.js';
+import { redactUrl } from './names.js';
 
-/** One replication: a module's schema in the monolith's database to the same schema in its service's database. */
+/** One replication: a monolith module's schema copied into its extracted service's database. */
 export interface DataPair {
+  /** The monolith module, e.g. `catalog`. */
   module: string;
+  /** The schema of its tables, the same name on both sides. */
   schema: string;
-  /** Admin URL of the monolith's database (the publisher). */
+  /** Admin URL of the monolith database (the publisher). */
   sourceUrl: string;
-  /** Admin URL of the service's database (the subscriber). */
+  /** Admin URL of the service database (the subscriber). */
   targetUrl: string;
-  /** How the service's server reaches the monolith's; the source URL by default (one server, or a shared network). */
+  /**
+   * How the target's server reaches the source, as a libpq conninfo or URL; `sourceUrl` by
+   * default, which is right when both databases are on one server.
+   * @example 'host=monolith-db.internal port=5432 dbname=app user=replicator password=…'
+   */
   publisherConninfo?: string;
+  /** Progress lines for people. */
+  say?: (line: string) => void;
 }
 
-export const setupError = (message: string, cause?: unknown) =>
-  new FicusError('FICUS_ERR_DATA_SETUP', message, cause === undefined ? {} : { cause });
+/** Open connections to both sides of a pair. */
+export interface PairConnections {
+  source: Knex;
+  target: Knex;
+  close(): Promise<void>;
+}
 
-/** A URL fit to print: no password. */
-export function redacted(url: string): string {
+const connectionErrors = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET']);
+
+function cannotConnect(side: 'source' | 'target', url: string, error: unknown): FicusError {
+  const code = (error as { code?: string }).code ?? '';
+  const what = side === 'source' ? 'the monolith (source) database' : 'the service (target) database';
+  const hint =
+    code === '3D000'
+      ? side === 'target'
+        ? `create database ${databaseName(url)} and run the service's migrations there (ficus db migrate), or pass --target`
+        : 'check DATABASE_URL or --source'
+      : code === '28P01' || code === '28000'
+        ? 'check the user and password in the URL'
+        : side === 'target'
+          ? 'start that server or fix --target (default <MODULE>_DATABASE_URL, else ficus_<module> on the source server)'
+          : 'start that server or fix DATABASE_URL / --source';
+  return new FicusError(
+    'FICUS_ERR_DATA_SETUP',
+    `cannot connect to ${what} at ${redactUrl(url)} (${(error as Error).message || code}): ${hint}`,
+    { cause: error },
+  );
+}
+
+/** A small admin pool on one side, checked with a first query so an unreachable server fails here, by name. */
+export async function connect(
+  side: 'source' | 'target',
+  url: string,
+  options: { poolMax?: number } = {},
+): Promise<Knex> {
+  let db: Knex;
   try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(not a URL)';
+    // knex would print each failed connection attempt itself; the error thrown below says it once, with what to do.
+    const logger = createLogger({ level: 'silent', name: 'ficus-data' });
+    db = createDb(url, { poolMax: options.poolMax ?? 2, applicationName: `ficus-data-${side}`, logger });
+  } catch (error) {
+    throw cannotConnect(side, url, error);
+  }
+  try {
+    await db.raw('SELECT 1');
+    return db;
+  } catch (error) {
+    await db.destroy();
+    const code = (error as { code?: string }).code ?? '';
+    if (connectionErrors.has(code) || /^(3D000|28P01|28000|08\d\d\d)$/.test(code) || error instanceof AggregateError)
+      throw cannotConnect(side, url, error);
+    if (/timeout|ECONNREFUSED|getaddrinfo/i.test((error as Error).message)) throw cannotConnect(side, url, error);
+    throw error;
   }
 }
 
-/**
- * The publication, slot and subscription of a pair share one name, unique on a server that holds
- * several monolith and service databases (tests, two checkouts): the schema plus a digest of both
- * database names, within PostgreSQL's 63 characters.
- */
-export function replicationName(pair: DataPair): string {
-  const digest = createHash('sha256')
-    .update(`${databaseName(pair.sourceUrl)}>${databaseName(pair.targetUrl)}`)
-    .digest('hex')
-    .slice(0, 10);
-  return `ficus_${pair.schema.slice(0, 40)}_${digest}`;
-}
-
-/** Connects to both sides; a side that cannot be reached is a setup error naming its URL. */
-export async function connectPair(pair: DataPair): Promise<{ source: Knex; target: Knex; close(): Promise<void> }> {
-  const source = createDb(pair.sourceUrl, { poolMax: 3, applicationName: 'ficus-data' });
-  const target = createDb(pair.targetUrl, { poolMax: 3, applicationName: 'ficus-data' });
-  const close = async () => void (await Promise.all([source.destroy(), target.destroy()]));
-  for (const [side, db, url, hint] of [
-    [source, source, pair.sourceUrl, 'set DATABASE_URL or --source to the monolith database'],
-    [target, target, pair.targetUrl, 'run npx ficus db migrate (it creates the service database), or set --target'],
-  ] as const) {
-    try {
-      await db.raw('select 1');
-    } catch (error) {
-      await close();
-      const which = side === source ? "the monolith's database" : "the service's database";
-      throw setupError(`cannot reach ${which} at ${redacted(url)}: ${(error as Error).message}; ${hint}`, error);
-    }
+/** Both sides, source first (a setup problem on the monolith side is reported before the target's). */
+async function connectPair(pair: DataPair, options: { poolMax?: number } = {}): Promise<PairConnections> {
+  const source = await connect('source', pair.sourceUrl, options);
+  let target: Knex;
+  try {
+    target = await connect('target', pair.targetUrl, options);
+  } catch (error) {
+    await source.destroy();
+    throw error;
   }
-  return { source, target, close };
+  return { source, target, close: async () => void (await Promise.all([source.destroy(), target.destroy()])) };
 }
 
-export interface TableInfo {
-  name: string;
-  /** Column name → type, as format_type prints it. */
-  columns: Map<string, string>;
-  primaryKey: string[];
-}
-
-/** The module's tables in `schema` (not knex's migration bookkeeping), with columns and primary key. */
-export async function moduleTables(db: Knex, schema: string): Promise<TableInfo[]> {
-  const rows = (
-    await db.raw(
-      `SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
-              coalesce(a.attnum = ANY (i.indkey), false) AS key, array_position(i.indkey::int2[], a.attnum) AS key_position
-         FROM pg_class c
-         JOIN pg_namespace n ON n.oid = c.relnamespace
-         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-         LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
-        WHERE n.nspname = ? AND c.relkind IN ('r', 'p') AND c.relname NOT LIKE 'knex\\_migrations%'
-        ORDER BY c.relname, a.attnum`,
-      [schema],
-    )
-  ).rows as Array<{ table: string; column: string; type: string; key: boolean; key_position: number | null }>;
-  const tables = new Map<string, TableInfo>();
-  for (const row of rows) {
-    const table = tables.get(row.table) ?? { name: row.table, columns: new Map(), primaryKey: [] };
-    table.columns.set(row.column, row.type);
-    // int2vector counts from 0.
-    if (row.key) table.primaryKey[row.key_position ?? 0] = row.column;
-    tables.set(row.table, table);
+/** Runs `work` with both sides open, closing them whatever happens. */
+export async function withPair<T>(
+  pair: DataPair,
+  work: (connections: PairConnections) => Promise<T>,
+  options: { poolMax?: number } = {},
+): Promise<T> {
+  const connections = await connectPair(pair, options);
+  try {
+    return await work(connections);
+  } finally {
+    await connections.close();
   }
-  return [...tables.values()].map((t) => ({ ...t, primaryKey: t.primaryKey.filter(Boolean) }));
-}
-
-/** Where the service's tables differ from the module's: one line per missing table or differing column. */
-export function schemaDifferences(
-  schema: string,
-  source: readonly TableInfo[],
-  target: readonly TableInfo[],
-): string[] {
-  const lines: string[] = [];
-  for (const table of source) {
-    const other = target.find((t) => t.name === table.name);
-    if (!other) {
-      lines.push(`${schema}.${table.name} is missing in the service database`);
-      continue;
-    }
-    for (const [column, type] of table.columns) {
-      const theirs = other.columns.get(column);
-      if (theirs === undefined)
-        lines.push(`${schema}.${table.name}.${column} (${type}) is missing in the service database`);
-      else if (theirs !== type)
-        lines.push(`${schema}.${table.name}.${column} is ${type} in the monolith, ${theirs} in the service`);
-    }
-    for (const [column, type] of other.columns) {
-      if (!table.columns.has(column))
-        lines.push(`${schema}.${table.name}.${column} (${type}) exists only in the service database`);
-    }
-  }
-  return lines;
 }

@@ -26,6 +26,8 @@ export interface EmbeddedPostgresOptions {
   logFile: string;
   /** fsync off: for throw-away test clusters only. */
   unsafeFast?: boolean;
+  /** More server settings (`-c name=value`), after ficus' own, so they win: e.g. a test's `wal_level`. */
+  settings?: Record<string, string>;
   /** Progress lines for people (where the data lives, when it had to move). */
   say?: (line: string) => void;
   /**
@@ -333,6 +335,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     '-c',
     'max_connections=200',
     ...(options.unsafeFast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+    ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
   ];
   let ready!: () => void;
   const isReady = new Promise<void>((done) => (ready = done));

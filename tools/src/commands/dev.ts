@@ -85,7 +85,12 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
           targetUrl: adminUrl,
           say,
         };
-        await startSync(pair, { reset: true });
+        // A server without logical replication (a DATABASE_URL of the user's) still runs the demo.
+        await startSync(pair, { reset: true }).catch((error: Error) =>
+          say(
+            `ficus: ${service.name}: its data is not replicated (${error.message}); it serves what its database holds`,
+          ),
+        );
       }
       services = await startServices({ root: '.', databases, env, jwtSecret: config.JWT_SECRET, say });
     }

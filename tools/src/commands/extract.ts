@@ -100,8 +100,9 @@ export function extractCommand(
       'after',
       `
 The module's http/, internal/ and migrations/ are copied (the service owns them from then on); its
-express router is read for routes (statically: calls with a literal path), split into <module>-read (GET) and <module>-write entries in the
-route table, at stage monolith with fallback to the monolith. Settings in ficus.config.json:
+express router is read for routes (statically: calls with a literal path; add others by hand), split
+into <module>-read (GET) and <module>-write entries in the route table, at stage monolith with
+fallback to the monolith. Settings in ficus.config.json:
 { "extract": { "mountPath": "/api/v1", "platform": "ficus/platform", "routesFile": "router/routes.yaml" } }.
 It never overwrites an existing service. Exit codes: 0 done, 2 refused (the message says why).`,
     )

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
+import { compareJson, type Difference } from '../../../router/src/shadow/compare.js';
 import { type Contract, type ContractCase, shapeMismatches } from './cases.js';
 
 /** One side a contract runs against: the monolith or the service. */
@@ -21,35 +22,21 @@ export interface CaseResult {
   problems: string[];
 }
 
-/** `items[3].price` → `items[*].price`, to match ignore rules written for any element. */
-const generalised = (path: string) => path.replace(/\[\d+\]/g, '[*]');
-
-function ignored(path: string, ignore: readonly string[]): boolean {
-  const bare = generalised(path).replace(/^\$\.?/, '');
-  return ignore.some((rule) => bare === rule || bare.startsWith(`${rule}.`) || bare.startsWith(`${rule}[`));
-}
-
-/** Where two JSON values differ, one line per difference with its path; `ignore` paths are skipped. */
-export function jsonDifferences(a: unknown, b: unknown, ignore: readonly string[] = [], path = '$'): string[] {
-  if (ignored(path, ignore)) return [];
-  if (Array.isArray(a) && Array.isArray(b)) {
-    const lines = a.length === b.length ? [] : [`${path}: ${a.length} items against ${b.length}`];
-    for (let i = 0; i < Math.min(a.length, b.length); i++)
-      lines.push(...jsonDifferences(a[i], b[i], ignore, `${path}[${i}]`));
-    return lines;
+/** One difference in words, naming the sides: `$.items: 2 items against 1`. */
+export function describeDifference(d: Difference, first: string, second: string): string {
+  const show = (v: unknown) => JSON.stringify(v);
+  switch (d.kind) {
+    case 'missing':
+      return `${d.path}: only in ${first}`;
+    case 'extra':
+      return `${d.path}: only in ${second}`;
+    case 'length':
+      return `${d.path}: ${d.primary} items against ${d.candidate}`;
+    case 'order':
+      return `${d.path}: the same items in another order`;
+    default:
+      return `${d.path}: ${show(d.primary)} against ${show(d.candidate)} (${first} against ${second})`;
   }
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    v !== null && typeof v === 'object' && !Array.isArray(v);
-  if (isObject(a) && isObject(b)) {
-    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-    return keys.flatMap((key) => {
-      const at = `${path}.${key}`;
-      if (!(key in b)) return ignored(at, ignore) ? [] : [`${at}: only in the first`];
-      if (!(key in a)) return ignored(at, ignore) ? [] : [`${at}: only in the second`];
-      return jsonDifferences(a[key], b[key], ignore, at);
-    });
-  }
-  return Object.is(a, b) ? [] : [`${path}: ${JSON.stringify(a)} against ${JSON.stringify(b)}`];
 }
 
 async function ask(target: ContractTarget, testCase: ContractCase, requestId: string): Promise<Answer> {
@@ -107,11 +94,9 @@ export async function runContract(contract: Contract, targets: readonly Contract
       const [a, b] = targets;
       if (first.status !== second.status)
         problems.push(`status: ${a!.name} ${first.status}, ${b!.name} ${second.status}`);
-      problems.push(
-        ...jsonDifferences(first.body, second.body, testCase.ignore).map(
-          (line) => `body ${line} (${a!.name} against ${b!.name})`,
-        ),
-      );
+      for (const difference of compareJson(first.body, second.body, { ignore: testCase.ignore })) {
+        problems.push(`body ${describeDifference(difference, a!.name, b!.name)}`);
+      }
     }
     const statuses = Object.fromEntries(targets.flatMap((t, i) => (answers[i] ? [[t.name, answers[i].status]] : [])));
     results.push({ name: testCase.name, passed: problems.length === 0, statuses, problems });

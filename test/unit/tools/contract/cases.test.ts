@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Shape, shapeMismatches } from '../../../../tools/src/contract/cases.js';
-import { jsonDifferences } from '../../../../tools/src/contract/run.js';
+import { compareJson } from '../../../../router/src/shadow/compare.js';
+import { describeDifference } from '../../../../tools/src/contract/run.js';
 
 describe('shapeMismatches', () => {
   it('checks leaves, objects and every array element, naming the path', () => {
@@ -17,21 +18,25 @@ describe('shapeMismatches', () => {
   });
 });
 
-describe('jsonDifferences', () => {
-  it('names each differing path and skips ignored ones, with array indices generalised', () => {
+describe('describeDifference', () => {
+  it('says each kind of difference in words, naming the sides', () => {
     const a = {
       items: [
         { id: 1, at: 't1' },
         { id: 2, at: 't2' },
       ],
       total: 2,
+      only: 1,
     };
     const b = { items: [{ id: 1, at: 't3' }], total: 3, extra: true };
-    expect(jsonDifferences(a, b, ['items[*].at'])).toEqual([
-      '$.extra: only in the second',
+    const lines = compareJson(a, b, { ignore: ['items[*].at'] }).map((d) =>
+      describeDifference(d, 'monolith', 'service'),
+    );
+    expect(lines).toEqual([
       '$.items: 2 items against 1',
-      '$.total: 2 against 3',
+      '$.total: 2 against 3 (monolith against service)',
+      '$.only: only in monolith',
+      '$.extra: only in service',
     ]);
-    expect(jsonDifferences(a, structuredClone(a))).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -87,5 +87,41 @@ describe('ficus extract on a repository with src/domains', () => {
     expect(unknown.output()).toContain('no module "billing" under src/domains (modules: inventory)');
     const port = spawnNode([ficus, 'extract', 'inventory', '--port', '99999', '--root', repo], {});
     expect(await port.exited).toBe(2);
+  });
+
+  it('refuses a module that imports another module, naming the import, and extracts it with --force', async () => {
+    const billing = join(repo, 'src/domains/billing');
+    await mkdir(join(billing, 'http'), { recursive: true });
+    await writeFile(
+      join(billing, 'module.json'),
+      JSON.stringify({ name: 'billing', schema: 'billing', dependsOn: ['inventory'] }),
+    );
+    await writeFile(join(billing, 'index.ts'), "export { billingRoutes } from './http/router.js';\n");
+    await writeFile(
+      join(billing, 'http/router.ts'),
+      [
+        "import express from 'express';",
+        "import type { Knex } from 'ficus/platform';",
+        "import { listItems } from '../../inventory/internal/items.js';",
+        'export function billingRoutes(db: Knex): express.Router {',
+        '  const router = express.Router();',
+        "  router.get('/invoices', async (_req, res) => void res.json(await listItems(db)));",
+        '  return router;',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const refused = spawnNode([ficus, 'extract', 'billing', '--root', repo], {});
+    expect(await refused.exited).toBe(2);
+    expect(refused.output()).toContain('billing is not ready to extract');
+    expect(refused.output()).toContain(
+      'src/domains/billing/http/router.ts imports src/domains/inventory/internal/items.js',
+    );
+    expect(existsSync(join(repo, 'services/billing'))).toBe(false);
+    const forced = spawnNode([ficus, 'extract', 'billing', '--force', '--dry-run', '--root', repo], {});
+    expect(await forced.exited, forced.output()).toBe(0);
+    expect(forced.output()).toContain('Would extract despite (--force)');
+    expect(forced.output()).toContain('create services/billing/src/http/router.ts');
+    expect(existsSync(join(repo, 'services/billing'))).toBe(false);
   });
 });

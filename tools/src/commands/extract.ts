@@ -59,7 +59,9 @@ function describe(plan: ExtractionPlan, dryRun: boolean, out: Out): void {
   }
   for (const { flag } of plan.flags) out(`  flag   ${flag} at stage monolith (${plan.flagsFile})\n`);
   if (plan.forced.length) {
-    out(`\nExtracted despite (--force):\n${plan.forced.map((b) => `  - ${b}`).join('\n')}\n`);
+    out(
+      `\n${dryRun ? 'Would extract' : 'Extracted'} despite (--force):\n${plan.forced.map((b) => `  - ${b}`).join('\n')}\n`,
+    );
   }
   out('\nRoutes found in the module (all at stage monolith, falling back to the monolith):\n');
   for (const route of plan.routes)

@@ -2,6 +2,7 @@ import type { Knex, Logger, ModuleDefinition } from '../../platform/src/index.js
 import {
   createDb,
   FicusError,
+  migrateSchema,
   migratorConfig,
   moduleDatabaseUrl,
   moduleRoleName,
@@ -104,7 +105,7 @@ export async function migrateModules(config: DbConfig, options: MigrateOptions =
     await admin.destroy();
   }
   await eachModule(config, selected(options.only), async (db, definition) => {
-    const [, applied] = (await db.migrate.latest(migratorConfig(definition))) as [number, string[]];
+    const applied = await migrateSchema(db, { schema: definition.manifest.schema, migrations: definition.migrations });
     options.logger?.info(
       { module: definition.manifest.name, applied },
       applied.length ? 'migrated' : 'schema up to date',

@@ -75,7 +75,11 @@ function quoteIdent(name: string): string {
   return `"${name}"`;
 }
 
-function quoteLiteral(value: string): string {
+/**
+ * A string literal for statements that take no bind parameters (CREATE ROLE's PASSWORD,
+ * CREATE SUBSCRIPTION's CONNECTION); standard_conforming_strings is on, so only quotes double.
+ */
+export function quoteLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 

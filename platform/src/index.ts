@@ -25,6 +25,7 @@ export {
   databaseName,
   withDatabase,
   provisionModuleSchema,
+  quoteLiteral,
   ensureDatabase,
   dropDatabase,
   type Knex,

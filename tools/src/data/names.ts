@@ -37,14 +37,6 @@ export function qualified(schema: string, table: string): string {
   return `${quoteIdent(schema)}.${quoteIdent(table)}`;
 }
 
-/**
- * A string literal for statements that take no bind parameters (CREATE SUBSCRIPTION's
- * CONNECTION). PostgreSQL has standard_conforming_strings on, so only quotes need doubling.
- */
-export function quoteLiteral(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
-}
-
 /** A postgres:// URL without its password, for messages. */
 export function redactUrl(url: string): string {
   try {

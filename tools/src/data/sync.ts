@@ -1,6 +1,6 @@
-import { FicusError, type Knex } from '../../../platform/src/index.js';
+import { FicusError, type Knex, quoteLiteral } from '../../../platform/src/index.js';
 import { type CopiedTable, waitForInitialCopy } from './initial-copy.js';
-import { qualified, quoteIdent, quoteLiteral, replicationName } from './names.js';
+import { qualified, quoteIdent, replicationName } from './names.js';
 import { connect, type DataPair } from './pair.js';
 import { removeReplication, type ReplicationParts } from './stop.js';
 import { moduleTables, shapeDifferences, type TableShape } from './tables.js';

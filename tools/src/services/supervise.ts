@@ -28,7 +28,6 @@ export class SupervisedProcess {
   #backoff: number;
   #timer: NodeJS.Timeout | undefined;
   #startedAt = 0;
-  restarts = 0;
 
   constructor(readonly options: SupervisedOptions) {
     this.#backoff = options.minBackoffMs ?? 500;
@@ -54,7 +53,6 @@ export class SupervisedProcess {
       if (Date.now() - this.#startedAt > stableAfterMs) this.#backoff = this.options.minBackoffMs ?? 500;
       const delay = this.#backoff;
       this.#backoff = Math.min(delay * 2, this.options.maxBackoffMs ?? 10_000);
-      this.restarts++;
       say(
         `ficus: ${name} exited (${signal ?? `code ${code}`}); the router falls back to the monolith; ` +
           `restarting in ${(delay / 1000).toFixed(1)} s`,

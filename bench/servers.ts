@@ -81,7 +81,7 @@ routes:
     flagsFile,
     JSON.stringify({
       version: 2,
-      features: [serveToggle('ficus.catalog-read', 'catalog-read', stage as Stage, Number(percent), 'userId')],
+      features: [serveToggle('ficus.catalog-read', 'catalog-read', stage as Exclude<Stage, 'shadow'>, Number(percent), 'userId')],
     }),
   );
   const logger = createLogger({ level: 'warn', name: 'router' });

@@ -48,3 +48,4 @@ export { parseBody, parseQuery, parseParams, fieldErrors } from './http/validate
 export { Lifecycle, startServer, exitOnSignals, runMain, type RunningServer } from './lifecycle.js';
 export { developmentJwtSecret, refuseDevelopmentSecret, serviceConfigSchema, tokenConfigShape } from './service.js';
 export { bearerToken, createTokens, requireAuth, principalOf, type Principal, type Tokens } from './auth.js';
+export { shadowHeader, signShadowRequest, verifyShadowRequest } from './shadow.js';

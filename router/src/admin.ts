@@ -3,6 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { Router, type RequestHandler } from 'express';
 import { bearerToken, createHttpApp, FicusError, type HttpApp, type Logger } from '../../platform/src/index.js';
 import type { FicusRouter } from './server.js';
+import { buildReport } from './shadow/report.js';
 import { addressMatcher } from './trusted-addresses.js';
 
 const isLoopback = addressMatcher(['loopback']);
@@ -58,7 +59,7 @@ function requireToken(token: string | undefined): RequestHandler | undefined {
 function routesView(router: FicusRouter) {
   const { state, flags, counters } = router;
   return state.table.routes.map((route) => {
-    const { stage, percent } = flags.stage(route.flag);
+    const { stage, percent, sample = 0 } = flags.stage(route.flag);
     const service = state.upstream(route.service);
     return {
       id: route.id,
@@ -68,6 +69,7 @@ function routesView(router: FicusRouter) {
       flag: route.flag,
       stage,
       percent,
+      sample,
       fallback: route.fallback,
       breaker: service.breakerState,
       inFlight: service.inFlight,
@@ -91,6 +93,23 @@ export function createAdminApp(router: FicusRouter, options: { logger: Logger; t
       maxConcurrent: u.spec.maxConcurrent,
     }));
     res.json({ routeTable: router.state.status(), flags: router.flags.status(), upstreams });
+  });
+  // Parity from the router's store (shared by every router when it is PostgreSQL): the report
+  // `ficus parity` prints, and single examples for `ficus parity show`.
+  admin.get('/parity', async (req, res) => {
+    const route = typeof req.query['route'] === 'string' ? req.query['route'] : undefined;
+    const since = typeof req.query['since'] === 'string' ? Number(req.query['since']) : undefined;
+    if (since !== undefined && !Number.isFinite(since))
+      throw new FicusError('FICUS_ERR_VALIDATION', 'since: expected milliseconds since the epoch');
+    const { recorder } = router.shadow;
+    await recorder.flush();
+    const data = await recorder.store.read({ route, since });
+    res.json({ store: recorder.store.description, routes: buildReport(data) });
+  });
+  admin.get('/parity/examples/:id', async (req, res) => {
+    const example = await router.shadow.recorder.store.example(req.params['id']!);
+    if (!example) throw new FicusError('FICUS_ERR_NOT_FOUND', `no parity example ${req.params['id']}`);
+    res.json(example);
   });
   const protect = requireToken(options.token);
   return createHttpApp({

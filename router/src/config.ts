@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { byteSize, port } from '../../platform/src/index.js';
+import { byteSize, port, postgresUrl } from '../../platform/src/index.js';
 import { defaultClientDeadlines } from './proxy/client-deadlines.js';
 import { addressEntryProblem } from './trusted-addresses.js';
 
@@ -18,6 +18,12 @@ const addressList = z
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     }
   });
+const list = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean),
+);
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /** The router's environment; validated once at startup. */
@@ -59,6 +65,23 @@ export const routerConfigSchema = z
     MAX_PATH_LENGTH: z.coerce.number().int().min(64).default(2048),
     /** Request bodies up to this size are buffered so a failing service's request can be replayed on the monolith. */
     REPLAY_BODY_LIMIT: byteSize.default(64 * 1024),
+    /** The router's own PostgreSQL database for parity results (shared by every router); memory when unset. */
+    PARITY_DATABASE_URL: postgresUrl.optional(),
+    /** HMAC secret signing mirrored requests of routes with `shadow.writes: dry-run`; the services check it. */
+    SHADOW_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
+    /** Response bytes kept whole for comparison; larger bodies are compared by status, headers, length and hash. */
+    SHADOW_BODY_LIMIT: byteSize.default(1024 * 1024),
+    /** Longest wait for a mirrored answer (headers and body). */
+    SHADOW_TIMEOUT_MS: milliseconds(5000),
+    /** Comparison worker threads. */
+    SHADOW_THREADS: z.coerce.number().int().min(1).max(16).default(1),
+    /** Record sampled exchanges (redacted) to this file, JSON lines, for `ficus replay`. */
+    SHADOW_CAPTURE_FILE: z.string().min(1).optional(),
+    SHADOW_CAPTURE_MAX_BYTES: byteSize.default(100 * 1024 * 1024),
+    /** More JSON field names (comma-separated) redacted in parity examples and captures. */
+    SHADOW_REDACT_FIELDS: list.default([]),
+    /** More header names (comma-separated) redacted in parity examples and captures. */
+    SHADOW_REDACT_HEADERS: list.default([]),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
     /** Request line and headers must arrive within this; then 408. */
     CLIENT_HEADERS_TIMEOUT_MS: milliseconds(defaultClientDeadlines.headersMs),

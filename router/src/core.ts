@@ -22,6 +22,7 @@ import type { Upstream } from './proxy/upstream.js';
 import { answerUpgrade, forwardUpgrade, type UpgradeOutcome } from './proxy/websocket.js';
 import { matchRoute, type RouteTable } from './route-table/load.js';
 import type { ServedEvent, ServedListener } from './served-event.js';
+import { createShadow, type Shadow, type ShadowOptions } from './shadow/shadow.js';
 import { RouterState } from './state.js';
 import { addressMatcher } from './trusted-addresses.js';
 import { createUserContext } from './user-context.js';
@@ -53,6 +54,12 @@ export interface RoutingOptions {
   replayBodyLimit?: number;
   /** How long the router waits on clients; see ClientDeadlines. */
   clientDeadlines?: Partial<ClientDeadlines>;
+  /**
+   * Shadow traffic (routes at stage shadow, or sampling at canary or service): where parity
+   * goes, the signing secret for dry-run writes, bounds. Defaults: memory store, 1 MiB copies.
+   * @example { store: new PgParityStore(process.env.PARITY_DATABASE_URL), secret: process.env.SHADOW_SECRET }
+   */
+  shadow?: ShadowOptions;
 }
 
 export interface RoutingCore {
@@ -64,7 +71,9 @@ export interface RoutingCore {
   handle(req: IncomingMessage, res: ServerResponse, url?: string): void;
   /** Routes an HTTP/1.1 Upgrade (WebSocket) by the same table, limits and breakers. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Called after every response; the seam for shadow traffic and custom telemetry. */
+  /** Shadow traffic: the mirror and the parity it records. */
+  shadow: Shadow;
+  /** Called after every response; the seam for custom telemetry. */
   onServed(listener: ServedListener): void;
   /** Counts a client deadline that ran out outside the core (node's header and request timeouts). */
   clientTimedOut(deadline: ClientDeadline): void;
@@ -131,7 +140,9 @@ export function createRoutingCore(
   };
   const maxPathLength = options.maxPathLength ?? 2048;
   const replayBodyLimit = options.replayBodyLimit ?? 64 * 1024;
+  const shadow = createShadow(options.shadow ?? {}, { state, logger, registry: metrics.registry });
   const forwardOptions: ForwardOptions = {
+    shadow: shadow.mirror,
     transport: options.transport,
     exposeHeaders: options.exposeHeaders ?? true,
     sendTimeoutMs: deadlines.sendMs,
@@ -385,12 +396,14 @@ export function createRoutingCore(
     deadlines,
     handle,
     upgrade,
+    shadow,
     onServed: (listener) => listeners.push(listener),
     clientTimedOut: metrics.clientTimedOut,
     closeTunnels,
     close: () => {
       closeTunnels();
       state.close();
+      void shadow.close().catch((error: unknown) => logger.warn({ err: error }, 'closing shadow traffic failed'));
     },
   };
 }

@@ -15,6 +15,8 @@ export interface Decision {
   stage: Stage | 'custom';
   primary: Upstream;
   fallback: Upstream | undefined;
+  /** Share of this route's requests (0..100) mirrored to the other upstream and compared. */
+  sample: number;
 }
 
 /**
@@ -30,18 +32,19 @@ export function decide(
   contextOf: (req: IncomingMessage) => FlagContext | Promise<FlagContext>,
 ): Decision | Promise<Decision> {
   const monolith = state.upstream(state.table.defaultUpstream);
-  if (!route) return { route, routeId: 'default', stage: 'monolith', primary: monolith, fallback: undefined };
-  const { stage } = flags.stage(route.flag);
-  if (stage === 'monolith') return routeTo(route, stage, monolith, undefined);
+  if (!route)
+    return { route, routeId: 'default', stage: 'monolith', primary: monolith, fallback: undefined, sample: 0 };
+  const { stage, sample = 0 } = flags.stage(route.flag);
+  if (stage === 'monolith' || stage === 'shadow') return routeTo(route, stage, monolith, undefined, sample);
   const service = state.upstream(route.service);
   const fallback = route.fallback === 'monolith' ? monolith : undefined;
-  if (stage === 'service') return routeTo(route, stage, service, fallback);
+  if (stage === 'service') return routeTo(route, stage, service, fallback, sample);
   const context = contextOf(req);
   if (!(context instanceof Promise))
-    return routeTo(route, stage, flags.isEnabled(route.flag, context) ? service : monolith, fallback);
+    return routeTo(route, stage, flags.isEnabled(route.flag, context) ? service : monolith, fallback, sample);
   return context.then(
-    (resolved) => routeTo(route, stage, flags.isEnabled(route.flag, resolved) ? service : monolith, fallback),
-    () => routeTo(route, stage, monolith, undefined),
+    (resolved) => routeTo(route, stage, flags.isEnabled(route.flag, resolved) ? service : monolith, fallback, sample),
+    () => routeTo(route, stage, monolith, undefined, sample),
   );
 }
 
@@ -50,7 +53,9 @@ function routeTo(
   stage: Decision['stage'],
   primary: Upstream,
   fallback: Upstream | undefined,
+  sample: number,
 ): Decision {
   // Only a service has a fallback: the monolith serving is the end of the line.
-  return { route, routeId: route.id, stage, primary, fallback: primary.name === route.service ? fallback : undefined };
+  const serviceFallback = primary.name === route.service ? fallback : undefined;
+  return { route, routeId: route.id, stage, primary, fallback: serviceFallback, sample };
 }

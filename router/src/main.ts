@@ -4,6 +4,7 @@ import type { RouterConfig } from './config.js';
 import { FlagSource } from './flags/flag-source.js';
 import { loadRouteTable } from './route-table/load.js';
 import { createRouter, type FicusRouter } from './server.js';
+import { PgParityStore } from './shadow/pg-store.js';
 
 export interface RunningRouter {
   router: FicusRouter;
@@ -48,6 +49,17 @@ export async function startRouter(
     exposeHeaders: config.ROUTER_RESPONSE_HEADERS,
     maxPathLength: config.MAX_PATH_LENGTH,
     replayBodyLimit: config.REPLAY_BODY_LIMIT,
+    shadow: {
+      ...(config.PARITY_DATABASE_URL ? { store: new PgParityStore(config.PARITY_DATABASE_URL) } : {}),
+      secret: config.SHADOW_SECRET,
+      bodyLimit: config.SHADOW_BODY_LIMIT,
+      timeoutMs: config.SHADOW_TIMEOUT_MS,
+      threads: config.SHADOW_THREADS,
+      capture: config.SHADOW_CAPTURE_FILE
+        ? { file: config.SHADOW_CAPTURE_FILE, maxBytes: config.SHADOW_CAPTURE_MAX_BYTES }
+        : undefined,
+      redact: { fields: config.SHADOW_REDACT_FIELDS, headers: config.SHADOW_REDACT_HEADERS },
+    },
   });
   try {
     const proxy = await startServer({
@@ -78,6 +90,8 @@ export async function startRouter(
       shutdown: async (reason) => {
         await Promise.all([proxy.shutdown(reason), admin.shutdown(reason)]);
         router.close();
+        // What was compared before the drain reaches the store.
+        await router.shadow.close();
       },
     };
   } catch (error) {

@@ -5,6 +5,7 @@ import { createRoutingCore, type RoutingOptions } from './core.js';
 import type { RouterMetrics } from './metrics.js';
 import { hpmTransport } from './proxy/hpm-transport.js';
 import type { ServedListener } from './served-event.js';
+import type { Shadow } from './shadow/shadow.js';
 import type { RouterState } from './state.js';
 
 /**
@@ -26,6 +27,8 @@ export type FicusRouterMiddleware = RequestHandler & {
   /** The router's Prometheus registry (mount `metrics.registry.metrics()` where you serve metrics). */
   metrics: RouterMetrics;
   onServed(listener: ServedListener): void;
+  /** Shadow traffic: the mirror and the parity it records. */
+  shadow: Shadow;
   close(): void;
 };
 
@@ -46,6 +49,7 @@ export function ficusRouter(options: FicusRouterMiddlewareOptions): FicusRouterM
     state: core.state,
     metrics: core.metrics,
     onServed: core.onServed,
+    shadow: core.shadow,
     close: core.close,
   });
 }

@@ -7,6 +7,7 @@ import type { RouteCount, RouterMetrics } from './metrics.js';
 import { ClientTimeoutError } from './proxy/client-deadlines.js';
 import { undiciTransport } from './proxy/undici-transport.js';
 import type { ServedListener } from './served-event.js';
+import type { Shadow } from './shadow/shadow.js';
 import type { RouterState } from './state.js';
 
 export type { RoutingOptions } from './core.js';
@@ -22,7 +23,9 @@ export interface FicusRouter {
   metrics: RouterMetrics;
   /** Per-route counts for the admin API, from the metrics. */
   counters: { get(routeId: string): RouteCount };
-  /** Called after every response; the seam for shadow traffic and custom telemetry. */
+  /** Shadow traffic: the mirror and the parity it records. */
+  shadow: Shadow;
+  /** Called after every response; the seam for custom telemetry. */
   onServed(listener: ServedListener): void;
   /** Closes every WebSocket tunnel (shutdown does, after draining requests). */
   closeTunnels(): void;
@@ -85,6 +88,7 @@ export function createRouter(options: RouterOptions): FicusRouter {
     metrics: core.metrics,
     counters: { get: core.metrics.routeCount },
     onServed: core.onServed,
+    shadow: core.shadow,
     closeTunnels: core.closeTunnels,
     close: () => {
       core.close();

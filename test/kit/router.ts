@@ -10,7 +10,8 @@ import { ficusRouter } from '../../router/src/middleware.js';
 import type { RouterMetrics } from '../../router/src/metrics.js';
 import type { ServedListener } from '../../router/src/served-event.js';
 import type { RouterState } from '../../router/src/state.js';
-import { serveToggle, type Stage } from '../../router/src/flags/features.js';
+import type { Shadow } from '../../router/src/shadow/shadow.js';
+import { stageToggles, type Stage } from '../../router/src/flags/features.js';
 import { FlagSource } from '../../router/src/flags/flag-source.js';
 import { loadRouteTable } from '../../router/src/route-table/load.js';
 import { createRouter, type FicusRouter, type RouterOptions } from '../../router/src/server.js';
@@ -23,8 +24,8 @@ export interface TestRouter {
   dir: string;
   routesFile: string;
   flagsFile: string;
-  /** Sets a route's stage the way `ficus flags set` does (atomic write of the flags file). */
-  setStage(routeId: string, stage: Stage, percent?: number): Promise<void>;
+  /** Sets a route's stage the way `ficus flags set` does (atomic write of the flags file); `sample` is the shadow %. */
+  setStage(routeId: string, stage: Stage, percent?: number, sample?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,6 +76,19 @@ async function routerFiles(routesYaml: string) {
   };
 }
 
+/** Writes a route's toggles as `ficus flags set` does. */
+async function putStage(
+  store: FileFlagStore,
+  state: RouterState,
+  routeId: string,
+  stage: Stage,
+  percent = stage === 'service' ? 100 : 0,
+  sample = stage === 'shadow' ? 100 : 0,
+): Promise<void> {
+  const route = state.table.routes.find((r) => r.id === routeId)!;
+  for (const toggle of stageToggles(route, stage, percent, sample)) await store.put(toggle);
+}
+
 async function listening(server: Server): Promise<string> {
   if (!server.listening) await once(server, 'listening');
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -92,10 +106,7 @@ export async function startTestRouter(routesYaml: string, options: Partial<Route
     dir,
     routesFile,
     flagsFile,
-    async setStage(routeId, stage, percent = stage === 'service' ? 100 : 0) {
-      const route = router.state.table.routes.find((r) => r.id === routeId)!;
-      await store.put(serveToggle(route.flag, route.id, stage, percent, route.stickiness));
-    },
+    setStage: (routeId, stage, percent, sample) => putStage(store, router.state, routeId, stage, percent, sample),
     async close() {
       router.close();
       router.server.closeAllConnections();
@@ -135,7 +146,8 @@ export interface FormRouter {
   metrics: RouterMetrics;
   flags: FlagSource;
   onServed(listener: ServedListener): void;
-  setStage(routeId: string, stage: Stage, percent?: number): Promise<void>;
+  setStage(routeId: string, stage: Stage, percent?: number, sample?: number): Promise<void>;
+  shadow: Shadow;
   close(): Promise<void>;
 }
 
@@ -160,6 +172,7 @@ export async function startRouterForm(
       flags: t.router.flags,
       onServed: t.router.onServed,
       setStage: t.setStage,
+      shadow: t.router.shadow,
       close: t.close,
     };
   }
@@ -180,10 +193,8 @@ export async function startRouterForm(
     metrics: middleware.metrics,
     flags,
     onServed: middleware.onServed,
-    async setStage(routeId, stage, percent = stage === 'service' ? 100 : 0) {
-      const route = middleware.state.table.routes.find((r) => r.id === routeId)!;
-      await store.put(serveToggle(route.flag, route.id, stage, percent, route.stickiness));
-    },
+    setStage: (routeId, stage, percent, sample) => putStage(store, middleware.state, routeId, stage, percent, sample),
+    shadow: middleware.shadow,
     async close() {
       middleware.close();
       flags.stop();

@@ -154,3 +154,48 @@ export async function load(
   agent.destroy();
   return result;
 }
+
+export interface ScriptedUpstream {
+  url: string;
+  /** Every request it received: method, url, headers, body. */
+  seen: Seen[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A real HTTP server on 127.0.0.1 whose answers a test writes (`handler` gets the request and
+ * its whole body), for candidates that differ, hang, fail, reset or send too much.
+ */
+export async function startScriptedUpstream(
+  name: string,
+  handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, body: string) => void,
+): Promise<ScriptedUpstream> {
+  const sockets = new Set<Socket>();
+  const seen: Seen[] = [];
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+    } catch {
+      return;
+    }
+    const body = Buffer.concat(chunks).toString('utf8');
+    seen.push({ upstream: name, method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+    handler(req, res, body);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    async stop() {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+      await once(server, 'close').catch(() => {});
+    },
+  };
+}

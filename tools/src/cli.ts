@@ -7,6 +7,7 @@ import { dbCommand } from './commands/db.js';
 import { runDev } from './commands/dev.js';
 import { extractCommand } from './commands/extract.js';
 import { flagsCommand } from './commands/flags.js';
+import { parityCommand } from './commands/parity.js';
 import { readinessCommand } from './commands/readiness.js';
 import { routerCommand } from './commands/router.js';
 import { ficusVersion } from './ficus-package.js';
@@ -45,6 +46,7 @@ function buildCli(env: Env): Command {
   program.addCommand(extractCommand(env));
   program.addCommand(contractCommand(env));
   program.addCommand(dataCommand(env));
+  program.addCommand(parityCommand(env));
   program.addCommand(routerCommand(env));
   usageErrorsExitTwo(program, 'ficus');
   return program;

@@ -48,13 +48,51 @@ export const clientFeaturesSchema = z.looseObject({
 export type Feature = z.output<typeof featureSchema>;
 export type ClientFeatures = z.output<typeof clientFeaturesSchema>;
 
-export type Stage = 'monolith' | 'canary' | 'service';
+export type Stage = 'monolith' | 'shadow' | 'canary' | 'service';
 
 /** What a serve toggle means for its route. `custom`: strategies ficus did not write; unleash-client decides. */
 export interface RouteStage {
   stage: Stage | 'custom';
   /** Share of users the service serves, 0..100 (canary); undefined for custom. */
   percent: number | undefined;
+  /** Share of requests mirrored to the other upstream and compared, 0..100 (the shadow toggle). */
+  sample?: number;
+}
+
+/** The shadow toggle of a route beside its serve toggle `flag`: its rollout is the sample rate. */
+export const shadowFlagOf = (flag: string) => `${flag}.shadow`;
+
+/** The sample rate a shadow toggle sets: its one flexibleRollout's rollout when enabled, else 0. */
+export function sampleOf(feature: Feature | undefined): number {
+  if (!feature?.enabled) return 0;
+  const rollout = Number(feature.strategies[0]?.parameters?.['rollout'] ?? 100);
+  return Number.isFinite(rollout) ? Math.min(100, Math.max(0, rollout)) : 0;
+}
+
+/**
+ * A route's stage from its two toggles: a route the serve toggle leaves on the monolith while
+ * its shadow toggle samples is at `shadow`; at the other stages the sample says how much of the
+ * traffic is compared (the monolith-served share of a canary; the service's answers at service).
+ */
+export function withSample(serve: RouteStage, sample: number): RouteStage {
+  if (sample <= 0) return serve;
+  return serve.stage === 'monolith' ? { stage: 'shadow', percent: 0, sample } : { ...serve, sample };
+}
+
+/** The shadow toggle ficus writes: sampled at random per request, not per user. */
+export function shadowToggle(flag: string, routeId: string, sample: number): Feature {
+  return {
+    name: shadowFlagOf(flag),
+    enabled: sample > 0,
+    type: 'operational',
+    strategies: [
+      {
+        name: 'flexibleRollout',
+        parameters: { rollout: String(sample), stickiness: 'random', groupId: `${routeId}-shadow` },
+        constraints: [],
+      },
+    ],
+  };
 }
 
 /**
@@ -82,7 +120,13 @@ export function stageOf(feature: Feature | undefined): RouteStage {
 }
 
 /** The serve toggle ficus writes for a stage: a flexibleRollout sticky on `stickiness`, grouped by route id. */
-export function serveToggle(flag: string, routeId: string, stage: Stage, percent: number, stickiness: string): Feature {
+export function serveToggle(
+  flag: string,
+  routeId: string,
+  stage: Exclude<Stage, 'shadow'>,
+  percent: number,
+  stickiness: string,
+): Feature {
   const rollout = stage === 'service' ? 100 : stage === 'canary' ? percent : 0;
   return {
     name: flag,
@@ -96,4 +140,21 @@ export function serveToggle(flag: string, routeId: string, stage: Stage, percent
       },
     ],
   };
+}
+
+/**
+ * The toggles a route's stage is written as: its serve toggle (monolith, canary %, service) and
+ * its shadow toggle (the sample rate; `shadow` is the monolith serving with a sample).
+ */
+export function stageToggles(
+  route: { flag: string; id: string; stickiness: string },
+  stage: Stage,
+  percent: number,
+  sample: number,
+): [Feature, Feature] {
+  const serving = stage === 'shadow' ? 'monolith' : stage;
+  return [
+    serveToggle(route.flag, route.id, serving, percent, route.stickiness),
+    shadowToggle(route.flag, route.id, sample),
+  ];
 }

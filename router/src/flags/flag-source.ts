@@ -1,6 +1,6 @@
 import { InMemStorageProvider, Unleash, type Context } from 'unleash-client';
 import type { Logger } from '../../../platform/src/index.js';
-import { featureSchema, stageOf, type RouteStage } from './features.js';
+import { featureSchema, sampleOf, shadowFlagOf, stageOf, withSample, type RouteStage } from './features.js';
 import { FileRepository } from './file-repository.js';
 
 export type FlagSourceKind = 'file' | 'unleash';
@@ -34,17 +34,25 @@ const unknownFlag: RouteStage = Object.freeze({ stage: 'monolith', percent: 0 })
  */
 function readStages(definitions: readonly unknown[]): { stages: Map<string, RouteStage>; problems: string[] } {
   const stages = new Map<string, RouteStage>();
+  const samples = new Map<string, number>();
   const problems: string[] = [];
   for (const definition of definitions) {
     const name = String((definition as { name?: unknown })?.name ?? '(unnamed)');
     const parsed = featureSchema.safeParse(definition);
     if (parsed.success) {
       stages.set(name, stageOf(parsed.data));
+      samples.set(name, sampleOf(parsed.data));
       continue;
     }
     stages.set(name, unknownFlag);
+    samples.set(name, 0);
     const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(toggle)'}: ${issue.message}`);
     problems.push(`toggle ${name} is served by the monolith until it is fixed: ${issues.join('; ')}`);
+  }
+  // Each serve toggle with its shadow toggle's sample, so the hot path reads one map entry.
+  for (const [name, sample] of samples) {
+    const serve = name.slice(0, -'.shadow'.length);
+    if (shadowFlagOf(serve) === name) stages.set(serve, withSample(stages.get(serve) ?? unknownFlag, sample));
   }
   return { stages, problems };
 }

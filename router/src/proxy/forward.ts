@@ -3,6 +3,8 @@ import { BrokenCircuitError } from 'cockatiel';
 import { FicusError, writeProblem } from '../../../platform/src/index.js';
 import type { Decision } from '../decide.js';
 import type { ServedEvent } from '../served-event.js';
+import { BoundedCopy } from '../shadow/bounded-copy.js';
+import type { ShadowTap } from '../shadow/mirror.js';
 import { pipeWithDeadline, timedOut, type ClientDeadline } from './client-deadlines.js';
 import { clientResponseHeaders, setHeaderList, setHost, upstreamRequestHeaders, type HeaderList } from './headers.js';
 import {
@@ -25,6 +27,8 @@ export interface ForwardOptions {
   onRetry(upstream: string): void;
   onClientTimeout(deadline: ClientDeadline): void;
   onServed(event: ServedEvent): void;
+  /** Shadow traffic: keeps a bounded copy of sampled responses and mirrors them once served. */
+  shadow?: ShadowTap | undefined;
 }
 
 export interface Exchange {
@@ -238,6 +242,15 @@ class Forwarding {
         failedWith = error.code === 'UND_ERR_BODY_TIMEOUT' || error.code === 'FICUS_UPSTREAM_TIMEOUT' ? 504 : 502;
       res.destroy();
     });
+    // A sampled response is copied (bounded) as it streams past; the client's bytes are untouched.
+    const { shadow } = this.options;
+    let copy: BoundedCopy | undefined;
+    if (shadow && this.decision.sample > 0 && !this.fallback) {
+      if (shadow.wants(this.decision, this.method, this.exchange.target, this.kind.body)) {
+        const kept = (copy = new BoundedCopy(shadow.bodyLimit));
+        body.on('data', (chunk: Buffer) => kept.add(chunk));
+      }
+    }
     pipeWithDeadline(body, res, this.options.sendTimeoutMs, () => this.options.onClientTimeout('send'));
     let settled = false;
     const settle = () => {
@@ -246,6 +259,18 @@ class Forwarding {
       upstream.release();
       if (!res.writableFinished) discard(body);
       this.finish(upstream.name, res.writableFinished ? response.statusCode : (failedWith ?? 499));
+      if (copy && res.writableFinished && failedWith === undefined)
+        shadow!.offer({
+          decision: this.decision,
+          servedBy: upstream,
+          method: this.method,
+          path: this.exchange.target,
+          requestHeaders: this.outgoing.headers,
+          requestBody: Buffer.isBuffer(this.outgoing.body) ? this.outgoing.body : null,
+          status: response.statusCode,
+          headers: response.headers,
+          body: copy.result(),
+        });
     };
     res.once('close', settle);
     // When a pipelining client hangs up, some Node versions (20 does) emit no 'close' for a

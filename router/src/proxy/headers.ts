@@ -28,6 +28,8 @@ const notForwarded = new Set([
   'traceparent',
   'forwarded',
   'expect',
+  // Only the router signs shadow requests: a client's own is never passed on (its write is performed normally).
+  'x-ficus-shadow',
 ]);
 
 /** Tokens of a Connection header value: more hop-by-hop headers, named by the sender. */

@@ -29,6 +29,40 @@ export const upstreamSchema = z.strictObject({
     .prefault({}),
 });
 
+const fieldPath = z.string().regex(/^\$?[A-Za-z0-9_.*[\]-]*$/, 'expected a JSON path such as $.items[*].updatedAt');
+const headerPattern = z.string().regex(/^[A-Za-z0-9*-]+$/, 'expected a header name, * allowed: x-*');
+
+/** How a route's shadow traffic is compared; every field optional. */
+const shadowSchema = z.strictObject({
+  /**
+   * Non-idempotent requests (POST, PATCH) are mirrored only with `dry-run`: signed, run by the
+   * candidate's chassis in a transaction it rolls back, with external ports in dry-run mode.
+   */
+  writes: z.enum(['off', 'dry-run']).default('off'),
+  /** JSON fields left out of the comparison: `$.generatedAt`, `$.items[*].etag`, `$.meta.**`. */
+  ignore: z.array(fieldPath).default([]),
+  /** Response headers compared (default content-type); wildcards as in `x-catalog-*`. */
+  headers: z.array(headerPattern).default(['content-type']),
+  /** Headers never compared even when `headers` names them. */
+  ignoreHeaders: z.array(headerPattern).default([]),
+  /** Numbers closer than this are equal (absolute). */
+  tolerance: z.number().nonnegative().default(0),
+  /** Arrays compared as sets where order does not matter: `$.tags`, `$.items[*].labels`. */
+  unordered: z.array(fieldPath).default([]),
+  /** Mirrored requests in flight at once for this route; beyond it samples are dropped and counted. */
+  concurrency: z.number().int().positive().max(1024).default(16),
+  /** Ask the serving upstream a second time for idempotent requests, to learn which fields are noise. */
+  learnNoise: z.boolean().default(true),
+});
+
+/** The parity a route needs before `ficus flags set` moves it to canary or service. */
+const promoteSchema = z.strictObject({
+  /** Share of compared samples that must match, 0..1 (default 0.99). */
+  minParity: z.number().min(0).max(1).default(0.99),
+  /** Compared samples needed before the parity counts (default 500). */
+  minSamples: z.number().int().min(0).default(500),
+});
+
 const routeSchema = z.strictObject({
   id: name,
   match: z.strictObject({
@@ -57,6 +91,10 @@ const routeSchema = z.strictObject({
     .default(['websocket']),
   /** Which context field keeps a user on one side during a canary. */
   stickiness: z.enum(['userId', 'sessionId', 'default']).default('userId'),
+  /** Comparison rules of this route's shadow traffic. */
+  shadow: shadowSchema.prefault({}),
+  /** The parity gate on promotion; `false` turns it off for this route. */
+  promote: z.union([z.literal(false), promoteSchema]).prefault({}),
 });
 
 export const routeTableSchema = z.strictObject({
@@ -69,3 +107,5 @@ export const routeTableSchema = z.strictObject({
 
 export type UpstreamSpec = z.output<typeof upstreamSchema>;
 export type RouteSpec = z.output<typeof routeSchema>;
+export type ShadowRules = z.output<typeof shadowSchema>;
+export type PromoteRule = z.output<typeof promoteSchema>;

@@ -2,10 +2,21 @@ import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { FicusError } from '../../../platform/src/index.js';
-import { serveToggle, stageOf, type RouteStage, type Stage } from '../../../router/src/flags/features.js';
+import {
+  sampleOf,
+  shadowFlagOf,
+  stageOf,
+  stageToggles,
+  withSample,
+  type RouteStage,
+  type Stage,
+} from '../../../router/src/flags/features.js';
 import { loadRouteTable, type CompiledRoute } from '../../../router/src/route-table/load.js';
 import { appendAudit } from '../flags/audit.js';
 import { FileFlagStore, UnleashFlagStore, type FlagStore } from '../flags/flag-store.js';
+import { formatDifferences } from '../parity/format.js';
+import { judgePromotion, promotes } from '../parity/gate.js';
+import { paritySource, type ParitySourceOptions } from '../parity/source.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -15,13 +26,24 @@ interface CommonOptions {
   audit?: string;
 }
 
-interface SetOptions extends CommonOptions {
+interface SetOptions extends CommonOptions, ParitySourceOptions {
   stage: Stage;
   percent?: number;
+  sample?: number;
+  force?: boolean;
+  reason?: string;
 }
 
 function describe(stage: RouteStage): string {
-  return stage.stage === 'canary' ? `canary ${stage.percent} %` : stage.stage;
+  const serving =
+    stage.stage === 'canary' ? `canary ${stage.percent} %` : stage.stage === 'shadow' ? 'shadow' : stage.stage;
+  return stage.sample ? `${serving} (shadow ${stage.sample} %)` : serving;
+}
+
+/** A route's stage as its two toggles in the store say. */
+async function stageIn(store: FlagStore, flag: string): Promise<RouteStage> {
+  const [serve, shadow] = await Promise.all([store.get(flag), store.get(shadowFlagOf(flag))]);
+  return withSample(stageOf(serve), sampleOf(shadow));
 }
 
 /** What a service's `/readyz` says within a second: `ready`, `not ready (503)`, or why it did not answer. */
@@ -64,21 +86,89 @@ function routeById(options: CommonOptions, env: Env, id: string): CompiledRoute 
   return route;
 }
 
+interface Change {
+  stage: Stage;
+  percent: number;
+  sample: number;
+  /** Set when the parity gate was overridden. */
+  force?: { reason: string } | undefined;
+  parity?: ParitySourceOptions;
+}
+
+/**
+ * Refuses a promotion (more traffic to the service) below the route's parity bar, with the
+ * numbers and the top differences; `--force --reason` goes on and the audit log says so.
+ */
+async function checkGate(
+  route: CompiledRoute,
+  from: RouteStage,
+  change: Change,
+  env: Env,
+  out: (line: string) => void,
+): Promise<Record<string, unknown> | undefined> {
+  const to: RouteStage = { stage: change.stage, percent: change.percent };
+  if (route.promote === false || !promotes(from, to)) return undefined;
+  const rule = route.promote;
+  let numbers: Record<string, unknown>;
+  let problem: string[];
+  let details: string[] = [];
+  const source = paritySource(change.parity ?? {}, env);
+  try {
+    const [parity] = await source.report({ route: route.id });
+    const verdict = judgePromotion(rule, parity);
+    numbers = {
+      compared: parity?.compared ?? 0,
+      matchRate: parity?.matchRate ?? null,
+      minParity: rule.minParity,
+      minSamples: rule.minSamples,
+      source: source.description,
+    };
+    if (verdict.pass) {
+      out(
+        `${route.id}: parity ${parity?.matchRate === undefined ? 'n/a' : `${(parity.matchRate * 100).toFixed(2)} %`} over ${parity?.compared ?? 0} samples meets the bar (${source.description})`,
+      );
+      return { parity: numbers };
+    }
+    problem = verdict.reasons;
+    if (parity) details = formatDifferences(parity, 5);
+  } catch (error) {
+    if (!(error instanceof FicusError) || error.code !== 'FICUS_ERR_PARITY_SOURCE') throw error;
+    numbers = { error: error.message };
+    problem = [error.message];
+  } finally {
+    await source.close();
+  }
+  if (change.force) {
+    out(`${route.id}: parity gate overridden (--force): ${problem.join('; ')}; reason: ${change.force.reason}`);
+    return { parity: numbers, forced: { reason: change.force.reason, unmet: problem } };
+  }
+  throw new FicusError(
+    'FICUS_ERR_PARITY_GATE',
+    [
+      `${route.id} stays ${describe(from)}: its parity is below the bar for ${change.stage}`,
+      ...problem.map((line) => `  - ${line}`),
+      ...(details.length ? ['  top differences:', ...details.map((line) => `    ${line}`)] : []),
+      `  see: npx ficus parity ${route.id}; override: --force --reason "<why>" (audited)`,
+    ].join('\n'),
+  );
+}
+
 async function changeStage(
   options: CommonOptions,
   env: Env,
   out: (line: string) => void,
   routeId: string,
-  stage: Stage,
-  percent: number,
+  change: Change,
 ): Promise<void> {
   const route = routeById(options, env, routeId);
   const store = storeFor(options, env);
-  const feature = serveToggle(route.flag, route.id, stage, percent, route.stickiness);
+  const gate = await checkGate(route, await stageIn(store, route.flag), change, env, out);
+  const [serve, shadow] = stageToggles(route, change.stage, change.percent, change.sample);
   // The stage it replaced, read under the store's lock: two changes at once each audit their own.
-  const from = stageOf(await store.put(feature));
+  const previousShadow = await store.put(shadow);
+  const from = withSample(stageOf(await store.put(serve)), sampleOf(previousShadow));
   // Report and audit what the store now holds, not what was meant to be written.
-  const to = stageOf(await store.get(route.flag));
+  const to = await stageIn(store, route.flag);
   const who = env['FICUS_ACTOR'] ?? env['USER'] ?? userInfo().username;
   await appendAudit(options.audit ?? join(dirname(options.flags), 'flags-audit.jsonl'), {
     at: new Date().toISOString(),
@@ -88,6 +178,7 @@ async function changeStage(
     from,
     to,
     store: store.description,
+    ...gate,
   });
   out(`${route.id}: ${describe(from)} → ${describe(to)} (${store.description})`);
   out(
@@ -106,6 +197,17 @@ function parsePercent(value: string): number {
 }
 
 /**
+ * The share of requests mirrored and compared: --sample at shadow (default 10 %), optional at
+ * canary and service, none at monolith (the stage without shadow traffic).
+ */
+function sampleFor(stage: Stage, sample: number | undefined, command: Command): number {
+  const usage = (message: string): never => command.error(`error: ${message}`, { exitCode: 2, code: 'ficus.sample' });
+  if (stage === 'monolith' && sample) usage('--stage monolith mirrors nothing; use --stage shadow --sample N');
+  if (stage === 'shadow' && sample === 0) usage('--stage shadow --sample 0 mirrors nothing; use --stage monolith');
+  return sample ?? (stage === 'shadow' ? 10 : 0);
+}
+
+/**
  * The share a stage serves from the service. A canary needs --percent, 1 to 99 (0 and 100 are
  * the other stages); the other stages take none. Mistakes are usage errors, like commander's own.
  */
@@ -115,6 +217,7 @@ function percentFor(stage: Stage, percent: number | undefined, command: Command)
   }
   if (stage !== 'canary') {
     const served = stage === 'service' ? 100 : 0;
+    // shadow is served by the monolith, like stage monolith.
     if (percent !== undefined)
       usage(`--percent is for --stage canary only; --stage ${stage} is ${served} % on the service`);
     return served;
@@ -131,7 +234,7 @@ export function flagsCommand(
   out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
 ): Command {
   const flags = new Command('flags').description(
-    'show and change route stages (monolith, canary N %, service); roll back in one command',
+    'show and change route stages (monolith, shadow, canary N %, service); roll back in one command',
   );
   const common = (command: Command) =>
     command
@@ -175,7 +278,7 @@ export function flagsCommand(
           url: urls.get(route.service)!,
           ready: health.get(route.service)!,
           flag: route.flag,
-          ...stageOf(await store.get(route.flag)),
+          ...(await stageIn(store, route.flag)),
         })),
       );
       if (options.json) return out(JSON.stringify({ store: store.description, routes: rows }, null, 2));
@@ -195,12 +298,12 @@ export function flagsCommand(
   common(
     flags
       .command('set')
-      .description('set a route to monolith, canary (with --percent) or service')
+      .description('set a route to monolith, shadow (with --sample), canary (with --percent) or service')
       .argument('<route>', 'route id from the route table'),
   )
     .addOption(
       new Option('--stage <stage>', 'where the route is served')
-        .choices(['monolith', 'canary', 'service'])
+        .choices(['monolith', 'shadow', 'canary', 'service'])
         .makeOptionMandatory(),
     )
     .addOption(
@@ -208,9 +311,44 @@ export function flagsCommand(
         parsePercent,
       ),
     )
+    .addOption(
+      new Option(
+        '--sample <n>',
+        'share of requests (0-100) mirrored to the other upstream and compared: default 10 at shadow, 0 elsewhere',
+      ).argParser(parsePercent),
+    )
+    .option('--force', 'promote even though the parity gate refuses (needs --reason; audited)')
+    .option('--reason <text>', 'why the parity gate is overridden (with --force)')
+    .option('--database <url>', 'parity from this PostgreSQL database (default PARITY_DATABASE_URL)')
+    .option('--admin <url>', 'parity from this router admin API (default ROUTER_ADMIN_URL or http://127.0.0.1:8081)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Parity gate: moving a route to canary (or a larger canary) or to service needs its shadow parity to meet the',
+        "route's promote rule in the route table (default promote: { minParity: 0.99, minSamples: 500 }; promote: false",
+        'turns it off). Below it the change is refused with the numbers and the top differences; --force --reason "..."',
+        'goes on and the audit log records it. Moves back (rollback) are never gated.',
+        '',
+        'Examples:',
+        '  npx ficus flags set catalog-read --stage shadow --sample 25',
+        '  npx ficus flags set catalog-read --stage canary --percent 10 --sample 10',
+        '  npx ficus flags set catalog-read --stage service --force --reason "parity store down, verified by hand"',
+      ].join('\n'),
+    )
     .action(async (routeId: string, options: SetOptions, command: Command) => {
       const percent = percentFor(options.stage, options.percent, command);
-      await changeStage(options, env, out, routeId, options.stage, percent);
+      const sample = sampleFor(options.stage, options.sample, command);
+      if (options.force && !options.reason?.trim())
+        command.error('error: --force needs --reason "<why>": the audit log records it', { exitCode: 2 });
+      if (options.reason && !options.force) command.error('error: --reason goes with --force', { exitCode: 2 });
+      await changeStage(options, env, out, routeId, {
+        stage: options.stage,
+        percent,
+        sample,
+        force: options.force ? { reason: options.reason!.trim() } : undefined,
+        parity: { database: options.database, admin: options.admin },
+      });
     });
 
   common(
@@ -218,7 +356,9 @@ export function flagsCommand(
       .command('rollback')
       .description('send all of a route back to the monolith at once')
       .argument('<route>', 'route id from the route table'),
-  ).action((routeId: string, options: CommonOptions) => changeStage(options, env, out, routeId, 'monolith', 0));
+  ).action((routeId: string, options: CommonOptions) =>
+    changeStage(options, env, out, routeId, { stage: 'monolith', percent: 0, sample: 0 }),
+  );
 
   return flags;
 }

@@ -10,6 +10,10 @@ export interface AuditEntry {
   from: RouteStage;
   to: RouteStage;
   store: string;
+  /** The parity the gate saw on a promotion. */
+  parity?: Record<string, unknown>;
+  /** Set when the gate refused and `--force --reason` went on. */
+  forced?: { reason: string; unmet: string[] };
 }
 
 /** Appends one JSON line per stage change: who, when, from, to. */

@@ -1,0 +1,219 @@
+import type { Readable } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
+import { shadowHeader, signShadowRequest, type Logger } from '../../../platform/src/index.js';
+import type { Decision } from '../decide.js';
+import { idempotentMethods } from '../proxy/send.js';
+import type { Upstream } from '../proxy/upstream.js';
+import type { RouterState } from '../state.js';
+import { BoundedCopy, type CapturedBody } from './bounded-copy.js';
+import type { Answer, CompareJob } from './compare-sample.js';
+import type { Comparator } from './comparator.js';
+import type { CaptureWriter } from './capture.js';
+import { endpointOf } from './endpoint.js';
+import type { ParityRecorder, SampleMeta } from './parity.js';
+
+/** A response the client got in full, with the bounded copy kept of it: what the mirror replays. */
+export interface ServedSample {
+  decision: Decision;
+  servedBy: Upstream;
+  method: string;
+  /** Normalized path plus query, as sent upstream. */
+  path: string;
+  /** As sent to the serving upstream (Host first). */
+  requestHeaders: readonly string[];
+  requestBody: Buffer | null;
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: CapturedBody;
+}
+
+/** What the proxy asks of shadow traffic: whether to keep a copy of this response, and the copy when done. */
+export interface ShadowTap {
+  wants(decision: Decision, method: string, path: string, body: 'none' | 'buffered' | 'streamed'): boolean;
+  readonly bodyLimit: number;
+  offer(sample: ServedSample): void;
+}
+
+export interface MirrorOptions {
+  state: RouterState;
+  comparator: Comparator;
+  recorder: ParityRecorder;
+  logger: Logger;
+  /** Bytes of a body kept whole for comparison (default 1 MiB); beyond it length and hash. */
+  bodyLimit?: number;
+  /** Longest wait for a mirrored answer, headers and body (default 5 s). */
+  timeoutMs?: number;
+  /** Signs mirrored requests of dry-run routes; without it their writes are not mirrored. */
+  secret?: string | undefined;
+  capture?: CaptureWriter | undefined;
+  /** Connections per upstream of the mirror's own pools (default 32). */
+  connections?: number;
+  random?: () => number;
+  /** Seconds each comparison took, queue included (a metric). */
+  onCompared?: (seconds: number) => void;
+}
+
+/** Mirrors the routes that sample: the other upstream answers, the serving one again for noise; then compares. */
+export class Mirror implements ShadowTap {
+  readonly bodyLimit: number;
+  readonly #options: MirrorOptions;
+  readonly #timeoutMs: number;
+  readonly #pools = new Map<string, Pool>();
+  readonly #inFlight = new Map<string, number>();
+  readonly #random: () => number;
+  #warnedNoSecret = false;
+  #closed = false;
+
+  constructor(options: MirrorOptions) {
+    this.#options = options;
+    this.bodyLimit = options.bodyLimit ?? 1024 * 1024;
+    this.#timeoutMs = options.timeoutMs ?? 5000;
+    this.#random = options.random ?? Math.random;
+  }
+
+  /** Called on the hot path for every request of a sampling route: cheap checks only. */
+  wants(decision: Decision, method: string, path: string, body: 'none' | 'buffered' | 'streamed'): boolean {
+    const { route } = decision;
+    if (!route || this.#closed || this.#random() * 100 >= decision.sample) return false;
+    // A canary compares its monolith-served share; at service the service's answers (rampdown).
+    const servedByService = decision.primary.name === route.service;
+    if (servedByService ? decision.stage !== 'service' : decision.stage === 'service') return false;
+    const meta = { routeId: route.id, endpoint: endpointOf(method, path), method };
+    if (!idempotentMethods.has(method)) {
+      if (route.shadow.writes !== 'dry-run') return false;
+      if (!this.#options.secret) {
+        if (!this.#warnedNoSecret)
+          this.#options.logger.warn(
+            { route: route.id },
+            'route shadows writes (dry-run) but the router has no SHADOW_SECRET; its writes are not mirrored',
+          );
+        this.#warnedNoSecret = true;
+        this.#options.recorder.uncompared(meta, 'skipped', 'no-secret');
+        return false;
+      }
+    }
+    if (body === 'streamed') {
+      this.#options.recorder.uncompared(meta, 'skipped', 'body-too-large');
+      return false;
+    }
+    return true;
+  }
+
+  offer(sample: ServedSample): void {
+    const route = sample.decision.route!;
+    const meta: SampleMeta = {
+      routeId: route.id,
+      endpoint: endpointOf(sample.method, sample.path),
+      method: sample.method,
+      path: sample.path,
+      requestHeaders: sample.requestHeaders,
+      requestBody: sample.requestBody,
+      primaryUpstream: sample.servedBy.name,
+      candidateUpstream: '',
+    };
+    this.#options.capture?.write(route.id, sample);
+    const busy = this.#inFlight.get(route.id) ?? 0;
+    if (busy >= route.shadow.concurrency) return this.#options.recorder.uncompared(meta, 'dropped', 'concurrency');
+    if (this.#options.comparator.full) return this.#options.recorder.uncompared(meta, 'dropped', 'compare-queue');
+    const { state } = this.#options;
+    const candidate =
+      sample.servedBy.name === route.service
+        ? state.upstream(state.table.defaultUpstream)
+        : state.upstreams.get(route.service);
+    if (!candidate) return this.#options.recorder.uncompared(meta, 'skipped', 'no-candidate');
+    meta.candidateUpstream = candidate.name;
+    this.#inFlight.set(route.id, busy + 1);
+    void this.#run(sample, meta, candidate, () =>
+      this.#inFlight.set(route.id, (this.#inFlight.get(route.id) ?? 1) - 1),
+    );
+  }
+
+  /** Asks both upstreams (holding the route's slot until both answered), then compares in the pool. */
+  async #run(sample: ServedSample, meta: SampleMeta, candidateUpstream: Upstream, release: () => void): Promise<void> {
+    const route = sample.decision.route!;
+    const { recorder, comparator } = this.#options;
+    const primary: Answer = { status: sample.status, headers: sample.headers, body: sample.body };
+    const noise = route.shadow.learnNoise && idempotentMethods.has(sample.method);
+    const [candidate, secondary] = await Promise.all([
+      this.#ask(candidateUpstream, sample),
+      noise ? this.#ask(sample.servedBy, sample) : undefined,
+    ]).finally(release);
+    if ('error' in candidate) return recorder.uncompared(meta, 'failed', candidate.error);
+    const job: CompareJob = {
+      primary,
+      candidate,
+      secondary,
+      rules: route.shadow,
+      bodyLimit: this.bodyLimit,
+    };
+    try {
+      const started = performance.now();
+      const result = await comparator.compare(job);
+      this.#options.onCompared?.((performance.now() - started) / 1000);
+      recorder.record(meta, { primary, candidate }, result);
+    } catch (error) {
+      const queueFull = /queue is full/i.test((error as Error).message);
+      recorder.uncompared(meta, queueFull ? 'dropped' : 'failed', queueFull ? 'compare-queue' : 'compare-error');
+      if (!queueFull)
+        this.#options.logger.warn({ route: route.id, err: (error as Error).message }, 'shadow comparison failed');
+    }
+  }
+
+  #pool(upstream: Upstream): Pool {
+    let pool = this.#pools.get(upstream.url.origin);
+    if (!pool || pool.destroyed) {
+      pool = new Pool(upstream.url.origin, {
+        connections: this.#options.connections ?? 32,
+        connect: { timeout: Math.min(upstream.spec.connectTimeoutMs, this.#timeoutMs) },
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+      });
+      this.#pools.set(upstream.url.origin, pool);
+    }
+    return pool;
+  }
+
+  /** One mirrored request; its answer bounded in time and size, or the reason there is none. */
+  async #ask(upstream: Upstream, sample: ServedSample): Promise<Answer> {
+    const headers = [...sample.requestHeaders];
+    headers[1] = upstream.url.host;
+    const { route } = sample.decision;
+    if (route?.shadow.writes === 'dry-run' && this.#options.secret)
+      headers.push(shadowHeader, signShadowRequest(this.#options.secret, { method: sample.method, path: sample.path }));
+    // Read no further than needed: past the copy limit when the primary fit it, past the primary's length otherwise.
+    const readLimit = sample.body.bytes ? this.bodyLimit : sample.body.length;
+    let body: Readable | undefined;
+    try {
+      const response = await this.#pool(upstream).request({
+        method: sample.method as Dispatcher.HttpMethod,
+        path: sample.path,
+        headers,
+        body: sample.requestBody,
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      body = response.body;
+      const copy = new BoundedCopy(this.bodyLimit);
+      for await (const chunk of response.body) {
+        copy.add(chunk as Buffer);
+        if (copy.length > readLimit) {
+          response.body.destroy();
+          return {
+            status: response.statusCode,
+            headers: response.headers,
+            body: { length: copy.length, sha256: 'over-length' },
+          };
+        }
+      }
+      return { status: response.statusCode, headers: response.headers, body: copy.result() };
+    } catch (error) {
+      body?.destroy();
+      const e = error as NodeJS.ErrnoException;
+      return { error: `${upstream.name}: ${e.code ?? e.name}` };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#pools.values()].map((pool) => pool.destroy()));
+  }
+}

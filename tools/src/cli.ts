@@ -8,6 +8,7 @@ import { runDev } from './commands/dev.js';
 import { extractCommand } from './commands/extract.js';
 import { flagsCommand } from './commands/flags.js';
 import { parityCommand } from './commands/parity.js';
+import { replayCommand } from './commands/replay.js';
 import { readinessCommand } from './commands/readiness.js';
 import { routerCommand } from './commands/router.js';
 import { ficusVersion } from './ficus-package.js';
@@ -47,6 +48,7 @@ function buildCli(env: Env): Command {
   program.addCommand(contractCommand(env));
   program.addCommand(dataCommand(env));
   program.addCommand(parityCommand(env));
+  program.addCommand(replayCommand(env));
   program.addCommand(routerCommand(env));
   usageErrorsExitTwo(program, 'ficus');
   return program;

@@ -1,6 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Logger } from '../../../platform/src/index.js';
 import type { ServedSample } from './mirror.js';
+import { decoded } from './compare-sample.js';
 import { redactHeaders, redactJson, type RedactRules } from './redact.js';
 
 /**
@@ -26,37 +27,52 @@ export interface CapturedExchange {
   };
 }
 
-function redactedBody(bytes: Uint8Array, contentType: string | undefined, rules: RedactRules): Buffer {
+type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * A JSON body with its secrets redacted, decoded first when compressed (so nothing hides in
+ * gzip); the headers lose content-encoding when the body was decoded. Other bodies pass as they are.
+ */
+export function redactedBody(
+  bytes: Uint8Array,
+  headers: Headers,
+  rules: RedactRules,
+  limit = 16 * 1024 * 1024,
+): { bytes: Buffer; headers: Headers } {
+  const type = headers['content-type'];
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  if (!contentType || !/[/+]json\b/i.test(contentType)) return buffer;
+  if (typeof type !== 'string' || !/[/+]json\b/i.test(type)) return { bytes: buffer, headers };
   try {
-    return Buffer.from(JSON.stringify(redactJson(JSON.parse(buffer.toString('utf8')), rules)));
+    const encoding = headers['content-encoding'];
+    const plain = Buffer.from(decoded(buffer, typeof encoding === 'string' ? encoding : undefined, limit));
+    const { 'content-encoding': _, ...rest } = headers;
+    return { bytes: Buffer.from(JSON.stringify(redactJson(JSON.parse(plain.toString('utf8')), rules))), headers: rest };
   } catch {
-    return buffer;
+    return { bytes: buffer, headers };
   }
 }
 
 /** The exchange as a capture line. */
 export function captureLine(route: string, sample: ServedSample, rules: RedactRules): CapturedExchange {
-  const request = redactHeaders(sample.requestHeaders, rules);
-  const response = redactHeaders(sample.headers, rules);
   const { body } = sample;
+  const request = sample.requestBody
+    ? redactedBody(sample.requestBody, redactHeaders(sample.requestHeaders, rules), rules)
+    : undefined;
+  const response = body.bytes ? redactedBody(body.bytes, sample.headers, rules) : undefined;
   return {
     v: 1,
     at: new Date().toISOString(),
     route,
     method: sample.method,
     path: sample.path,
-    headers: request,
-    ...(sample.requestBody
-      ? { body: redactedBody(sample.requestBody, request['content-type'], rules).toString('base64') }
-      : {}),
+    headers: redactHeaders(request?.headers ?? sample.requestHeaders, rules),
+    ...(request ? { body: request.bytes.toString('base64') } : {}),
     response: {
       upstream: sample.servedBy.name,
       status: sample.status,
-      headers: response,
-      ...(body.bytes ? { body: redactedBody(body.bytes, response['content-type'], rules).toString('base64') } : {}),
-      length: body.length,
+      headers: redactHeaders(response?.headers ?? sample.headers, rules),
+      ...(response ? { body: response.bytes.toString('base64') } : {}),
+      length: response ? response.bytes.length : body.length,
       ...(body.sha256 ? { sha256: body.sha256 } : {}),
     },
   };

@@ -1,11 +1,11 @@
-import type { Readable } from 'node:stream';
-import { Pool, type Dispatcher } from 'undici';
+import type { Pool } from 'undici';
 import { shadowHeader, signShadowRequest, type Logger } from '../../../platform/src/index.js';
 import type { Decision } from '../decide.js';
 import { idempotentMethods } from '../proxy/send.js';
 import type { Upstream } from '../proxy/upstream.js';
 import type { RouterState } from '../state.js';
-import { BoundedCopy, type CapturedBody } from './bounded-copy.js';
+import { ask, mirrorPool } from './ask.js';
+import type { CapturedBody } from './bounded-copy.js';
 import type { Answer, CompareJob } from './compare-sample.js';
 import type { Comparator } from './comparator.js';
 import type { CaptureWriter } from './capture.js';
@@ -162,19 +162,18 @@ export class Mirror implements ShadowTap {
   #pool(upstream: Upstream): Pool {
     let pool = this.#pools.get(upstream.url.origin);
     if (!pool || pool.destroyed) {
-      pool = new Pool(upstream.url.origin, {
+      pool = mirrorPool(upstream.url.origin, {
         connections: this.#options.connections ?? 32,
-        connect: { timeout: Math.min(upstream.spec.connectTimeoutMs, this.#timeoutMs) },
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs,
+        timeoutMs: this.#timeoutMs,
+        connectTimeoutMs: upstream.spec.connectTimeoutMs,
       });
       this.#pools.set(upstream.url.origin, pool);
     }
     return pool;
   }
 
-  /** One mirrored request; its answer bounded in time and size, or the reason there is none. */
-  async #ask(upstream: Upstream, sample: ServedSample): Promise<Answer> {
+  /** One mirrored request to `upstream`, signed for dry-run routes. */
+  #ask(upstream: Upstream, sample: ServedSample): Promise<Answer> {
     const headers = [...sample.requestHeaders];
     headers[1] = upstream.url.host;
     const { route } = sample.decision;
@@ -182,34 +181,12 @@ export class Mirror implements ShadowTap {
       headers.push(shadowHeader, signShadowRequest(this.#options.secret, { method: sample.method, path: sample.path }));
     // Read no further than needed: past the copy limit when the primary fit it, past the primary's length otherwise.
     const readLimit = sample.body.bytes ? this.bodyLimit : sample.body.length;
-    let body: Readable | undefined;
-    try {
-      const response = await this.#pool(upstream).request({
-        method: sample.method as Dispatcher.HttpMethod,
-        path: sample.path,
-        headers,
-        body: sample.requestBody,
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-      body = response.body;
-      const copy = new BoundedCopy(this.bodyLimit);
-      for await (const chunk of response.body) {
-        copy.add(chunk as Buffer);
-        if (copy.length > readLimit) {
-          response.body.destroy();
-          return {
-            status: response.statusCode,
-            headers: response.headers,
-            body: { length: copy.length, sha256: 'over-length' },
-          };
-        }
-      }
-      return { status: response.statusCode, headers: response.headers, body: copy.result() };
-    } catch (error) {
-      body?.destroy();
-      const e = error as NodeJS.ErrnoException;
-      return { error: `${upstream.name}: ${e.code ?? e.name}` };
-    }
+    return ask(
+      this.#pool(upstream),
+      upstream.name,
+      { method: sample.method, path: sample.path, headers, body: sample.requestBody },
+      { bodyLimit: this.bodyLimit, readLimit, timeoutMs: this.#timeoutMs },
+    );
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyShadowRequest } from '../../../platform/src/index.js';
+import { createLogger, verifyShadowRequest } from '../../../platform/src/index.js';
+import { inlineComparator } from '../../../router/src/shadow/comparator.js';
+import { readExchanges } from '../../../tools/src/replay/read-exchanges.js';
+import { replay } from '../../../tools/src/replay/replay.js';
 import { buildReport, type RouteParity } from '../../../router/src/shadow/report.js';
 import { eventually, routeTableYaml, routerForms, startRouterForm, type FormRouter } from '../../kit/router.js';
 import { load, startScriptedUpstream, type ScriptedUpstream } from '../../kit/upstreams.js';
@@ -27,7 +33,7 @@ async function settled(t: FormRouter, route: string, samples: number): Promise<R
   await eventually(
     async () => {
       const p = await parityOf(t, route);
-      return (p?.compared ?? 0) + (p?.failed ?? 0) + (p?.dropped ?? 0) >= samples;
+      return (p?.compared ?? 0) + (p?.failed ?? 0) + (p?.dropped ?? 0) + (p?.skipped ?? 0) >= samples;
     },
     20_000,
     `${samples} samples recorded`,
@@ -62,7 +68,7 @@ describe.each(routerForms)('shadow traffic through the %s router', (form) => {
           writes: { path: '/api/writes/**', service: 'catalog', extra: '    shadow: { writes: dry-run }' },
         },
       ),
-      { shadow: { secret } },
+      { shadow: { secret, capture: { file: join(tmpdir(), `ficus-capture-${form}-${process.pid}.jsonl`) } } },
     );
   });
   afterAll(async () => {
@@ -88,6 +94,33 @@ describe.each(routerForms)('shadow traffic through the %s router', (form) => {
       expect.objectContaining({ path: '$.price', primary: 10, candidate: 11 }),
     );
     expect(example?.path).toBe('/api/things/42');
+  });
+
+  it('replays the capture of the same traffic offline into the same report', async () => {
+    const file = join(tmpdir(), `ficus-capture-${form}-${process.pid}.jsonl`);
+    await eventually(async () => (await readFile(file, 'utf8')).trim().split('\n').length >= 200, 5000, 'captured');
+    const live = (await parityOf(t, 'things'))!;
+    const offline = await replay(readExchanges(file), {
+      candidate: new URL(candidate.url),
+      primary: new URL(monolith.url),
+      concurrency: 8,
+      timeoutMs: 2000,
+      bodyLimit: 1024 * 1024,
+      table: t.state.table,
+      headers: [],
+      comparator: inlineComparator(),
+      logger: createLogger({ level: 'silent', name: 'replay' }),
+    });
+    const [report] = offline.report;
+    const summary = (p: RouteParity) => ({
+      route: p.route,
+      compared: p.compared,
+      differ: p.differ,
+      differences: p.differences.map((d) => [d.field, d.kind, d.flagged]),
+      noise: p.noise.map((d) => d.field).sort(),
+    });
+    expect(offline.replayed).toBe(200);
+    expect(summary(report!)).toEqual(summary(live));
   });
 
   it('mirrors no write unless the route opts into dry-run, and signs the mirrored ones; a client cannot send the header on', async () => {
@@ -118,5 +151,85 @@ describe.each(routerForms)('shadow traffic through the %s router', (form) => {
     const served = monolith.seen.filter((s) => s.url === '/api/writes/7');
     expect(served).toHaveLength(1);
     expect(served[0]!.headers['x-ficus-shadow']).toBeUndefined();
+  });
+});
+
+/** Status, headers but the timing ones, and a digest of the body: what a client could tell apart. */
+async function observed(url: string, id: string) {
+  const response = await fetch(url, { headers: { 'x-request-id': id } });
+  const body = Buffer.from(await response.arrayBuffer());
+  const headers = Object.fromEntries([...response.headers].filter(([name]) => !['date', 'keep-alive'].includes(name)));
+  return { status: response.status, headers, digest: createHash('sha256').update(body).digest('hex') };
+}
+
+describe.each(routerForms)('a failing candidate behind the %s router', (form) => {
+  type Mode = 'hang' | 'fail' | 'reset' | 'huge';
+  let mode: Mode = 'hang';
+  let monolith: ScriptedUpstream;
+  let candidate: ScriptedUpstream;
+  let t: FormRouter;
+  const chunk = Buffer.alloc(1024 * 1024, 120);
+
+  beforeAll(async () => {
+    monolith = await startScriptedUpstream('monolith', (req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.setHeader('etag', '"v1"');
+      res.end(JSON.stringify({ path: req.url, items: Array.from({ length: 50 }, (_, i) => ({ i, name: `item ${i}` })) }));
+    });
+    candidate = await startScriptedUpstream('catalog', (_req, res) => {
+      if (mode === 'hang') return; // never answers; the mirror's deadline ends it
+      if (mode === 'fail') return void res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":true}');
+      if (mode === 'reset') return void res.socket?.destroy();
+      // 50 MB, written as the reader takes it: the router must stop reading, not buffer it.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      let sent = 0;
+      const more = () => {
+        while (sent < 50 && !res.destroyed) {
+          sent++;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      res.on('error', () => {});
+      more();
+    });
+    t = await startRouterForm(
+      form,
+      routeTableYaml({ monolith: monolith.url, catalog: candidate.url }, { things: { path: '/api/things/**', service: 'catalog' } }),
+      { shadow: { timeoutMs: 300 } },
+    );
+  });
+  afterAll(async () => {
+    await t.close();
+    await monolith.stop();
+    await candidate.stop();
+  });
+
+  it('never changes what the client gets, keeps the router within its memory bound, and counts drops', async () => {
+    const paths = Array.from({ length: 25 }, (_, i) => `${t.url}/api/things/${i}`);
+    const baseline = await Promise.all(paths.map((url, i) => observed(url, `req-${i}`)));
+    await t.setStage('things', 'shadow', 0, 100);
+    await eventually(() => t.flags.stage('ficus.things').stage === 'shadow', 2000, 'stage shadow applied');
+    const rssBefore = process.memoryUsage().rss;
+    let peak = rssBefore;
+    for (const each of ['hang', 'fail', 'reset', 'huge'] as Mode[]) {
+      mode = each;
+      // 1,250 requests per mode, 5,000 in all; every 50th checked byte for byte against stage monolith.
+      for (let round = 0; round < 50; round++) {
+        const seen = await Promise.all(paths.map((url, i) => observed(url, `req-${i}`)));
+        expect(seen, `${each} round ${round}`).toEqual(baseline);
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }
+    }
+    const growthMb = (peak - rssBefore) / 1024 / 1024;
+    console.log(form, 'rss growth MB', growthMb.toFixed(1), process.memoryUsage());
+    // The stated bound: 16 mirrored requests per route in flight, each read to 1 MiB at most.
+    expect(growthMb).toBeLessThan(150);
+    const parity = await settled(t, 'things', 5000);
+    expect(parity.dropped).toBeGreaterThan(0);
+    expect(parity.failed).toBeGreaterThan(0);
+    expect(parity.differences.map((d) => d.field)).toEqual(expect.arrayContaining(['status', 'body']));
+    expect(parity.compared + parity.failed + parity.dropped + parity.skipped).toBe(5000);
+    console.log(parity);
   });
 });

@@ -42,6 +42,16 @@ export {
   type Migration,
 } from './module.js';
 export { createHttpApp, requestIdOf, type HttpApp, type HttpAppOptions } from './http/app.js';
+export { dryRunHeader } from './http/dry-run.js';
+export {
+  shadowHeader,
+  signShadowRequest,
+  verifyShadowRequest,
+  type ShadowRequest,
+  type ShadowVerdict,
+} from './shadow.js';
+export { isDryRun } from './request-context.js';
+export { shadowSafe } from './shadow-safe.js';
 export type { ReadinessCheck } from './http/health.js';
 export { sendProblem, writeProblem } from './http/problem.js';
 export { parseBody, parseQuery, parseParams, fieldErrors } from './http/validate.js';

@@ -55,6 +55,8 @@ export function createMonolith(deps: MonolithDeps): Monolith {
       check: async () => void (await knex.raw('select 1')),
     })),
     routes: [catalog, users, payments, orders].map((module) => ({ path: '/api/v1', router: module.routes })),
+    shadowSecret: config.SHADOW_SECRET,
+    databases: [...dbs.values()],
   });
   return {
     ...http,

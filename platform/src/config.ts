@@ -40,6 +40,11 @@ export const platformConfigSchema = z.object({
   /** How long in-flight requests may take to finish after SIGTERM before connections are cut. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10),
+  /**
+   * HMAC key the router signs mirrored writes with (x-ficus-shadow); the same value in the router and
+   * every process it mirrors to. Unset: shadow requests are refused with 403 (docs/shadow-writes.md).
+   */
+  SHADOW_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
 });
 
 export type PlatformConfig = z.output<typeof platformConfigSchema>;

@@ -1,6 +1,7 @@
 import knexFactory, { type Knex } from 'knex';
 import { FicusError } from './errors.js';
 import type { Logger } from './logger.js';
+import { shadowSafe } from './shadow-safe.js';
 
 export type { Knex };
 
@@ -15,9 +16,13 @@ export interface DbOptions {
   logger?: Logger;
 }
 
-/** A knex instance on PostgreSQL. Every pool in ficus is made here. */
+/**
+ * A knex instance on PostgreSQL. Every pool in ficus is made here. It is shadow-safe (see
+ * shadowSafe): given to createHttpApp's `databases`, it runs a signed shadow request's queries in a
+ * transaction that is rolled back, with no change to the code that uses it.
+ */
 export function createDb(connectionString: string, options: DbOptions = {}): Knex {
-  return knexFactory({
+  const knex = knexFactory({
     client: 'pg',
     connection: { connectionString, application_name: options.applicationName ?? 'ficus' },
     pool: { min: 0, max: options.poolMax ?? 10 },
@@ -25,6 +30,7 @@ export function createDb(connectionString: string, options: DbOptions = {}): Kne
     acquireConnectionTimeout: 10_000,
     ...(options.logger ? { log: knexLog(options.logger) } : {}),
   });
+  return shadowSafe(knex);
 }
 
 function knexLog(logger: Logger): Knex.Config['log'] {

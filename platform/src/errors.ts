@@ -13,6 +13,7 @@ export const errorCodes = {
   FICUS_ERR_UNKNOWN_REFERENCE: { status: 422, title: 'Referenced resource does not exist' },
   FICUS_ERR_UNAUTHORIZED: { status: 401, title: 'Authentication required' },
   FICUS_ERR_FORBIDDEN: { status: 403, title: 'Forbidden' },
+  FICUS_ERR_SHADOW_SIGNATURE: { status: 403, title: 'Shadow request signature refused' },
   FICUS_ERR_CONFLICT: { status: 409, title: 'Conflict' },
   FICUS_ERR_INSUFFICIENT_STOCK: { status: 409, title: 'Insufficient stock' },
   FICUS_ERR_PAYMENT_DECLINED: { status: 402, title: 'Payment declined' },

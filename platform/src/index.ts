@@ -42,10 +42,19 @@ export {
   type Migration,
 } from './module.js';
 export { createHttpApp, requestIdOf, type HttpApp, type HttpAppOptions } from './http/app.js';
+export { dryRunHeader } from './http/dry-run.js';
+export {
+  shadowHeader,
+  signShadowRequest,
+  verifyShadowRequest,
+  type ShadowRequest,
+  type ShadowVerdict,
+} from './shadow.js';
+export { isDryRun } from './request-context.js';
+export { shadowSafe } from './shadow-safe.js';
 export type { ReadinessCheck } from './http/health.js';
 export { sendProblem, writeProblem } from './http/problem.js';
 export { parseBody, parseQuery, parseParams, fieldErrors } from './http/validate.js';
 export { Lifecycle, startServer, exitOnSignals, runMain, type RunningServer } from './lifecycle.js';
 export { developmentJwtSecret, refuseDevelopmentSecret, serviceConfigSchema, tokenConfigShape } from './service.js';
 export { bearerToken, createTokens, requireAuth, principalOf, type Principal, type Tokens } from './auth.js';
-export { shadowHeader, signShadowRequest, verifyShadowRequest } from './shadow.js';

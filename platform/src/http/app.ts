@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
+import type { Knex } from 'knex';
 import type { Registry } from 'prom-client';
 import { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
+import { dryRunHeader, shadowRequestHandlers } from './dry-run.js';
 import { healthz, readyz, type ReadinessCheck } from './health.js';
 import { createHttpMetrics, rememberMountPath, type HttpMetrics } from './metrics.js';
 import { notFoundHandler, problemHandler } from './problem.js';
@@ -32,6 +34,18 @@ export interface HttpAppOptions {
   registry?: Registry;
   /** The application's routers, each mounted at its path prefix (e.g. `/api/v1`). */
   routes: ReadonlyArray<{ path: string; router: Router }>;
+  /**
+   * SHADOW_SECRET: with it, a request whose x-ficus-shadow header the router signed with the same
+   * secret runs in dry-run (docs/shadow-writes.md); without it, every such request gets 403.
+   * @example createHttpApp({ ..., shadowSecret: config.SHADOW_SECRET, databases: [db] })
+   */
+  shadowSecret?: string | undefined;
+  /**
+   * Every knex the routes use (made by createDb, so shadow-safe). In a dry-run request each one
+   * stands for a transaction of that request, rolled back at its end; a dry-run request reaching a
+   * knex not listed fails instead of writing.
+   */
+  databases?: readonly Knex[];
 }
 
 export interface HttpApp {
@@ -43,12 +57,18 @@ export interface HttpApp {
 
 /**
  * The chassis every ficus HTTP process shares: request ids and logs, metrics, graceful drain,
- * health endpoints, JSON body limit, problem+json errors. Applications only mount routes.
+ * health endpoints, JSON body limit, problem+json errors, signed shadow requests in dry-run.
+ * Applications only mount routes.
  */
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const app = express();
   const lifecycle = new Lifecycle();
   const metrics = createHttpMetrics(options.metricsPrefix, options.registry);
+  const shadow = shadowRequestHandlers({
+    secret: options.shadowSecret,
+    databases: options.databases ?? [],
+    logger: options.logger,
+  });
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(
@@ -63,6 +83,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       // One line per request that says what happened; headers stay out of the log.
       customSuccessMessage: (req, res, ms) => `${req.method} ${urlOf(req)} ${res.statusCode} ${Math.round(ms)} ms`,
       customErrorMessage: (req, res, error) => `${req.method} ${urlOf(req)} ${res.statusCode} ${error.message}`,
+      customProps: (_req, res) => (res.getHeader(dryRunHeader) ? { dryRun: true } : {}),
       serializers: {
         req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
           id: req.id,
@@ -80,8 +101,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.get('/readyz', readyz(options.readiness));
   if (options.protect) app.use('/metrics', options.protect);
   app.get('/metrics', metrics.handler);
+  app.use(shadow.verify);
   if (options.protect) for (const { path } of options.routes) app.use(path, options.protect);
   app.use(express.json({ limit: options.bodyLimit, strict: true }));
+  // After the body parser, so a body refused with 400/413 holds no connection for its transactions.
+  app.use(shadow.dryRun);
   for (const { path, router } of options.routes) app.use(path, rememberMountPath, router);
   app.use(notFoundHandler);
   app.use(problemHandler);

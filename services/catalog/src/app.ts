@@ -26,6 +26,8 @@ export function createCatalogService(deps: { config: CatalogConfig; logger: Logg
     bodyLimit: config.BODY_LIMIT,
     readiness: [{ name: 'db', check: async () => void (await db.raw('select 1')) }],
     routes: [{ path: '/api/v1', router: catalogRoutes(db, tokens) }],
+    shadowSecret: config.SHADOW_SECRET,
+    databases: [db],
   });
   return { ...http, db, close: () => db.destroy() };
 }

@@ -4,8 +4,9 @@ import { serviceConfigSchema } from '../../../platform/src/index.js';
 
 /**
  * The catalog service's environment, validated once at startup: DATABASE_URL (its own
- * database), PORT (3101), JWT_SECRET (the monolith's), HOST, LOG_LEVEL, DB_SCHEMA,
- * MIGRATE_ON_START, BODY_LIMIT, SHUTDOWN_TIMEOUT_MS, DB_POOL_MAX.
+ * database), PORT (3101), JWT_SECRET (the monolith's), SHADOW_SECRET (the router's, for
+ * shadow writes in dry-run), HOST, LOG_LEVEL, DB_SCHEMA, MIGRATE_ON_START, BODY_LIMIT,
+ * SHUTDOWN_TIMEOUT_MS, DB_POOL_MAX.
  */
 export const catalogConfigSchema = serviceConfigSchema({ port: 3101, schema: 'catalog' });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseByteSize, platformConfigSchema } from '../../../platform/src/index.js';
+import { loadConfig, parseByteSize, platformConfigSchema, serviceConfigSchema } from '../../../platform/src/index.js';
 import { monolithConfigSchema } from '../../../monolith/src/config.js';
 
 describe('configuration', () => {
@@ -50,5 +50,17 @@ describe('configuration', () => {
     ).toThrowError(
       /JWT_SECRET: set a secret of your own in production[\s\S]*DB_ROLE_PASSWORD: set a password of your own/,
     );
+  });
+
+  it('reads SHADOW_SECRET in the monolith and in services: optional, 32 characters or more', () => {
+    const service = serviceConfigSchema({ port: 3101, schema: 'catalog' });
+    const database = { DATABASE_URL: 'postgres://a@b/c' };
+    expect(loadConfig(monolithConfigSchema, database).SHADOW_SECRET).toBeUndefined();
+    expect(loadConfig(service, { ...database, SHADOW_SECRET: 's'.repeat(32) }).SHADOW_SECRET).toBe('s'.repeat(32));
+    for (const schema of [monolithConfigSchema, service]) {
+      expect(() => loadConfig(schema, { ...database, SHADOW_SECRET: 'too short' })).toThrowError(
+        /SHADOW_SECRET: use at least 32 characters/,
+      );
+    }
   });
 });

@@ -31,8 +31,9 @@ import { serviceConfigSchema } from '${platform}';
 
 /**
  * The ${manifest.name} service's environment, validated once at startup: DATABASE_URL (its own
- * database), PORT (${manifest.port}), JWT_SECRET (the monolith's), HOST, LOG_LEVEL, DB_SCHEMA,
- * MIGRATE_ON_START, BODY_LIMIT, SHUTDOWN_TIMEOUT_MS, DB_POOL_MAX.
+ * database), PORT (${manifest.port}), JWT_SECRET (the monolith's), SHADOW_SECRET (the router's, for
+ * shadow writes in dry-run), HOST, LOG_LEVEL, DB_SCHEMA, MIGRATE_ON_START, BODY_LIMIT,
+ * SHUTDOWN_TIMEOUT_MS, DB_POOL_MAX.
  */
 export const ${configSchemaName(manifest.name)} = serviceConfigSchema({ port: ${manifest.port}, schema: '${manifest.schema}' });
 
@@ -72,6 +73,8 @@ export function create${Name}Service(deps: { config: ${Name}Config; logger: Logg
     bodyLimit: config.BODY_LIMIT,
     readiness: [{ name: 'db', check: async () => void (await db.raw('select 1')) }],
     routes: [{ path: '${manifest.mountPath}', router: ${factory.name}(${args.join(', ')}) }],
+    shadowSecret: config.SHADOW_SECRET,
+    databases: [db],
   });
   return { ...http, db, close: () => db.destroy() };
 }

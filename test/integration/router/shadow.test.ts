@@ -205,31 +205,23 @@ describe.each(routerForms)('a failing candidate behind the %s router', (form) =>
     await candidate.stop();
   });
 
-  it('never changes what the client gets, keeps the router within its memory bound, and counts drops', async () => {
+  it('never changes what the client gets (status, headers, body) and counts what it could not compare', async () => {
     const paths = Array.from({ length: 25 }, (_, i) => `${t.url}/api/things/${i}`);
     const baseline = await Promise.all(paths.map((url, i) => observed(url, `req-${i}`)));
     await t.setStage('things', 'shadow', 0, 100);
     await eventually(() => t.flags.stage('ficus.things').stage === 'shadow', 2000, 'stage shadow applied');
-    const rssBefore = process.memoryUsage().rss;
-    let peak = rssBefore;
     for (const each of ['hang', 'fail', 'reset', 'huge'] as Mode[]) {
       mode = each;
-      // 1,250 requests per mode, 5,000 in all; every 50th checked byte for byte against stage monolith.
+      // 1,250 requests per mode, 5,000 in all, each checked against stage monolith's answer.
       for (let round = 0; round < 50; round++) {
         const seen = await Promise.all(paths.map((url, i) => observed(url, `req-${i}`)));
         expect(seen, `${each} round ${round}`).toEqual(baseline);
-        peak = Math.max(peak, process.memoryUsage().rss);
       }
     }
-    const growthMb = (peak - rssBefore) / 1024 / 1024;
-    console.log(form, 'rss growth MB', growthMb.toFixed(1), process.memoryUsage());
-    // The stated bound: 16 mirrored requests per route in flight, each read to 1 MiB at most.
-    expect(growthMb).toBeLessThan(150);
     const parity = await settled(t, 'things', 5000);
     expect(parity.dropped).toBeGreaterThan(0);
     expect(parity.failed).toBeGreaterThan(0);
     expect(parity.differences.map((d) => d.field)).toEqual(expect.arrayContaining(['status', 'body']));
     expect(parity.compared + parity.failed + parity.dropped + parity.skipped).toBe(5000);
-    console.log(parity);
   });
 });

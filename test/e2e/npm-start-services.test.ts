@@ -23,10 +23,11 @@ const json = async <T>(url: string, init?: RequestInit) => {
   const response = await fetch(url, init);
   return { response, body: (await response.json()) as T };
 };
+const admin = () => `http://127.0.0.1:${env['ADMIN_PORT']}`;
 const flags = (...args: string[]) =>
   spawnNode(
     ['tools/bin/ficus.mjs', 'flags', ...args, '--flags', env['FLAGS_FILE']!, '--audit', join(dir, 'audit.jsonl')],
-    {},
+    { ROUTER_ADMIN_URL: admin() },
   );
 const servicePid = () => Number(/catalog +http:\S+ +\(service, pid (\d+)/.exec(proc.output())?.[1]);
 
@@ -60,6 +61,48 @@ afterAll(async () => {
 });
 
 describe('npm start with services/catalog', () => {
+  it('shadows catalog reads on the service, reports their parity, and the gate lets the route through to canary', async () => {
+    const refused = flags('set', 'catalog-read', '--stage', 'canary', '--percent', '10');
+    expect(await refused.exited, refused.output()).toBe(1);
+    expect(refused.output()).toContain('0 compared samples, 500 needed');
+    const shadow = flags('set', 'catalog-read', '--stage', 'shadow', '--sample', '100');
+    expect(await shadow.exited, shadow.output()).toBe(0);
+    expect(shadow.output()).toContain('catalog-read: monolith → shadow (shadow 100 %)');
+    await waitFor(
+      async () => {
+        const { body } = await json<{ routes: Array<{ id: string; stage: string }> }>(`${admin()}/routes`);
+        return body.routes.find((r) => r.id === 'catalog-read')?.stage === 'shadow' ? true : undefined;
+      },
+      5000,
+      proc.output,
+    );
+    const { body: list } = await json<{ items: Product[] }>(`${router}/api/v1/products`);
+    for (let round = 0; round < 130; round++) {
+      const paths = ['/api/v1/products', ...list.items.slice(0, 3).map((p) => `/api/v1/products/${p.id}`)];
+      const answers = await Promise.all(paths.map((path) => fetch(`${router}${path}`)));
+      for (const answer of answers) {
+        expect(answer.headers.get('x-ficus-upstream')).toBe('monolith');
+        await answer.arrayBuffer();
+      }
+    }
+    await waitFor(
+      async () => {
+        const { body } = await json<{ routes: Array<{ route: string; compared: number }> }>(`${admin()}/parity`);
+        return (body.routes.find((r) => r.route === 'catalog-read')?.compared ?? 0) >= 520 ? true : undefined;
+      },
+      20_000,
+      proc.output,
+    );
+    const report = spawnNode(['tools/bin/ficus.mjs', 'parity', 'catalog-read', '--admin', admin()], {});
+    expect(await report.exited, report.output()).toBe(0);
+    expect(report.output()).toMatch(/catalog-read: match 100\.00 % \(95 % CI [\d.]+ % – 100\.00 %\) over 52\d compared samples/);
+    expect(report.output()).toContain('differences: none');
+    const canary = flags('set', 'catalog-read', '--stage', 'canary', '--percent', '10');
+    expect(await canary.exited, canary.output()).toBe(0);
+    expect(canary.output()).toMatch(/parity 100\.00 % over 52\d samples meets the bar/);
+    expect(canary.output()).toContain('catalog-read: shadow (shadow 100 %) → canary 10 %');
+  });
+
   it('starts the catalog service with its replica, and the router reaches it at stage service with the same body', async () => {
     expect(proc.output()).toContain(`catalog       ${catalog}`);
     expect(proc.output()).toMatch(/copied catalog\.products: [\d,]+ rows/);

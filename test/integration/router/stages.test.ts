@@ -85,7 +85,9 @@ describe('route stages driven by the flags file', () => {
       main(['node', 'ficus', 'flags', ...args, '--routes', t.routesFile, '--flags', t.flagsFile], {
         FICUS_ACTOR: 'ops@example.com',
       });
-    expect(await ficus('set', 'catalog-read', '--stage', 'service')).toBe(0);
+    expect(
+      await ficus('set', 'catalog-read', '--stage', 'service', '--force', '--reason', 'flag mechanics under test'),
+    ).toBe(0);
     await eventually(() => t.router.flags.stage('ficus.catalog-read').stage === 'service', 2000, 'flags applied');
     const during = load(`${t.url}/api/v1/products/1`, { total: 3000, concurrency: 20 });
     await new Promise((resolve) => setTimeout(resolve, 100));

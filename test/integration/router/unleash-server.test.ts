@@ -142,7 +142,15 @@ async function servedByUsers(): Promise<Record<string, number>> {
 describe('flags from a real Unleash server', () => {
   it('creates the missing toggle through the Admin API and the router follows within a refresh interval and 2 s', async () => {
     expect(await servedBy()).toBe('monolith');
-    const output = await flags('set', 'catalog-read', '--stage', 'service');
+    const output = await flags(
+      'set',
+      'catalog-read',
+      '--stage',
+      'service',
+      '--force',
+      '--reason',
+      'flag mechanics under test',
+    );
     expect(output).toContain('catalog-read: monolith → service (Unleash');
     const took = await eventually(async () => (await servedBy()) === 'catalog', refreshMs + 2000, 'router followed');
     expect(took).toBeLessThan(refreshMs + 2000);
@@ -150,7 +158,17 @@ describe('flags from a real Unleash server', () => {
   });
 
   it('a canary set in Unleash splits users; rollback returns everyone to the monolith', async () => {
-    await flags('set', 'catalog-read', '--stage', 'canary', '--percent', '50');
+    await flags(
+      'set',
+      'catalog-read',
+      '--stage',
+      'canary',
+      '--percent',
+      '50',
+      '--force',
+      '--reason',
+      'flag mechanics under test',
+    );
     await eventually(
       () => router.flags.stage('ficus.catalog-read').stage === 'canary',
       refreshMs + 2000,
@@ -168,7 +186,7 @@ describe('flags from a real Unleash server', () => {
   });
 
   it('an Unleash server answering 500 shows on /status, /readyz and in metrics, and changes nothing for clients', async () => {
-    await flags('set', 'catalog-read', '--stage', 'service');
+    await flags('set', 'catalog-read', '--stage', 'service', '--force', '--reason', 'flag mechanics under test');
     await eventually(() => router.flags.stage('ficus.catalog-read').stage === 'service', slowSignal, 'service stage');
     const admin = createAdminApp(router, { logger: createLogger({ level: 'silent', name: 'admin' }) }).app;
     fault = { status: 500 };
@@ -192,7 +210,17 @@ describe('flags from a real Unleash server', () => {
   }, 60_000);
 
   it('follows a toggle without strategies, and serves a rollout it cannot read ("0x64") from the monolith, naming it', async () => {
-    await flags('set', 'catalog-read', '--stage', 'canary', '--percent', '50');
+    await flags(
+      'set',
+      'catalog-read',
+      '--stage',
+      'canary',
+      '--percent',
+      '50',
+      '--force',
+      '--reason',
+      'flag mechanics under test',
+    );
     await eventually(() => router.flags.stage('ficus.catalog-read').stage === 'canary', slowSignal, 'canary applied');
     // No strategies at all: on for everyone, as unleash-client evaluates it; the stage map follows.
     fault = { rewrite: (toggle) => delete toggle['strategies'] };
@@ -218,7 +246,7 @@ describe('flags from a real Unleash server', () => {
   }, 60_000);
 
   it('stopping the Unleash server changes nothing for clients, through the failed polls that follow', async () => {
-    await flags('set', 'catalog-read', '--stage', 'service');
+    await flags('set', 'catalog-read', '--stage', 'service', '--force', '--reason', 'flag mechanics under test');
     await eventually(() => router.flags.stage('ficus.catalog-read').stage === 'service', slowSignal, 'service stage');
     unleash.child.kill('SIGTERM');
     await unleash.exited;

@@ -124,7 +124,21 @@ describe('ficus flags set --percent', () => {
   it('sets a canary, and a round trip back to monolith leaves the flags file byte-identical', async () => {
     const { flags, audit, args } = await flagsCopy();
     const committed = await readFile(flags);
-    expect(await ficus('flags', 'set', 'catalog-read', '--stage', 'canary', '--percent', '10', ...args)).toBe(0);
+    expect(
+      await ficus(
+        'flags',
+        'set',
+        'catalog-read',
+        '--stage',
+        'canary',
+        '--percent',
+        '10',
+        ...args,
+        '--force',
+        '--reason',
+        'flag mechanics under test',
+      ),
+    ).toBe(0);
     expect(written).toContain('catalog-read: monolith → canary 10 %');
     expect(await ficus('flags', 'set', 'catalog-read', '--stage', 'monolith', ...args)).toBe(0);
     expect((await readFile(flags)).equals(committed)).toBe(true);

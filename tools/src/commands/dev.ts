@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
 import {
@@ -35,6 +36,21 @@ const devConfigSchema = z.object({
 type Env = Record<string, string | undefined>;
 
 /**
+ * The router's own database (`<db>_router`) on the demo's server, for parity results; without
+ * the right to create it (a DATABASE_URL of the user's), the router keeps parity in memory.
+ */
+async function routerDatabase(databaseUrl: string, say: (line: string) => void): Promise<string | undefined> {
+  const name = `${databaseName(databaseUrl)}_router`;
+  try {
+    await ensureDatabase(databaseUrl, name);
+    return withDatabase(databaseUrl, name);
+  } catch (error) {
+    say(`ficus: the router keeps parity in memory: database ${name} cannot be created (${(error as Error).message})`);
+    return undefined;
+  }
+}
+
+/**
  * `npm start`: a real PostgreSQL (embedded unless DATABASE_URL is set), every module's
  * migrations and demo data, the monolith, every service under services/ (its own database,
  * migrations, data replicated from its module, a supervised process), and the router in front.
@@ -63,8 +79,11 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
     say(`ficus: using the PostgreSQL server of DATABASE_URL (database ${databaseName(databaseUrl)})`);
   }
   let services: { services: RunningService[]; stop(): Promise<void>; routerEnv: Record<string, string> } | undefined;
+  // One secret for the demo's router and every upstream, so mirrored writes of dry-run routes are
+  // signed and honoured; a new one per run, as nothing outlives the run that needs it.
+  const shadowSecret = env['SHADOW_SECRET'] ?? randomBytes(32).toString('base64url');
   try {
-    const config = loadConfig(monolithConfigSchema, { ...env, DATABASE_URL: databaseUrl });
+    const config = loadConfig(monolithConfigSchema, { ...env, DATABASE_URL: databaseUrl, SHADOW_SECRET: shadowSecret });
     // One readable line per request for a person at a terminal; LOG_FORMAT=json for the raw pino JSON.
     const logger = createLogger({ level: config.LOG_LEVEL, name: 'monolith', pretty: dev.LOG_FORMAT === 'pretty' });
     say('ficus: provisioning module roles and schemas, running migrations');
@@ -92,15 +111,24 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
           ),
         );
       }
-      services = await startServices({ root: '.', databases, env, jwtSecret: config.JWT_SECRET, say });
+      services = await startServices({
+        root: '.',
+        databases,
+        env: { ...env, SHADOW_SECRET: shadowSecret },
+        jwtSecret: config.JWT_SECRET,
+        say,
+      });
     }
     const running = await startMonolith({ config, logger });
+    const parityUrl = env['PARITY_DATABASE_URL'] ?? (await routerDatabase(databaseUrl, say));
     // The router in front: the route table names the monolith by MONOLITH_URL, services by <NAME>_SERVICE_URL.
     const routerEnv = {
       ...env,
       ...services?.routerEnv,
       MONOLITH_URL: env['MONOLITH_URL'] ?? running.url,
       JWT_SECRET: env['JWT_SECRET'] ?? config.JWT_SECRET,
+      SHADOW_SECRET: shadowSecret,
+      ...(parityUrl ? { PARITY_DATABASE_URL: parityUrl } : {}),
     };
     const routerConfig = loadConfig(routerConfigSchema, routerEnv);
     const routerLogger = logger.child({ name: 'router' });
@@ -129,7 +157,12 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
     say(
       `  sandbox cards approve ${sandboxCards.approved}, decline ${sandboxCards.declined}, time out ${sandboxCards.timeout}`,
     );
-    say(`  stages        npx ficus flags status   (set: npx ficus flags set catalog-read --stage canary --percent 20)`);
+    say(
+      `  stages        npx ficus flags status   (shadow: npx ficus flags set catalog-read --stage shadow --sample 100)`,
+    );
+    say(
+      `  parity        npx ficus parity   (${parityUrl ? `stored in database ${databaseName(parityUrl)}` : 'kept in the router'})`,
+    );
     say('Press Ctrl-C to stop.');
     say('');
     exitOnSignals(async (signal) => {

@@ -164,8 +164,10 @@ async function changeStage(
   const store = storeFor(options, env);
   const gate = await checkGate(route, await stageIn(store, route.flag), change, env, out);
   const [serve, shadow] = stageToggles(route, change.stage, change.percent, change.sample);
+  // A route that never sampled gets no shadow toggle to say it does not: the flags stay as they were.
+  const untouched = change.sample === 0 && (await store.get(shadow.name)) === undefined;
   // The stage it replaced, read under the store's lock: two changes at once each audit their own.
-  const previousShadow = await store.put(shadow);
+  const previousShadow = untouched ? undefined : await store.put(shadow);
   const from = withSample(stageOf(await store.put(serve)), sampleOf(previousShadow));
   // Report and audit what the store now holds, not what was meant to be written.
   const to = await stageIn(store, route.flag);

@@ -24,7 +24,8 @@ interface ReplayCommandOptions {
 
 const positive = (what: string) => (value: string) => {
   const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0) throw new InvalidArgumentError(`Use a whole number above 0 for ${what}.`);
+  if (!Number.isInteger(number) || number <= 0)
+    throw new InvalidArgumentError(`Use a whole number above 0 for ${what}.`);
   return number;
 };
 
@@ -48,7 +49,11 @@ export function replayCommand(
     .description('replay a capture (SHADOW_CAPTURE_FILE) or a HAR 1.2 file on a candidate and report parity')
     .argument('<file>', 'capture file (JSON lines) or .har')
     .requiredOption('--candidate <url>', 'the upstream to compare (e.g. the extracted service)', url)
-    .option('--primary <url>', 'ask the serving upstream again per idempotent request, to learn noise (recommended)', url)
+    .option(
+      '--primary <url>',
+      'ask the serving upstream again per idempotent request, to learn noise (recommended)',
+      url,
+    )
     .option('--rate <n>', 'requests per second at most', positive('--rate'))
     .option('--concurrency <n>', 'requests in flight at once', positive('--concurrency'), 32)
     .option('--timeout <ms>', 'longest wait for an answer', positive('--timeout'), 5000)
@@ -91,11 +96,14 @@ export function replayCommand(
       ].join('\n'),
     )
     .action(async (file: string, options: ReplayCommandOptions) => {
-      if (!existsSync(file)) throw new FicusError('FICUS_ERR_CONFIG', `${file}: no such file; give a capture file or a .har`);
+      if (!existsSync(file))
+        throw new FicusError('FICUS_ERR_CONFIG', `${file}: no such file; give a capture file or a .har`);
       const table = existsSync(options.routes) ? loadRouteTable(options.routes, env) : undefined;
       const total = await countExchanges(file);
       const comparator =
-        options.threads > 0 ? workerComparator({ threads: options.threads, maxQueue: 4 * options.concurrency }) : inlineComparator();
+        options.threads > 0
+          ? workerComparator({ threads: options.threads, maxQueue: 4 * options.concurrency })
+          : inlineComparator();
       const tty = progress.isTTY;
       let last = 0;
       const started = performance.now();
@@ -123,8 +131,22 @@ export function replayCommand(
       if (tty) progress.write('\n');
       const rate = result.seconds > 0 ? Math.round(result.replayed / result.seconds) : result.replayed;
       if (options.json)
-        return out(JSON.stringify({ file, replayed: result.replayed, seconds: result.seconds, comparisonsPerSecond: rate, routes: result.report }, null, 2));
-      out(`replayed ${result.replayed.toLocaleString('en-US')} exchanges from ${file} in ${result.seconds.toFixed(1)} s: ${rate.toLocaleString('en-US')} comparisons/s`);
+        return out(
+          JSON.stringify(
+            {
+              file,
+              replayed: result.replayed,
+              seconds: result.seconds,
+              comparisonsPerSecond: rate,
+              routes: result.report,
+            },
+            null,
+            2,
+          ),
+        );
+      out(
+        `replayed ${result.replayed.toLocaleString('en-US')} exchanges from ${file} in ${result.seconds.toFixed(1)} s: ${rate.toLocaleString('en-US')} comparisons/s`,
+      );
       for (const report of result.report) for (const line of formatRouteParity(report)) out(line);
     });
 }

@@ -97,7 +97,13 @@ function fromHar(entry: z.output<typeof harSchema>['log']['entries'][number]): C
     path: url.pathname + url.search,
     headers: harRecord(entry.request.headers),
     ...(text === undefined ? {} : { body: Buffer.from(text).toString('base64') }),
-    response: { upstream: 'har', status: entry.response.status, headers: responseHeaders, ...(body === undefined ? {} : { body }), length },
+    response: {
+      upstream: 'har',
+      status: entry.response.status,
+      headers: responseHeaders,
+      ...(body === undefined ? {} : { body }),
+      length,
+    },
   };
 }
 

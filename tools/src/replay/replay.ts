@@ -66,7 +66,10 @@ function requestHeaders(exchange: CapturedExchange, host: string, extra: Array<[
  * with the same code as the live mirror: the captured response is the primary answer, rules
  * come from the route table, results go through the same recorder into the same report.
  */
-export async function replay(exchanges: AsyncIterable<CapturedExchange>, options: ReplayOptions): Promise<ReplayResult> {
+export async function replay(
+  exchanges: AsyncIterable<CapturedExchange>,
+  options: ReplayOptions,
+): Promise<ReplayResult> {
   const rules = redactRules();
   const store = new MemoryParityStore();
   const recorder = new ParityRecorder({

@@ -95,7 +95,9 @@ describe('npm start with services/catalog', () => {
     );
     const report = spawnNode(['tools/bin/ficus.mjs', 'parity', 'catalog-read', '--admin', admin()], {});
     expect(await report.exited, report.output()).toBe(0);
-    expect(report.output()).toMatch(/catalog-read: match 100\.00 % \(95 % CI [\d.]+ % – 100\.00 %\) over 52\d compared samples/);
+    expect(report.output()).toMatch(
+      /catalog-read: match 100\.00 % \(95 % CI [\d.]+ % – 100\.00 %\) over 52\d compared samples/,
+    );
     expect(report.output()).toContain('differences: none');
     const canary = flags('set', 'catalog-read', '--stage', 'canary', '--percent', '10');
     expect(await canary.exited, canary.output()).toBe(0);

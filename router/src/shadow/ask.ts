@@ -12,7 +12,10 @@ export interface AskBounds {
 }
 
 /** An undici pool for mirrored or replayed requests, apart from the pools that serve clients. */
-export function mirrorPool(origin: string, options: { connections: number; timeoutMs: number; connectTimeoutMs?: number }): Pool {
+export function mirrorPool(
+  origin: string,
+  options: { connections: number; timeoutMs: number; connectTimeoutMs?: number },
+): Pool {
   return new Pool(origin, {
     connections: options.connections,
     connect: { timeout: Math.min(options.connectTimeoutMs ?? 1000, options.timeoutMs) },
@@ -46,7 +49,11 @@ export async function ask(
       copy.add(chunk as Buffer);
       if (copy.length > bounds.readLimit) {
         response.body.destroy();
-        return { status: response.statusCode, headers: response.headers, body: { length: copy.length, sha256: 'over-length' } };
+        return {
+          status: response.statusCode,
+          headers: response.headers,
+          body: { length: copy.length, sha256: 'over-length' },
+        };
       }
     }
     return { status: response.statusCode, headers: response.headers, body: copy.result() };

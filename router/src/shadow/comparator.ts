@@ -30,6 +30,9 @@ export function workerComparator(options: { threads: number; maxQueue: number })
     minThreads: 1,
     maxThreads: options.threads,
     maxQueue: options.maxQueue,
+    // Jobs go to a worker without waiting for the proxying thread to take the last result: on a
+    // busy event loop, one job at a time would leave the worker idle between jobs.
+    concurrentTasksPerWorker: 32,
     idleTimeout: 60_000,
     ...(fromSource ? { execArgv: [...process.execArgv, '--import', import.meta.resolve('tsx')] } : {}),
   });

@@ -139,6 +139,7 @@ export class Mirror implements ShadowTap {
       noise ? this.#ask(sample.servedBy, sample) : undefined,
     ]).finally(release);
     if ('error' in candidate) return recorder.uncompared(meta, 'failed', candidate.error);
+    if (comparator.full) return recorder.uncompared(meta, 'dropped', 'compare-queue');
     const job: CompareJob = {
       primary,
       candidate,
@@ -152,7 +153,8 @@ export class Mirror implements ShadowTap {
       this.#options.onCompared?.((performance.now() - started) / 1000);
       recorder.record(meta, { primary, candidate }, result);
     } catch (error) {
-      const queueFull = /queue is full/i.test((error as Error).message);
+      // piscina refuses a job beyond maxQueue ("Task queue is at limit"): a drop, not a failure.
+      const queueFull = /queue is (at limit|full)/i.test((error as Error).message);
       recorder.uncompared(meta, queueFull ? 'dropped' : 'failed', queueFull ? 'compare-queue' : 'compare-error');
       if (!queueFull)
         this.#options.logger.warn({ route: route.id, err: (error as Error).message }, 'shadow comparison failed');

@@ -230,3 +230,38 @@ describe.each(routerForms)('a failing candidate behind the %s router', (form) =>
     expect(parity.compared + parity.failed + parity.dropped + parity.skipped).toBe(5000);
   });
 });
+
+describe.each(routerForms)('the monolith as its own candidate behind the %s router (A/A)', (form) => {
+  let monolith: ScriptedUpstream;
+  let t: FormRouter;
+
+  beforeAll(async () => {
+    monolith = await startScriptedUpstream('monolith', (req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(product(req.url!.split('/').pop()!, 10));
+    });
+    t = await startRouterForm(
+      form,
+      routeTableYaml(
+        { monolith: monolith.url, twin: monolith.url },
+        { things: { path: '/api/things/**', service: 'twin', extra: '    shadow: { concurrency: 64 }' } },
+      ),
+    );
+  });
+  afterAll(async () => {
+    await t.close();
+    await monolith.stop();
+  });
+
+  it('flags at most 0.03 % of 5,000 requests whose answers carry their own ids and timestamps', async () => {
+    await t.setStage('things', 'shadow', 0, 100);
+    await eventually(() => t.flags.stage('ficus.things').stage === 'shadow', 2000, 'stage shadow applied');
+    const result = await load(`${t.url}/api/things/7`, { total: 5000, concurrency: 16 });
+    expect(result.statuses[200]).toBe(5000);
+    const parity = await settled(t, 'things', 5000);
+    expect(parity.compared).toBeGreaterThan(4500);
+    expect(parity.differ / parity.compared).toBeLessThanOrEqual(0.0003);
+    expect(parity.differences).toEqual([]);
+    expect(parity.noise.map((d) => d.field).sort()).toEqual(['$.at', '$.requestId']);
+  });
+});

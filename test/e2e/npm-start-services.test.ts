@@ -67,7 +67,7 @@ describe('npm start with services/catalog', () => {
     expect(refused.output()).toContain('0 compared samples, 500 needed');
     const shadow = flags('set', 'catalog-read', '--stage', 'shadow', '--sample', '100');
     expect(await shadow.exited, shadow.output()).toBe(0);
-    expect(shadow.output()).toContain('catalog-read: monolith → shadow (shadow 100 %)');
+    expect(shadow.output()).toContain('catalog-read: monolith → shadow 100 %');
     await waitFor(
       async () => {
         const { body } = await json<{ routes: Array<{ id: string; stage: string }> }>(`${admin()}/routes`);
@@ -102,7 +102,7 @@ describe('npm start with services/catalog', () => {
     const canary = flags('set', 'catalog-read', '--stage', 'canary', '--percent', '10');
     expect(await canary.exited, canary.output()).toBe(0);
     expect(canary.output()).toMatch(/parity 100\.00 % over 52\d samples meets the bar/);
-    expect(canary.output()).toContain('catalog-read: shadow (shadow 100 %) → canary 10 %');
+    expect(canary.output()).toContain('catalog-read: shadow 100 % → canary 10 %');
   });
 
   it('starts the catalog service with its replica, and the router reaches it at stage service with the same body', async () => {

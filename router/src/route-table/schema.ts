@@ -61,6 +61,11 @@ const promoteSchema = z.strictObject({
   minParity: z.number().min(0).max(1).default(0.99),
   /** Compared samples needed before the parity counts (default 500). */
   minSamples: z.number().int().min(0).default(500),
+  /** How far back samples count: `30m`, `1h`, `7d` (default 24h), so a fixed difference ages out. */
+  window: z
+    .string()
+    .regex(/^\d+(s|m|h|d)$/, 'expected a duration such as 30m, 1h or 7d')
+    .default('24h'),
 });
 
 const routeSchema = z.strictObject({

@@ -5,7 +5,6 @@ import type { Answer, CompareResult } from './compare-sample.js';
 import { judgeField } from './noise.js';
 import { redactHeaders, redactJson, redactPath, type RedactRules } from './redact.js';
 import type { CountRow, Example, ExampleAnswer, FieldRow, ParityBatch, ParityStore } from './store.js';
-import { examplesPerField } from './store.js';
 
 /** What happened to a sampled request. */
 export type SampleOutcome = 'match' | 'differ' | 'failed' | 'dropped' | 'skipped';
@@ -31,6 +30,8 @@ export interface RecorderEvents {
 const maxFieldsPerRoute = 1000;
 const maxEndpointsPerRoute = 200;
 const maxPendingExamples = 50;
+/** One example per route, field and kind this often at most; the store keeps the latest few. */
+const exampleEveryMs = 5000;
 /** Body text kept in an example. */
 const exampleBodyLimit = 64 * 1024;
 
@@ -39,6 +40,7 @@ interface Learned {
   samples: number;
   fields: Map<string, { raw: number; noise: number }>;
   endpoints: Set<string>;
+  /** When an example of each field and kind was last kept. */
   examples: Map<string, number>;
 }
 
@@ -203,10 +205,12 @@ export class ParityRecorder {
   ): void {
     const first = flagged[0]!;
     const key = keyOf(first);
-    const kept = learned.examples.get(key) ?? 0;
-    if (kept >= examplesPerField || this.#examples.length >= maxPendingExamples) return;
+    const now = Date.now();
+    const last = learned.examples.get(key);
+    if (last !== undefined && now - last < exampleEveryMs) return;
+    if (this.#examples.length >= maxPendingExamples) return;
     if ('error' in answers.primary || 'error' in answers.candidate) return;
-    learned.examples.set(key, kept + 1);
+    learned.examples.set(key, now);
     const answer = (a: Extract<Answer, { status: number }>, upstream: string): ExampleAnswer => ({
       upstream,
       status: a.status,

@@ -60,41 +60,44 @@ export class PgParityStore implements ParityStore {
   async write(batch: ParityBatch): Promise<void> {
     await this.#tables();
     const db = this.#db;
-    const minute = (ms: number) => new Date(ms).toISOString();
+    const iso = (ms: number) => new Date(ms).toISOString();
     await db.transaction(async (trx) => {
       if (batch.counts.length)
         await trx(`${schema}.parity_counts`)
-          .insert(batch.counts.map((r) => ({ ...r, minute: minute(r.minute) })))
+          .insert(batch.counts.map((r) => ({ ...r, minute: iso(r.minute) })))
           .onConflict(['route', 'endpoint', 'minute', 'name'])
           .merge({ count: trx.raw('parity_counts.count + excluded.count') });
       if (batch.fields.length)
         await trx(`${schema}.parity_fields`)
-          .insert(batch.fields.map((r) => ({ ...r, minute: minute(r.minute) })))
+          .insert(batch.fields.map((r) => ({ ...r, minute: iso(r.minute) })))
           .onConflict(['route', 'endpoint', 'minute', 'field', 'kind'])
           .merge({
             raw: trx.raw('parity_fields.raw + excluded.raw'),
             noise: trx.raw('parity_fields.noise + excluded.noise'),
             flagged: trx.raw('parity_fields.flagged + excluded.flagged'),
           });
-      for (const example of batch.examples)
+      for (const example of batch.examples) {
         await trx.raw(
           `insert into ${schema}.parity_examples (id, at, route, endpoint, field, kind, example)
-           select ?, ?, ?, ?, ?, ?, ?::jsonb
-           where (select count(*) from ${schema}.parity_examples where route = ? and field = ? and kind = ?) < ?`,
+           values (?, ?, ?, ?, ?, ?, ?::jsonb) on conflict (id) do nothing`,
           [
             example.id,
-            minute(example.at),
+            iso(example.at),
             example.route,
             example.endpoint,
             example.field,
             example.kind,
             JSON.stringify(example),
-            example.route,
-            example.field,
-            example.kind,
-            examplesPerField,
           ],
         );
+        // The latest few per route, field and kind are kept: a difference found today has today's examples.
+        await trx.raw(
+          `delete from ${schema}.parity_examples where id in (
+             select id from ${schema}.parity_examples where route = ? and field = ? and kind = ?
+             order by at desc, id offset ?)`,
+          [example.route, example.field, example.kind, examplesPerField],
+        );
+      }
     });
   }
 

@@ -77,7 +77,7 @@ export interface ParityStore {
   close(): Promise<void>;
 }
 
-/** Examples kept per route, field and kind (in any store). */
+/** Examples kept per route, field and kind (in any store): the latest ones. */
 export const examplesPerField = 5;
 
 const countKey = (r: CountRow) => `${r.route}\u0000${r.endpoint}\u0000${r.minute}\u0000${r.name}`;
@@ -133,10 +133,12 @@ export class MemoryParityStore implements ParityStore {
       } else this.#fields.set(fieldKey(row), { ...row });
     }
     for (const example of batch.examples) {
+      this.#examples.push(example);
       const same = this.#examples.filter(
         (e) => e.route === example.route && e.field === example.field && e.kind === example.kind,
       );
-      if (same.length < examplesPerField) this.#examples.push(example);
+      // The oldest of its field and kind makes way.
+      if (same.length > examplesPerField) this.#examples.splice(this.#examples.indexOf(same[0]!), 1);
     }
     const oldest = Date.now() - this.#keepMinutes * 60_000;
     for (const [key, row] of this.#counts) if (row.minute < oldest) this.#counts.delete(key);

@@ -16,6 +16,7 @@ import { appendAudit } from '../flags/audit.js';
 import { FileFlagStore, UnleashFlagStore, type FlagStore } from '../flags/flag-store.js';
 import { formatDifferences } from '../parity/format.js';
 import { judgePromotion, promotes } from '../parity/gate.js';
+import { parseSince } from '../parity/since.js';
 import { paritySource, type ParitySourceOptions } from '../parity/source.js';
 
 type Env = Record<string, string | undefined>;
@@ -27,6 +28,7 @@ interface CommonOptions {
 }
 
 interface SetOptions extends CommonOptions, ParitySourceOptions {
+  since?: number;
   stage: Stage;
   percent?: number;
   sample?: number;
@@ -35,8 +37,8 @@ interface SetOptions extends CommonOptions, ParitySourceOptions {
 }
 
 function describe(stage: RouteStage): string {
-  const serving =
-    stage.stage === 'canary' ? `canary ${stage.percent} %` : stage.stage === 'shadow' ? 'shadow' : stage.stage;
+  if (stage.stage === 'shadow') return `shadow ${stage.sample} %`;
+  const serving = stage.stage === 'canary' ? `canary ${stage.percent} %` : stage.stage;
   return stage.sample ? `${serving} (shadow ${stage.sample} %)` : serving;
 }
 
@@ -93,6 +95,8 @@ interface Change {
   /** Set when the parity gate was overridden. */
   force?: { reason: string } | undefined;
   parity?: ParitySourceOptions;
+  /** Samples from this time on count for the gate (default: the route's promote.window back from now). */
+  since?: number | undefined;
 }
 
 /**
@@ -109,18 +113,20 @@ async function checkGate(
   const to: RouteStage = { stage: change.stage, percent: change.percent };
   if (route.promote === false || !promotes(from, to)) return undefined;
   const rule = route.promote;
-  let numbers: Record<string, unknown>;
+  let numbers: Record<string, unknown> = {};
   let problem: string[];
   let details: string[] = [];
   const source = paritySource(change.parity ?? {}, env);
   try {
-    const [parity] = await source.report({ route: route.id });
+    const since = change.since ?? parseSince(rule.window);
+    const [parity] = await source.report({ route: route.id, since });
     const verdict = judgePromotion(rule, parity);
     numbers = {
       compared: parity?.compared ?? 0,
       matchRate: parity?.matchRate ?? null,
       minParity: rule.minParity,
       minSamples: rule.minSamples,
+      since: new Date(since).toISOString(),
       source: source.description,
     };
     if (verdict.pass) {
@@ -323,13 +329,19 @@ export function flagsCommand(
     .option('--reason <text>', 'why the parity gate is overridden (with --force)')
     .option('--database <url>', 'parity from this PostgreSQL database (default PARITY_DATABASE_URL)')
     .option('--admin <url>', 'parity from this router admin API (default ROUTER_ADMIN_URL or http://127.0.0.1:8081)')
+    .option(
+      '--since <duration>',
+      "samples of the last 30m, 1h, 7d count for the gate (default: the route's promote.window, 24h)",
+      (value) => parseSince(value),
+    )
     .addHelpText(
       'after',
       [
         '',
         'Parity gate: moving a route to canary (or a larger canary) or to service needs its shadow parity to meet the',
-        "route's promote rule in the route table (default promote: { minParity: 0.99, minSamples: 500 }; promote: false",
-        'turns it off). Below it the change is refused with the numbers and the top differences; --force --reason "..."',
+        "route's promote rule in the route table (default promote: { minParity: 0.99, minSamples: 500, window: 24h };",
+        'promote: false turns it off), counting the samples of the window (--since to choose another). Below it the',
+        'change is refused with the numbers and the top differences; --force --reason "..."',
         'goes on and the audit log records it. Moves back (rollback) are never gated.',
         '',
         'Examples:',
@@ -350,6 +362,7 @@ export function flagsCommand(
         sample,
         force: options.force ? { reason: options.reason!.trim() } : undefined,
         parity: { database: options.database, admin: options.admin },
+        since: options.since,
       });
     });
 

@@ -80,7 +80,7 @@ export function withSample(serve: RouteStage, sample: number): RouteStage {
 }
 
 /** The shadow toggle ficus writes: sampled at random per request, not per user. */
-export function shadowToggle(flag: string, routeId: string, sample: number): Feature {
+function shadowToggle(flag: string, routeId: string, sample: number): Feature {
   return {
     name: shadowFlagOf(flag),
     enabled: sample > 0,

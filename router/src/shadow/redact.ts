@@ -7,7 +7,7 @@ export interface RedactRules {
   fields: RegExp;
 }
 
-export const defaultRedactHeaders = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'];
+const defaultRedactHeaders = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'];
 const defaultFieldPattern = 'pass(word)?|secret|token|api[-_]?key|authorization|card[-_]?number|cvv|cvc|pan';
 
 /** Rules with the defaults plus `extra` header and field names (case-insensitive). */

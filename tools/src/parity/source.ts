@@ -18,7 +18,7 @@ export interface ParitySourceOptions {
   admin?: string | undefined;
 }
 
-export const defaultAdminUrl = 'http://127.0.0.1:8081';
+const defaultAdminUrl = 'http://127.0.0.1:8081';
 
 /** The router's PostgreSQL parity store, which every router writes to. */
 function fromDatabase(url: string): ParitySource {

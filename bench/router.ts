@@ -6,9 +6,15 @@
  *   express + hpm     express + http-proxy-middleware, no features
  *   ficus monolith    ficus router, route at stage monolith
  *   ficus canary 50%  ficus router, route at canary 50 % (flag evaluated per request, sticky per user)
+ *   ficus shadow 100%       route at stage shadow, every request mirrored to a candidate that is
+ *                           another instance of the upstream (same bytes) and compared
+ *   ficus shadow 100% slow  the same with a candidate answering after 200 ms (samples beyond the
+ *                           route's shadow concurrency are dropped and counted, never queued)
  * Each variant is its own process. After a warm-up of at least 10 s, rounds run the variants
  * interleaved (so drift hits all of them alike); the table shows medians over rounds and the
  * ratios the targets are stated in. Absolute numbers drift on shared machines; ratios less so.
+ * The shadow variants are judged against ficus monolith (the same router without a sample), and
+ * their comparisons and drops per second are read from the router's ficus_shadow_samples_total.
  * Load comes from wrk when installed (apt-get install wrk), else autocannon.
  * Environment: BENCH_ROUNDS (7), BENCH_SECONDS (5), BENCH_CONNECTIONS (32), BENCH_WARMUP_SECONDS (12), BENCH_TOOL.
  */
@@ -29,16 +35,18 @@ const path = '/api/v1/products/42';
 // With two or more cores and taskset (util-linux), each proxy under test gets core 1 to
 // itself while the load generator and the upstream share core 0: the proxies are measured
 // on one core each, as the targets are stated, and stop stealing time from the generator.
+// The shadow candidates are upstreams too and share core 0; the comparison worker thread is
+// the router's own, so it competes with the proxying on core 1, as it would in production.
 const pinning = availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
 if (pinning) spawnSync('taskset', ['-cp', '0', String(process.pid)]);
 
 const children: ChildProcess[] = [];
-/** Starts a server process; returns its URL and pid (taskset execs node, so the pid is node's). */
-async function start(args: string[]): Promise<{ url: string; pid: number }> {
+/** Starts a server process; returns its URL, pid (taskset execs node, so the pid is node's) and process. */
+async function start(args: string[]): Promise<{ url: string; pid: number; child: ChildProcess }> {
   const port = await freePort();
   const command = [process.execPath, '--import', 'tsx', 'bench/servers.ts', args[0]!, String(port), ...args.slice(1)];
   const pinned = pinning ? ['taskset', '-c', args[0] === 'upstream' ? '0' : '1', ...command] : command;
-  const child = spawn(pinned[0]!, pinned.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(pinned[0]!, pinned.slice(1), { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   children.push(child);
   let out = '';
   await new Promise<void>((resolve, reject) => {
@@ -48,7 +56,21 @@ async function start(args: string[]): Promise<{ url: string; pid: number }> {
     });
     child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
   });
-  return { url: `http://127.0.0.1:${port}`, pid: child.pid! };
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, child };
+}
+
+/** A ficus process's ficus_shadow_samples_total by outcome, asked over IPC (see bench/servers.ts). */
+async function shadowCounts(child: ChildProcess): Promise<Record<string, number>> {
+  const answer = new Promise<Record<string, number>>((resolve) => {
+    const listen = (message: { shadowCounts?: Record<string, number> }) => {
+      if (!message.shadowCounts) return;
+      child.off('message', listen);
+      resolve(message.shadowCounts);
+    };
+    child.on('message', listen);
+  });
+  child.send('shadow-counts');
+  return answer;
 }
 
 /** CPU time (user + system) a process has used, in milliseconds, from /proc; undefined elsewhere. */
@@ -71,6 +93,8 @@ interface Sample {
   p99: number;
   non2xx: number;
   errors: number;
+  /** Shadow samples per second over the window, by outcome (shadow variants only). */
+  shadow: { compared: number; differ: number; dropped: number; failed: number } | undefined;
 }
 
 // 500 users, each request from the next one, for every variant: the canary needs user ids,
@@ -99,7 +123,9 @@ function milliseconds(text: string): number {
   return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
 }
 
-async function measureWrk(url: string, durationSeconds: number): Promise<Omit<Sample, 'cpuPerK'>> {
+type Load = Omit<Sample, 'cpuPerK' | 'shadow'>;
+
+async function measureWrk(url: string, durationSeconds: number): Promise<Load> {
   const args = ['-t1', `-c${connections}`, `-d${durationSeconds}s`, '--latency', '-s', wrkScript, `${url}${path}`];
   const child = spawn(pinning ? 'taskset' : 'wrk', pinning ? ['-c', '0', 'wrk', ...args] : args, {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -119,17 +145,38 @@ async function measureWrk(url: string, durationSeconds: number): Promise<Omit<Sa
   return { requests, rps, p50, p99, non2xx, errors };
 }
 
-async function measure(target: { url: string; pid?: number }, durationSeconds: number): Promise<Sample> {
+interface Target {
+  url: string;
+  pid?: number;
+  /** Set for the shadow variants: the router process whose shadow counters are read. */
+  shadow?: ChildProcess;
+}
+
+async function measure(target: Target, durationSeconds: number): Promise<Sample> {
+  const countsBefore = target.shadow && (await shadowCounts(target.shadow));
+  const started = performance.now();
   const before = cpuMs(target.pid);
   const sample = await measureLoad(target.url, durationSeconds);
   const after = cpuMs(target.pid);
+  const countsAfter = target.shadow && (await shadowCounts(target.shadow));
+  const elapsed = (performance.now() - started) / 1000;
+  const perSecond = (...outcomes: string[]) =>
+    outcomes.reduce((n, o) => n + (countsAfter![o] ?? 0) - (countsBefore![o] ?? 0), 0) / elapsed;
   return {
     ...sample,
     cpuPerK: before === undefined || after === undefined ? undefined : ((after - before) * 1000) / sample.requests,
+    shadow: countsBefore
+      ? {
+          compared: perSecond('match', 'differ'),
+          differ: perSecond('differ'),
+          dropped: perSecond('dropped'),
+          failed: perSecond('failed'),
+        }
+      : undefined,
   };
 }
 
-async function measureLoad(url: string, durationSeconds: number): Promise<Omit<Sample, 'cpuPerK'>> {
+async function measureLoad(url: string, durationSeconds: number): Promise<Load> {
   if (useWrk) return measureWrk(url, durationSeconds);
   const result = await autocannon({
     url: `${url}${path}`,
@@ -155,12 +202,20 @@ const median = (values: number[]) => {
 
 try {
   const upstream = (await start(['upstream'])).url;
-  const variants = [
+  const candidate = (await start(['upstream'])).url;
+  const slowCandidate = (await start(['upstream', '200'])).url;
+  const shadowVariant = async (name: string, candidateUrl: string) => {
+    const router = await start(['ficus', upstream, 'shadow', '100', candidateUrl]);
+    return { name, url: router.url, pid: router.pid, shadow: router.child };
+  };
+  const variants: Array<Target & { name: string }> = [
     { name: 'direct', url: upstream },
     { name: 'bare node:http', ...(await start(['bare', upstream])) },
     { name: 'express + hpm', ...(await start(['express', upstream])) },
     { name: 'ficus monolith', ...(await start(['ficus', upstream, 'monolith', '0'])) },
     { name: 'ficus canary 50%', ...(await start(['ficus', upstream, 'canary', '50'])) },
+    await shadowVariant('ficus shadow 100%', candidate),
+    await shadowVariant('ficus shadow 100% slow', slowCandidate),
   ];
   process.stderr.write(
     `node ${process.version}, ${connections} connections, warm-up ${warmupSeconds} s, ${rounds} rounds × ${seconds} s per variant, ${pinning ? 'proxies pinned to core 1, load generator and upstream to core 0' : 'no CPU pinning'}, load from ${useWrk ? 'wrk' : 'autocannon'}\n`,
@@ -218,10 +273,55 @@ try {
   console.log(
     `\nnode ${process.version}; ${connections} connections; ${rounds} interleaved rounds of ${seconds} s after ${warmupSeconds} s warm-up; req/s and latencies are medians over rounds, ratios are medians of per-round ratios; ${pinning ? 'each proxy pinned to its own core' : 'no CPU pinning'}; load from ${useWrk ? 'wrk' : 'autocannon'}.`,
   );
-  for (const s of summary.filter((x) => x.name.startsWith('ficus'))) {
-    const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  for (const s of summary.filter((x) => x.name.startsWith('ficus') && !x.name.startsWith('ficus shadow'))) {
     console.log(
       `${s.name}: throughput ≥0.85× bare ${verdict(s.vsBare >= 0.85)}, ≥1.2× express+hpm ${verdict(s.vsHpm >= 1.2)}, p99 ≤1.3× bare ${verdict(s.p99VsBare <= 1.3)}`,
+    );
+  }
+
+  // Shadow traffic against the same router without a sample, paired per round like the ratios above.
+  const base = 'ficus monolith';
+  const shadowed = variants.filter((v) => v.shadow).map((v) => v.name);
+  const perSecond = (name: string, pick: (x: NonNullable<Sample['shadow']>) => number) =>
+    median(of(name).map((x) => (x.shadow ? pick(x.shadow) : Number.NaN)));
+  // The p99 target is 1.2× the monolith's p99 plus 1 ms; per round, how far under (negative) or over it.
+  const p99Over = (name: string) => median(of(name).map((x, i) => x.p99 - (1.2 * of(base)[i]!.p99 + 1)));
+  console.log(
+    `\n| shadow variant | req/s | × ${base} | p99 ms | p99 × ${base} | p99 limit ms | ` +
+      'comparisons/s | dropped/s | failed/s | differ/s |',
+  );
+  console.log(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
+  for (const name of shadowed) {
+    const s = summary.find((x) => x.name === name)!;
+    const limit = 1.2 * median(of(base).map((x) => x.p99)) + 1;
+    console.log(
+      `| ${name} | ${Math.round(s.rps)} | ${cell(pairedRatio(name, base, (x) => x.rps))} | ${cell(s.p99, 1)} | ` +
+        `${cell(pairedRatio(name, base, (x) => x.p99))} | ${cell(limit, 1)} | ${cell(
+          perSecond(name, (x) => x.compared),
+          0,
+        )} | ` +
+        `${cell(
+          perSecond(name, (x) => x.dropped),
+          0,
+        )} | ${cell(
+          perSecond(name, (x) => x.failed),
+          0,
+        )} | ` +
+        `${cell(
+          perSecond(name, (x) => x.differ),
+          0,
+        )} |`,
+    );
+  }
+  console.log(
+    "\nshadow: sample 100 %, candidate on the upstream's core, comparisons in the router's worker thread; " +
+      'comparisons, drops and failures per second from ficus_shadow_samples_total over each window, medians over rounds.',
+  );
+  for (const name of shadowed) {
+    console.log(
+      `${name}: throughput ≥0.85× ${base} ${verdict(pairedRatio(name, base, (x) => x.rps) >= 0.85)}, ` +
+        `p99 ≤1.2× ${base} + 1 ms ${verdict(p99Over(name) <= 0)}`,
     );
   }
 } finally {

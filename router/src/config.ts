@@ -73,6 +73,8 @@ export const routerConfigSchema = z
     SHADOW_BODY_LIMIT: byteSize.default(1024 * 1024),
     /** Longest wait for a mirrored answer (headers and body). */
     SHADOW_TIMEOUT_MS: milliseconds(5000),
+    /** Event-loop utilization (0..1) above which shadow samples are shed, so serving keeps its capacity; 1 never sheds. */
+    SHADOW_SHED_ABOVE: z.coerce.number().min(0.1).max(1).default(0.9),
     /** Comparison worker threads. */
     SHADOW_THREADS: z.coerce.number().int().min(1).max(16).default(1),
     /** Record sampled exchanges (redacted) to this file, JSON lines, for `ficus replay`. */

@@ -55,6 +55,7 @@ export async function startRouter(
       bodyLimit: config.SHADOW_BODY_LIMIT,
       timeoutMs: config.SHADOW_TIMEOUT_MS,
       threads: config.SHADOW_THREADS,
+      shedAbove: config.SHADOW_SHED_ABOVE,
       capture: config.SHADOW_CAPTURE_FILE
         ? { file: config.SHADOW_CAPTURE_FILE, maxBytes: config.SHADOW_CAPTURE_MAX_BYTES }
         : undefined,

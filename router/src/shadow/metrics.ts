@@ -9,17 +9,29 @@ export interface ShadowMetrics {
 
 /** Shadow traffic's Prometheus series, in the router's registry. */
 export function createShadowMetrics(registry: Registry): ShadowMetrics {
-  const samples = new Counter({
+  // Plain numbers on the hot path (drops come in floods when the router is busiest), turned into
+  // series only when /metrics is scraped.
+  const samples = new Map<string, { route: string; outcome: string; count: number }>();
+  const drops = new Map<string, { route: string; outcome: string; reason: string; count: number }>();
+  new Counter({
     name: 'ficus_shadow_samples_total',
     help: 'Shadow samples by route and outcome (match, differ, failed, dropped, skipped)',
     labelNames: ['route', 'outcome'],
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const { route, outcome, count } of samples.values()) this.inc({ route, outcome }, count);
+    },
   });
-  const drops = new Counter({
+  new Counter({
     name: 'ficus_shadow_dropped_total',
-    help: 'Shadow samples not compared, by route and reason (concurrency, compare-queue, body-too-large, no-secret, a failure)',
+    help: 'Shadow samples not compared, by route, outcome and reason (router-busy, concurrency, compare-queue, body-too-large, no-secret, a failure)',
     labelNames: ['route', 'outcome', 'reason'],
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const { route, outcome, reason, count } of drops.values()) this.inc({ route, outcome, reason }, count);
+    },
   });
   const comparison = new Histogram({
     name: 'ficus_shadow_comparison_seconds',
@@ -34,8 +46,17 @@ export function createShadowMetrics(registry: Registry): ShadowMetrics {
   });
   return {
     sampled: (route, outcome, reason) => {
-      samples.inc({ route, outcome });
-      if (reason) drops.inc({ route, outcome, reason: reason.replace(/^[^:]+: /, '') });
+      const key = `${route}\u0000${outcome}`;
+      const seen = samples.get(key);
+      if (seen) seen.count++;
+      else samples.set(key, { route, outcome, count: 1 });
+      if (!reason) return;
+      // A failure's reason starts with the upstream's name: `catalog: UND_ERR_HEADERS_TIMEOUT`.
+      const cause = reason.replace(/^[^:]+: /, '');
+      const dropKey = `${key}\u0000${cause}`;
+      const dropped = drops.get(dropKey);
+      if (dropped) dropped.count++;
+      else drops.set(dropKey, { route, outcome, reason: cause, count: 1 });
     },
     compared: (seconds) => comparison.observe(seconds),
     storeFailed: (lost) => store.inc(lost),

@@ -10,6 +10,7 @@ import type { Answer, CompareJob } from './compare-sample.js';
 import type { Comparator } from './comparator.js';
 import type { CaptureWriter } from './capture.js';
 import { endpointOf } from './endpoint.js';
+import { LoadGauge } from './load-gauge.js';
 import type { ParityRecorder, SampleMeta } from './parity.js';
 
 /** A response the client got in full, with the bounded copy kept of it: what the mirror replays. */
@@ -51,6 +52,11 @@ export interface MirrorOptions {
   random?: () => number;
   /** Seconds each comparison took, queue included (a metric). */
   onCompared?: (seconds: number) => void;
+  /**
+   * Event-loop utilization (0..1) above which samples are shed, so shadow traffic never takes
+   * capacity from serving (default 0.9; 1 never sheds).
+   */
+  shedAbove?: number;
 }
 
 /** Mirrors the routes that sample: the other upstream answers, the serving one again for noise; then compares. */
@@ -61,11 +67,13 @@ export class Mirror implements ShadowTap {
   readonly #pools = new Map<string, Pool>();
   readonly #inFlight = new Map<string, number>();
   readonly #random: () => number;
+  readonly #load: LoadGauge;
   #warnedNoSecret = false;
   #closed = false;
 
   constructor(options: MirrorOptions) {
     this.#options = options;
+    this.#load = new LoadGauge({ threshold: options.shedAbove ?? 0.9 });
     this.bodyLimit = options.bodyLimit ?? 1024 * 1024;
     this.#timeoutMs = options.timeoutMs ?? 5000;
     this.#random = options.random ?? Math.random;
@@ -96,7 +104,16 @@ export class Mirror implements ShadowTap {
       this.#options.recorder.uncompared(meta, 'skipped', 'body-too-large');
       return false;
     }
+    // Shed before the response is copied: a sample that cannot be mirrored costs a counter, no more.
+    if (this.#load.admit < 1 && this.#random() >= this.#load.admit) return this.#drop(route.id, 'router-busy');
+    if (!this.#options.capture && (this.#inFlight.get(route.id) ?? 0) >= route.shadow.concurrency)
+      return this.#drop(route.id, 'concurrency');
     return true;
+  }
+
+  #drop(routeId: string, reason: string): false {
+    this.#options.recorder.dropped(routeId, reason);
+    return false;
   }
 
   offer(sample: ServedSample): void {
@@ -113,8 +130,8 @@ export class Mirror implements ShadowTap {
     };
     this.#options.capture?.write(route.id, sample);
     const busy = this.#inFlight.get(route.id) ?? 0;
-    if (busy >= route.shadow.concurrency) return this.#options.recorder.uncompared(meta, 'dropped', 'concurrency');
-    if (this.#options.comparator.full) return this.#options.recorder.uncompared(meta, 'dropped', 'compare-queue');
+    if (busy >= route.shadow.concurrency) return void this.#drop(route.id, 'concurrency');
+    if (this.#options.comparator.full) return void this.#drop(route.id, 'compare-queue');
     const { state } = this.#options;
     const candidate =
       sample.servedBy.name === route.service
@@ -139,7 +156,7 @@ export class Mirror implements ShadowTap {
       noise ? this.#ask(sample.servedBy, sample) : undefined,
     ]).finally(release);
     if ('error' in candidate) return recorder.uncompared(meta, 'failed', candidate.error);
-    if (comparator.full) return recorder.uncompared(meta, 'dropped', 'compare-queue');
+    if (comparator.full) return void this.#drop(meta.routeId, 'compare-queue');
     const job: CompareJob = {
       primary,
       candidate,
@@ -155,7 +172,8 @@ export class Mirror implements ShadowTap {
     } catch (error) {
       // piscina refuses a job beyond maxQueue ("Task queue is at limit"): a drop, not a failure.
       const queueFull = /queue is (at limit|full)/i.test((error as Error).message);
-      recorder.uncompared(meta, queueFull ? 'dropped' : 'failed', queueFull ? 'compare-queue' : 'compare-error');
+      if (queueFull) this.#drop(meta.routeId, 'compare-queue');
+      else recorder.uncompared(meta, 'failed', 'compare-error');
       if (!queueFull)
         this.#options.logger.warn({ route: route.id, err: (error as Error).message }, 'shadow comparison failed');
     }
@@ -193,6 +211,7 @@ export class Mirror implements ShadowTap {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#load.close();
     await Promise.all([...this.#pools.values()].map((pool) => pool.destroy()));
   }
 }

@@ -80,6 +80,7 @@ export class ParityRecorder {
   #counts = new Map<string, CountRow>();
   #fields = new Map<string, FieldRow>();
   #examples: Example[] = [];
+  #drops = new Map<string, number>();
   #pendingSamples = 0;
   #flushing: Promise<void> | undefined;
   readonly #timer: NodeJS.Timeout;
@@ -137,6 +138,17 @@ export class ParityRecorder {
     row.raw += add.raw ?? 0;
     row.noise += add.noise ?? 0;
     row.flagged += add.flagged ?? 0;
+  }
+
+  /**
+   * A sample dropped because a limit was full: counted per route only (no endpoint, no example),
+   * as cheaply as possible, since drops come in floods exactly when the router is busiest.
+   */
+  dropped(routeId: string, reason: string): void {
+    const key = `${routeId}\u0000${reason}`;
+    this.#drops.set(key, (this.#drops.get(key) ?? 0) + 1);
+    this.#pendingSamples++;
+    this.#events.sampled(routeId, 'dropped', reason);
   }
 
   /** A sample that was not compared: dropped (a limit was full), skipped (not mirrorable) or failed (no candidate answer). */
@@ -245,6 +257,15 @@ export class ParityRecorder {
   /** Writes what was gathered since the last flush; one write at a time. */
   async flush(): Promise<void> {
     if (this.#flushing) return this.#flushing;
+    const minute = minuteOf(Date.now());
+    for (const [key, count] of this.#drops) {
+      const route = key.slice(0, key.indexOf('\u0000'));
+      const rowKey = `${route}\u0000*\u0000${minute}\u0000dropped`;
+      const row = this.#counts.get(rowKey);
+      if (row) row.count += count;
+      else this.#counts.set(rowKey, { route, endpoint: '*', minute, name: 'dropped', count });
+    }
+    this.#drops = new Map();
     if (this.#counts.size === 0 && this.#fields.size === 0 && this.#examples.length === 0) return;
     const batch: ParityBatch = {
       counts: [...this.#counts.values()],

@@ -26,6 +26,8 @@ export interface ShadowOptions {
   capture?: { file: string; maxBytes?: number } | undefined;
   /** Header and JSON field names redacted in examples and captures, besides the defaults. */
   redact?: { headers?: string[]; fields?: string[] };
+  /** Event-loop utilization above which samples are shed so serving keeps its capacity (default 0.9; 1: never). */
+  shedAbove?: number;
   /** Runs the comparisons; default a piscina worker pool started on the first sample. */
   comparator?: Comparator;
 }
@@ -78,6 +80,7 @@ export function createShadow(
     secret: options.secret,
     capture,
     onCompared: metrics.compared,
+    ...(options.shedAbove === undefined ? {} : { shedAbove: options.shedAbove }),
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
   });

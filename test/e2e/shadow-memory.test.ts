@@ -48,7 +48,10 @@ describe('the router at shadow 100 % in front of a misbehaving candidate', () =>
     dir = await mkdtemp(join(tmpdir(), 'ficus-shadow-memory-'));
     await writeFile(
       join(dir, 'routes.yaml'),
-      routeTableYaml({ monolith: monolith.url, catalog: candidate.url }, { things: { path: '/api/things/**', service: 'catalog' } }),
+      routeTableYaml(
+        { monolith: monolith.url, catalog: candidate.url },
+        { things: { path: '/api/things/**', service: 'catalog' } },
+      ),
     );
     const toggles = stageToggles({ flag: 'ficus.things', id: 'things', stickiness: 'userId' }, 'shadow', 0, 100);
     await writeFile(join(dir, 'flags.json'), JSON.stringify({ version: 2, features: toggles }));
@@ -89,7 +92,8 @@ describe('the router at shadow 100 % in front of a misbehaving candidate', () =>
       for (const each of ['huge', 'hang', 'fail', 'reset', 'huge'] as const) {
         mode = each;
         const result = await load(`${url}/api/things/2`, { total: 1000, concurrency: 16 });
-        for (const [status, count] of Object.entries(result.statuses)) statuses[Number(status)] = (statuses[Number(status)] ?? 0) + count;
+        for (const [status, count] of Object.entries(result.statuses))
+          statuses[Number(status)] = (statuses[Number(status)] ?? 0) + count;
       }
     } finally {
       clearInterval(sampler);
@@ -99,7 +103,9 @@ describe('the router at shadow 100 % in front of a misbehaving candidate', () =>
     expect(peak - baseline).toBeLessThan(150);
     const parity = await waitFor(
       async () => {
-        const body = (await (await fetch(`${admin}/parity?route=things`)).json()) as { routes: Array<Record<string, number>> };
+        const body = (await (await fetch(`${admin}/parity?route=things`)).json()) as {
+          routes: Array<Record<string, number>>;
+        };
         const things = body.routes[0];
         return things && things['compared']! + things['failed']! + things['dropped']! >= 5500 ? things : undefined;
       },

@@ -174,7 +174,9 @@ describe.each(routerForms)('a failing candidate behind the %s router', (form) =>
     monolith = await startScriptedUpstream('monolith', (req, res) => {
       res.setHeader('content-type', 'application/json');
       res.setHeader('etag', '"v1"');
-      res.end(JSON.stringify({ path: req.url, items: Array.from({ length: 50 }, (_, i) => ({ i, name: `item ${i}` })) }));
+      res.end(
+        JSON.stringify({ path: req.url, items: Array.from({ length: 50 }, (_, i) => ({ i, name: `item ${i}` })) }),
+      );
     });
     candidate = await startScriptedUpstream('catalog', (_req, res) => {
       if (mode === 'hang') return; // never answers; the mirror's deadline ends it
@@ -195,7 +197,10 @@ describe.each(routerForms)('a failing candidate behind the %s router', (form) =>
     });
     t = await startRouterForm(
       form,
-      routeTableYaml({ monolith: monolith.url, catalog: candidate.url }, { things: { path: '/api/things/**', service: 'catalog' } }),
+      routeTableYaml(
+        { monolith: monolith.url, catalog: candidate.url },
+        { things: { path: '/api/things/**', service: 'catalog' } },
+      ),
       { shadow: { timeoutMs: 300 } },
     );
   });

@@ -11,6 +11,12 @@ import {
 
 const schema = 'ficus_router';
 
+/** Rows in one order by key: routers writing the same rows at once then lock them in the same order, never deadlock. */
+function inOrder<T>(rows: readonly T[], key: (row: T) => string): T[] {
+  const keyed = rows.map((row) => [key(row), row] as const);
+  return keyed.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+}
+
 /** Creates the store's tables if they are missing; safe to run from every router at once. */
 async function ensureTables(db: Knex): Promise<void> {
   // One session-level advisory lock: routers starting together do not race on CREATE.
@@ -61,22 +67,31 @@ export class PgParityStore implements ParityStore {
     await this.#tables();
     const db = this.#db;
     const iso = (ms: number) => new Date(ms).toISOString();
+    const counts = inOrder(batch.counts, (r) => `${r.route}\u0000${r.endpoint}\u0000${r.minute}\u0000${r.name}`);
+    const fields = inOrder(
+      batch.fields,
+      (r) => `${r.route}\u0000${r.endpoint}\u0000${r.minute}\u0000${r.field}\u0000${r.kind}`,
+    );
+    // PostgreSQL text holds no NUL: this key is hashed by hashtext() below.
+    const exampleKey = (e: Example) => JSON.stringify([e.route, e.field, e.kind]);
     await db.transaction(async (trx) => {
-      if (batch.counts.length)
+      if (counts.length)
         await trx(`${schema}.parity_counts`)
-          .insert(batch.counts.map((r) => ({ ...r, minute: iso(r.minute) })))
+          .insert(counts.map((r) => ({ ...r, minute: iso(r.minute) })))
           .onConflict(['route', 'endpoint', 'minute', 'name'])
           .merge({ count: trx.raw('parity_counts.count + excluded.count') });
-      if (batch.fields.length)
+      if (fields.length)
         await trx(`${schema}.parity_fields`)
-          .insert(batch.fields.map((r) => ({ ...r, minute: iso(r.minute) })))
+          .insert(fields.map((r) => ({ ...r, minute: iso(r.minute) })))
           .onConflict(['route', 'endpoint', 'minute', 'field', 'kind'])
           .merge({
             raw: trx.raw('parity_fields.raw + excluded.raw'),
             noise: trx.raw('parity_fields.noise + excluded.noise'),
             flagged: trx.raw('parity_fields.flagged + excluded.flagged'),
           });
-      for (const example of batch.examples) {
+      for (const example of inOrder(batch.examples, exampleKey)) {
+        // Routers writing examples of one field at once take turns, so the latest few are what stays.
+        await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`${schema}.parity_examples${exampleKey(example)}`]);
         await trx.raw(
           `insert into ${schema}.parity_examples (id, at, route, endpoint, field, kind, example)
            values (?, ?, ?, ?, ?, ?, ?::jsonb) on conflict (id) do nothing`,

@@ -37,17 +37,33 @@ export function redactHeaders(
   return out;
 }
 
+const snake = (name: string) => name.replace(/([a-z\d])([A-Z])/g, '$1_$2');
+
+/**
+ * Whether a field holds a secret: a part of its name (split at `-`, `_` and camelCase humps:
+ * `accessToken`), or of its name joined to its parent's (`card.number`, as the payments API sends it).
+ */
+function secretField(key: string, parent: string | undefined, rules: RedactRules): boolean {
+  if (rules.fields.test(key) || rules.fields.test(snake(key))) return true;
+  return parent !== undefined && rules.fields.test(`${snake(parent)}_${snake(key)}`);
+}
+
 /** A JSON value with every password- or token-like field's value redacted, at any depth. */
 export function redactJson(value: unknown, rules: RedactRules): unknown {
-  if (Array.isArray(value)) return value.map((item) => redactJson(item, rules));
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value))
-    out[key] = rules.fields.test(key) ? '[redacted]' : redactJson(item, rules);
-  return out;
+  const walk = (item: unknown, parent: string | undefined): unknown => {
+    if (Array.isArray(item)) return item.map((each) => walk(each, parent));
+    if (item === null || typeof item !== 'object') return item;
+    const out: Record<string, unknown> = {};
+    for (const [key, each] of Object.entries(item))
+      out[key] = secretField(key, parent, rules) ? '[redacted]' : walk(each, key);
+    return out;
+  };
+  return walk(value, undefined);
 }
 
 /** Differences as an example shows them: values of redacted fields redacted. */
 export function redactPath(path: string, rules: RedactRules): boolean {
-  return path.split(/[.[\]]+/).some((part) => part !== '' && rules.fields.test(part));
+  // Names only: `$`, indices and `*` are not fields, so `$.cards[0].number` joins `cards` and `number`.
+  const parts = path.split(/[.[\]]+/).filter((part) => part !== '' && !/^(\$|\*|\d+)$/.test(part));
+  return parts.some((part, i) => secretField(part, parts[i - 1], rules));
 }

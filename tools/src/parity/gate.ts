@@ -12,7 +12,9 @@ export function promotes(from: RouteStage, to: RouteStage): boolean {
         : stage.stage === 'custom'
           ? -1
           : 0;
-  if (to.stage === 'custom' || from.stage === 'custom') return to.stage !== from.stage;
+  // Custom strategies serve an unknown share: a move into them is gated, one to a stage the service
+  // does not serve (a rollback) never is.
+  if (to.stage === 'custom' || from.stage === 'custom') return to.stage !== from.stage && share(to) !== 0;
   return share(to) > share(from);
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Logger } from '../../../../platform/src/index.js';
 import type { Difference } from '../../../../router/src/shadow/compare.js';
 import { type Answer, compareSample } from '../../../../router/src/shadow/compare-sample.js';
@@ -127,9 +127,9 @@ describe('ParityRecorder', () => {
       endpoints: ['GET /api/v1/products/:id'],
     });
     expect(parity!.noise.map((f) => f.field)).toEqual(['$.requestId']);
-    // Examples are kept up to the cap per field; the report names some of them.
+    // A burst keeps one example per field (one every 5 s at most); the report names it.
     const kept = (await t.store.read({})).examples.filter((e) => e.field === '$.price');
-    expect(kept).toHaveLength(examplesPerField);
+    expect(kept).toHaveLength(1);
     expect(price.examples.length).toBeGreaterThan(0);
     for (const id of price.examples) expect(kept.map((e) => e.id)).toContain(id);
     const example = await t.store.example(price.examples[0]!);
@@ -147,13 +147,23 @@ describe('ParityRecorder', () => {
     );
   });
 
-  it('keeps no more than the cap of examples per field over many flushes', async () => {
-    const t = harness();
-    for (let round = 0; round < 4; round++) {
-      for (let i = 0; i < 3; i++) t.sample(json({ price: 10 }), json({ price: 11 }));
-      await t.recorder.flush();
+  it('keeps one example per field every 5 s, and only the latest few over many flushes', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const t = harness();
+      const ids: string[] = [];
+      for (let round = 0; round < 12; round++) {
+        vi.setSystemTime(Date.UTC(2026, 0, 1) + round * 6000);
+        for (let i = 0; i < 3; i++) t.sample(json({ price: 10 }), json({ price: 11 }));
+        await t.recorder.flush();
+        ids.push(...(await t.store.read({})).examples.map((e) => e.id).filter((id) => !ids.includes(id)));
+      }
+      expect(ids).toHaveLength(12);
+      const kept = (await t.store.read({})).examples.map((e) => e.id);
+      expect(kept.sort()).toEqual(ids.slice(-examplesPerField).sort());
+    } finally {
+      vi.useRealTimers();
     }
-    expect((await t.store.read({})).examples).toHaveLength(examplesPerField);
   });
 
   it('learns a field that differs in half of the monolith’s own answers as noise', async () => {

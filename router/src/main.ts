@@ -56,6 +56,7 @@ export async function startRouter(
       timeoutMs: config.SHADOW_TIMEOUT_MS,
       threads: config.SHADOW_THREADS,
       shedAbove: config.SHADOW_SHED_ABOVE,
+      maxPerSecond: config.SHADOW_MAX_PER_SECOND,
       capture: config.SHADOW_CAPTURE_FILE
         ? { file: config.SHADOW_CAPTURE_FILE, maxBytes: config.SHADOW_CAPTURE_MAX_BYTES }
         : undefined,

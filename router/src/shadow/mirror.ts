@@ -57,6 +57,12 @@ export interface MirrorOptions {
    * capacity from serving (default 0.9; 1 never sheds).
    */
   shedAbove?: number;
+  /**
+   * Samples mirrored per second at most by this router, whatever the sample rate (default 500; 0:
+   * no limit). Each costs the serving upstream a second answer and the candidate one: a 100 %
+   * sample on a busy route must not double the monolith's load. Beyond it samples are dropped (`rate`).
+   */
+  maxPerSecond?: number;
 }
 
 /** Mirrors the routes that sample: the other upstream answers, the serving one again for noise; then compares. */
@@ -68,12 +74,17 @@ export class Mirror implements ShadowTap {
   readonly #inFlight = new Map<string, number>();
   readonly #random: () => number;
   readonly #load: LoadGauge;
+  readonly #rate: number;
+  #tokens: number;
+  #refilledAt = performance.now();
   #warnedNoSecret = false;
   #closed = false;
 
   constructor(options: MirrorOptions) {
     this.#options = options;
     this.#load = new LoadGauge({ threshold: options.shedAbove ?? 0.9 });
+    this.#rate = options.maxPerSecond ?? 500;
+    this.#tokens = this.#rate;
     this.bodyLimit = options.bodyLimit ?? 1024 * 1024;
     this.#timeoutMs = options.timeoutMs ?? 5000;
     this.#random = options.random ?? Math.random;
@@ -105,9 +116,20 @@ export class Mirror implements ShadowTap {
       return false;
     }
     // Shed before the response is copied: a sample that cannot be mirrored costs a counter, no more.
+    if (this.#rate > 0 && !this.#take()) return this.#drop(route.id, 'rate');
     if (this.#load.admit < 1 && this.#random() >= this.#load.admit) return this.#drop(route.id, 'router-busy');
     if (!this.#options.capture && (this.#inFlight.get(route.id) ?? 0) >= route.shadow.concurrency)
       return this.#drop(route.id, 'concurrency');
+    return true;
+  }
+
+  /** A token of the per-second budget (a bucket holding one second's worth). */
+  #take(): boolean {
+    const now = performance.now();
+    this.#tokens = Math.min(this.#rate, this.#tokens + ((now - this.#refilledAt) * this.#rate) / 1000);
+    this.#refilledAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens--;
     return true;
   }
 

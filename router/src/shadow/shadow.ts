@@ -28,6 +28,8 @@ export interface ShadowOptions {
   redact?: { headers?: string[]; fields?: string[] };
   /** Event-loop utilization above which samples are shed so serving keeps its capacity (default 0.9; 1: never). */
   shedAbove?: number;
+  /** Samples mirrored per second at most by this router (default 500; 0: no limit). */
+  maxPerSecond?: number;
   /** Runs the comparisons; default a piscina worker pool started on the first sample. */
   comparator?: Comparator;
 }
@@ -81,6 +83,7 @@ export function createShadow(
     capture,
     onCompared: metrics.compared,
     ...(options.shedAbove === undefined ? {} : { shedAbove: options.shedAbove }),
+    ...(options.maxPerSecond === undefined ? {} : { maxPerSecond: options.maxPerSecond }),
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
   });

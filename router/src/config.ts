@@ -76,7 +76,7 @@ export const routerConfigSchema = z
     /** Event-loop utilization (0..1) above which shadow samples are shed, so serving keeps its capacity; 1 never sheds. */
     SHADOW_SHED_ABOVE: z.coerce.number().min(0.1).max(1).default(0.9),
     /** Samples mirrored per second at most by this router, whatever the sample rate; 0: no limit. */
-    SHADOW_MAX_PER_SECOND: z.coerce.number().int().min(0).default(500),
+    SHADOW_MAX_PER_SECOND: z.coerce.number().int().min(0).default(200),
     /** Comparison worker threads. */
     SHADOW_THREADS: z.coerce.number().int().min(1).max(16).default(1),
     /** Record sampled exchanges (redacted) to this file, JSON lines, for `ficus replay`. */

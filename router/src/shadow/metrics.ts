@@ -52,7 +52,7 @@ export function createShadowMetrics(registry: Registry): ShadowMetrics {
       else samples.set(key, { route, outcome, count: 1 });
       if (!reason) return;
       // A failure's reason starts with the upstream's name: `catalog: UND_ERR_HEADERS_TIMEOUT`.
-      const cause = reason.replace(/^[^:]+: /, '');
+      const cause = reason.includes(': ') ? reason.slice(reason.indexOf(': ') + 2) : reason;
       const dropKey = `${key}\u0000${cause}`;
       const dropped = drops.get(dropKey);
       if (dropped) dropped.count++;

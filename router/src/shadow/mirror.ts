@@ -58,7 +58,7 @@ export interface MirrorOptions {
    */
   shedAbove?: number;
   /**
-   * Samples mirrored per second at most by this router, whatever the sample rate (default 500; 0:
+   * Samples mirrored per second at most by this router, whatever the sample rate (default 200; 0:
    * no limit). Each costs the serving upstream a second answer and the candidate one: a 100 %
    * sample on a busy route must not double the monolith's load. Beyond it samples are dropped (`rate`).
    */
@@ -83,7 +83,7 @@ export class Mirror implements ShadowTap {
   constructor(options: MirrorOptions) {
     this.#options = options;
     this.#load = new LoadGauge({ threshold: options.shedAbove ?? 0.9 });
-    this.#rate = options.maxPerSecond ?? 500;
+    this.#rate = options.maxPerSecond ?? 200;
     this.#tokens = this.#rate;
     this.bodyLimit = options.bodyLimit ?? 1024 * 1024;
     this.#timeoutMs = options.timeoutMs ?? 5000;
@@ -97,7 +97,7 @@ export class Mirror implements ShadowTap {
     // A canary compares its monolith-served share; at service the service's answers (rampdown).
     const servedByService = decision.primary.name === route.service;
     if (servedByService ? decision.stage !== 'service' : decision.stage === 'service') return false;
-    const meta = { routeId: route.id, endpoint: endpointOf(method, path), method };
+    const meta = () => ({ routeId: route.id, endpoint: endpointOf(method, path), method });
     if (!idempotentMethods.has(method)) {
       if (route.shadow.writes !== 'dry-run') return false;
       if (!this.#options.secret) {
@@ -107,12 +107,12 @@ export class Mirror implements ShadowTap {
             'route shadows writes (dry-run) but the router has no SHADOW_SECRET; its writes are not mirrored',
           );
         this.#warnedNoSecret = true;
-        this.#options.recorder.uncompared(meta, 'skipped', 'no-secret');
+        this.#options.recorder.uncompared(meta(), 'skipped', 'no-secret');
         return false;
       }
     }
     if (body === 'streamed') {
-      this.#options.recorder.uncompared(meta, 'skipped', 'body-too-large');
+      this.#options.recorder.uncompared(meta(), 'skipped', 'body-too-large');
       return false;
     }
     // Shed before the response is copied: a sample that cannot be mirrored costs a counter, no more.

@@ -28,7 +28,7 @@ export interface ShadowOptions {
   redact?: { headers?: string[]; fields?: string[] };
   /** Event-loop utilization above which samples are shed so serving keeps its capacity (default 0.9; 1: never). */
   shedAbove?: number;
-  /** Samples mirrored per second at most by this router (default 500; 0: no limit). */
+  /** Samples mirrored per second at most by this router (default 200; 0: no limit). */
   maxPerSecond?: number;
   /** Runs the comparisons; default a piscina worker pool started on the first sample. */
   comparator?: Comparator;

@@ -53,7 +53,7 @@ export function redactedBody(
 }
 
 /** The exchange as a capture line. */
-export function captureLine(route: string, sample: ServedSample, rules: RedactRules): CapturedExchange {
+function captureLine(route: string, sample: ServedSample, rules: RedactRules): CapturedExchange {
   const { body } = sample;
   const request = sample.requestBody
     ? redactedBody(sample.requestBody, redactHeaders(sample.requestHeaders, rules), rules)

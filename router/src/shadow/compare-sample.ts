@@ -9,7 +9,7 @@ export type Answer =
   | { error: string };
 
 /** The comparison rules of one route (routes.yaml `shadow`). */
-export interface SampleRules extends CompareRules {
+interface SampleRules extends CompareRules {
   /** Response headers compared; `*` wildcards. */
   headers?: readonly string[];
   ignoreHeaders?: readonly string[];

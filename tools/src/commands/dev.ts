@@ -119,8 +119,8 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
         say,
       });
     }
-    const running = await startMonolith({ config, logger });
     const parityUrl = env['PARITY_DATABASE_URL'] ?? (await routerDatabase(databaseUrl, say));
+    const running = await startMonolith({ config, logger });
     // The router in front: the route table names the monolith by MONOLITH_URL, services by <NAME>_SERVICE_URL.
     const routerEnv = {
       ...env,

@@ -132,6 +132,34 @@ describe.each(routerForms)('shadow traffic through the %s router', (form) => {
     expect(summary(report!)).toEqual(summary(live));
   });
 
+  it('at canary compares only the monolith-served share; at service runs in reverse with the monolith as candidate', async () => {
+    await t.setStage('things', 'canary', 50, 100);
+    await eventually(() => t.flags.stage('ficus.things').stage === 'canary', 2000, 'canary applied');
+    const before = (await parityOf(t, 'things'))!.compared;
+    const users = await load(`${t.url}/api/things/5`, {
+      total: 200,
+      concurrency: 8,
+      headers: (i) => ({ 'x-user-id': `u-${i}` }),
+    });
+    expect(users.servedBy['catalog']).toBeGreaterThan(40);
+    expect(users.servedBy['monolith']).toBeGreaterThan(40);
+    const canary = await settled(t, 'things', 200 + users.servedBy['monolith']!);
+    expect(canary.compared - before).toBe(users.servedBy['monolith']);
+
+    await t.setStage('things', 'service', 100, 100);
+    await eventually(() => t.flags.stage('ficus.things').stage === 'service', 2000, 'service applied');
+    const served = await load(`${t.url}/api/things/6`, { total: 50, concurrency: 4 });
+    expect(served.servedBy).toEqual({ catalog: 50 });
+    const reverse = await settled(t, 'things', canary.compared + 50);
+    expect(reverse.compared - canary.compared).toBe(50);
+    // The monolith is asked once per request (the candidate), the serving service twice (its answer, and the noise).
+    const asked = (u: ScriptedUpstream) => u.seen.filter((r) => r.url === '/api/things/6').length;
+    expect(asked(monolith)).toBe(50);
+    expect(asked(candidate)).toBe(100);
+    await t.setStage('things', 'shadow', 0, 100);
+    await eventually(() => t.flags.stage('ficus.things').stage === 'shadow', 2000, 'shadow applied');
+  });
+
   it('mirrors no write unless the route opts into dry-run, and signs the mirrored ones; a client cannot send the header on', async () => {
     await t.setStage('things', 'shadow', 0, 100);
     await t.setStage('writes', 'shadow', 0, 100);

@@ -7,7 +7,7 @@ import { stageToggles } from '../../router/src/flags/features.js';
 import { freePort } from '../kit/ports.js';
 import { spawnNode, waitFor, type Spawned } from '../kit/processes.js';
 import { routeTableYaml } from '../kit/router.js';
-import { load, startScriptedUpstream, type ScriptedUpstream } from '../kit/upstreams.js';
+import { load, misbehave, startScriptedUpstream, type Misbehaviour, type ScriptedUpstream } from '../kit/upstreams.js';
 
 /** Resident memory of a process in MiB, from the kernel. */
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -21,30 +21,14 @@ describe('the router at shadow 100 % in front of a misbehaving candidate', () =>
   let dir: string;
   let url: string;
   let admin: string;
-  let mode: 'hang' | 'fail' | 'reset' | 'huge' = 'huge';
-  const chunk = Buffer.alloc(1024 * 1024, 120);
+  let mode: Misbehaviour = 'huge';
 
   beforeAll(async () => {
     monolith = await startScriptedUpstream('monolith', (req, res) => {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ path: req.url, items: Array.from({ length: 20 }, (_, i) => ({ i })) }));
     });
-    candidate = await startScriptedUpstream('catalog', (_req, res) => {
-      res.on('error', () => {});
-      if (mode === 'hang') return;
-      if (mode === 'fail') return void res.writeHead(500).end();
-      if (mode === 'reset') return void res.socket?.destroy();
-      res.writeHead(200, { 'content-type': 'application/json' });
-      let sent = 0;
-      const more = () => {
-        while (sent < 50 && !res.destroyed) {
-          sent++;
-          if (!res.write(chunk)) return void res.once('drain', more);
-        }
-        res.end();
-      };
-      more();
-    });
+    candidate = await startScriptedUpstream('catalog', (_req, res) => misbehave(mode, res));
     dir = await mkdtemp(join(tmpdir(), 'ficus-shadow-memory-'));
     await writeFile(
       join(dir, 'routes.yaml'),

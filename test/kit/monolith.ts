@@ -4,7 +4,7 @@ import { createLogger } from '../../platform/src/index.js';
 import { createMonolith, type Monolith } from '../../monolith/src/app.js';
 import { seedModules } from '../../monolith/src/database.js';
 import { demoAccounts } from '../../monolith/src/modules/users/index.js';
-import type { PaymentProvider } from '../../monolith/src/modules/payments/index.js';
+import { createSandboxProvider, type PaymentProvider } from '../../monolith/src/modules/payments/index.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface TestMonolith {
@@ -48,4 +48,21 @@ export async function startTestMonolith(
       await database.drop();
     },
   };
+}
+
+/** The sandbox payment provider, counting the calls that reach it. */
+export function countingProvider(): { provider: PaymentProvider; calls: { charge: number; refund: number } } {
+  const sandbox = createSandboxProvider();
+  const calls = { charge: 0, refund: 0 };
+  const provider: PaymentProvider = {
+    charge: (charge, signal) => {
+      calls.charge++;
+      return sandbox.charge(charge, signal);
+    },
+    refund: (ref, signal) => {
+      calls.refund++;
+      return sandbox.refund(ref, signal);
+    },
+  };
+  return { provider, calls };
 }

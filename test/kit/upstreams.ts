@@ -199,3 +199,26 @@ export async function startScriptedUpstream(
     },
   };
 }
+
+/** How a test candidate misbehaves: never answers, answers 500, resets the connection, or sends 50 MB. */
+export type Misbehaviour = 'hang' | 'fail' | 'reset' | 'huge';
+
+const megabyte = Buffer.alloc(1024 * 1024, 120);
+
+/** Answers `res` the way `mode` says; the 50 MB are written as the reader takes them, never buffered here. */
+export function misbehave(mode: Misbehaviour, res: import('node:http').ServerResponse): void {
+  res.on('error', () => {});
+  if (mode === 'hang') return; // the mirror's deadline ends it
+  if (mode === 'fail') return void res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":true}');
+  if (mode === 'reset') return void res.socket?.destroy();
+  res.writeHead(200, { 'content-type': 'application/json' });
+  let sent = 0;
+  const more = () => {
+    while (sent < 50 && !res.destroyed) {
+      sent++;
+      if (!res.write(megabyte)) return void res.once('drain', more);
+    }
+    res.end();
+  };
+  more();
+}

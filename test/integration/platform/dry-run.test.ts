@@ -4,31 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, createLogger, type Knex, shadowHeader, signShadowRequest } from '../../../platform/src/index.js';
 import { createMonolith } from '../../../monolith/src/app.js';
 import { modules } from '../../../monolith/src/modules.js';
-import {
-  createSandboxProvider,
-  type PaymentProvider,
-  sandboxCards,
-} from '../../../monolith/src/modules/payments/index.js';
-import { startTestMonolith, type TestMonolith } from '../../kit/monolith.js';
+import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
+import { countingProvider, startTestMonolith, type TestMonolith } from '../../kit/monolith.js';
 
 const secret = 'dry-run-test-shadow-secret-0123456789';
-
-/** The sandbox, counting what reaches it. */
-function countingProvider() {
-  const sandbox = createSandboxProvider();
-  const calls = { charge: 0, refund: 0 };
-  const provider: PaymentProvider = {
-    charge: (charge, signal) => {
-      calls.charge++;
-      return sandbox.charge(charge, signal);
-    },
-    refund: (ref, signal) => {
-      calls.refund++;
-      return sandbox.refund(ref, signal);
-    },
-  };
-  return { provider, calls };
-}
 
 let t: TestMonolith;
 let admin: Knex;

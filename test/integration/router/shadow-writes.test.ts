@@ -4,30 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Knex } from '../../../platform/src/index.js';
 import { modules } from '../../../monolith/src/modules.js';
-import {
-  createSandboxProvider,
-  type PaymentProvider,
-  sandboxCards,
-} from '../../../monolith/src/modules/payments/index.js';
+import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
 import { buildReport } from '../../../router/src/shadow/report.js';
-import { startTestMonolith, type TestMonolith } from '../../kit/monolith.js';
+import { countingProvider, startTestMonolith, type TestMonolith } from '../../kit/monolith.js';
 import { eventually, startTestRouter, type TestRouter } from '../../kit/router.js';
 
 const secret = 'router-and-upstreams-share-this-shadow-secret';
-
-/** The sandbox provider, counting the calls that reach it. */
-function countingProvider() {
-  const sandbox = createSandboxProvider();
-  const calls = { charge: 0 };
-  const provider: PaymentProvider = {
-    charge: (charge, signal) => {
-      calls.charge++;
-      return sandbox.charge(charge, signal);
-    },
-    refund: (ref, signal) => sandbox.refund(ref, signal),
-  };
-  return { provider, calls };
-}
 
 async function serve(t: TestMonolith): Promise<{ server: Server; url: string }> {
   const server = createServer(t.app).listen(0, '127.0.0.1');

@@ -9,7 +9,13 @@ import { readExchanges } from '../../../tools/src/replay/read-exchanges.js';
 import { replay } from '../../../tools/src/replay/replay.js';
 import { buildReport, type RouteParity } from '../../../router/src/shadow/report.js';
 import { eventually, routeTableYaml, routerForms, startRouterForm, type FormRouter } from '../../kit/router.js';
-import { load, startScriptedUpstream, type ScriptedUpstream } from '../../kit/upstreams.js';
+import {
+  load,
+  misbehave,
+  startScriptedUpstream,
+  type Misbehaviour,
+  type ScriptedUpstream,
+} from '../../kit/upstreams.js';
 
 const secret = 'a-shadow-secret-of-at-least-32-characters';
 
@@ -200,12 +206,10 @@ async function observed(url: string, id: string) {
 }
 
 describe.each(routerForms)('a failing candidate behind the %s router', (form) => {
-  type Mode = 'hang' | 'fail' | 'reset' | 'huge';
-  let mode: Mode = 'hang';
+  let mode: Misbehaviour = 'hang';
   let monolith: ScriptedUpstream;
   let candidate: ScriptedUpstream;
   let t: FormRouter;
-  const chunk = Buffer.alloc(1024 * 1024, 120);
 
   beforeAll(async () => {
     monolith = await startScriptedUpstream('monolith', (req, res) => {
@@ -215,23 +219,7 @@ describe.each(routerForms)('a failing candidate behind the %s router', (form) =>
         JSON.stringify({ path: req.url, items: Array.from({ length: 50 }, (_, i) => ({ i, name: `item ${i}` })) }),
       );
     });
-    candidate = await startScriptedUpstream('catalog', (_req, res) => {
-      if (mode === 'hang') return; // never answers; the mirror's deadline ends it
-      if (mode === 'fail') return void res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":true}');
-      if (mode === 'reset') return void res.socket?.destroy();
-      // 50 MB, written as the reader takes it: the router must stop reading, not buffer it.
-      res.writeHead(200, { 'content-type': 'application/json' });
-      let sent = 0;
-      const more = () => {
-        while (sent < 50 && !res.destroyed) {
-          sent++;
-          if (!res.write(chunk)) return void res.once('drain', more);
-        }
-        res.end();
-      };
-      res.on('error', () => {});
-      more();
-    });
+    candidate = await startScriptedUpstream('catalog', (_req, res) => misbehave(mode, res));
     t = await startRouterForm(
       form,
       routeTableYaml(
@@ -254,7 +242,7 @@ describe.each(routerForms)('a failing candidate behind the %s router', (form) =>
     const baseline = await Promise.all(paths.map((url, i) => observed(url, `req-${i}`)));
     await t.setStage('things', 'shadow', 0, 100);
     await eventually(() => t.flags.stage('ficus.things').stage === 'shadow', 2000, 'stage shadow applied');
-    for (const each of ['hang', 'fail', 'reset', 'huge'] as Mode[]) {
+    for (const each of ['hang', 'fail', 'reset', 'huge'] as Misbehaviour[]) {
       mode = each;
       // 1,250 requests per mode, 5,000 in all, each checked against stage monolith's answer.
       for (let round = 0; round < 50; round++) {

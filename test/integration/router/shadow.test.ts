@@ -35,6 +35,12 @@ async function parityOf(t: FormRouter, route: string): Promise<RouteParity | und
   return buildReport(await t.shadow.recorder.store.read({ route }))[0];
 }
 
+/** Puts a route at stage shadow with a 100 % sample, once the router has applied it. */
+async function shadowEverything(t: FormRouter, route: string): Promise<void> {
+  await t.setStage(route, 'shadow', 0, 100);
+  await eventually(() => t.flags.stage(`ficus.${route}`).stage === 'shadow', 2000, `${route} at stage shadow`);
+}
+
 async function settled(t: FormRouter, route: string, samples: number): Promise<RouteParity> {
   await eventually(
     async () => {
@@ -93,8 +99,7 @@ describe.each(routerForms)('shadow traffic through the %s router', (form) => {
   });
 
   it('mirrors a sample to the service and reports the one differing field; ids and timestamps are learned as noise', async () => {
-    await t.setStage('things', 'shadow', 0, 100);
-    await eventually(() => t.flags.stage('ficus.things').stage === 'shadow', 2000, 'stage shadow applied');
+    await shadowEverything(t, 'things');
     const result = await load(`${t.url}/api/things/42`, { total: 200, concurrency: 8 });
     expect(result.statuses[200]).toBe(200);
     expect(result.servedBy).toEqual({ monolith: 200 });
@@ -162,8 +167,7 @@ describe.each(routerForms)('shadow traffic through the %s router', (form) => {
     const asked = (u: ScriptedUpstream) => u.seen.filter((r) => r.url === '/api/things/6').length;
     expect(asked(monolith)).toBe(50);
     expect(asked(candidate)).toBe(100);
-    await t.setStage('things', 'shadow', 0, 100);
-    await eventually(() => t.flags.stage('ficus.things').stage === 'shadow', 2000, 'shadow applied');
+    await shadowEverything(t, 'things');
   });
 
   it('mirrors no write unless the route opts into dry-run, and signs the mirrored ones; a client cannot send the header on', async () => {
@@ -240,8 +244,7 @@ describe.each(routerForms)('a failing candidate behind the %s router', (form) =>
   it('never changes what the client gets (status, headers, body) and counts what it could not compare', async () => {
     const paths = Array.from({ length: 25 }, (_, i) => `${t.url}/api/things/${i}`);
     const baseline = await Promise.all(paths.map((url, i) => observed(url, `req-${i}`)));
-    await t.setStage('things', 'shadow', 0, 100);
-    await eventually(() => t.flags.stage('ficus.things').stage === 'shadow', 2000, 'stage shadow applied');
+    await shadowEverything(t, 'things');
     for (const each of ['hang', 'fail', 'reset', 'huge'] as Misbehaviour[]) {
       mode = each;
       // 1,250 requests per mode, 5,000 in all, each checked against stage monolith's answer.
@@ -283,8 +286,7 @@ describe.each(routerForms)('the monolith as its own candidate behind the %s rout
   });
 
   it('flags at most 0.03 % of 5,000 requests whose answers carry their own ids and timestamps', async () => {
-    await t.setStage('things', 'shadow', 0, 100);
-    await eventually(() => t.flags.stage('ficus.things').stage === 'shadow', 2000, 'stage shadow applied');
+    await shadowEverything(t, 'things');
     const result = await load(`${t.url}/api/things/7`, { total: 5000, concurrency: 16 });
     expect(result.statuses[200]).toBe(5000);
     const parity = await settled(t, 'things', 5000);

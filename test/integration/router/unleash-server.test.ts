@@ -139,18 +139,13 @@ async function servedByUsers(): Promise<Record<string, number>> {
   return (await load(`${routerUrl}/api/v1/products/1`, { total: 100, concurrency: 10, headers })).servedBy;
 }
 
+/** Flag mechanics are under test here, not the parity gate. */
+const forced = ['--force', '--reason', 'flag mechanics under test'];
+
 describe('flags from a real Unleash server', () => {
   it('creates the missing toggle through the Admin API and the router follows within a refresh interval and 2 s', async () => {
     expect(await servedBy()).toBe('monolith');
-    const output = await flags(
-      'set',
-      'catalog-read',
-      '--stage',
-      'service',
-      '--force',
-      '--reason',
-      'flag mechanics under test',
-    );
+    const output = await flags('set', 'catalog-read', '--stage', 'service', ...forced);
     expect(output).toContain('catalog-read: monolith → service (Unleash');
     const took = await eventually(async () => (await servedBy()) === 'catalog', refreshMs + 2000, 'router followed');
     expect(took).toBeLessThan(refreshMs + 2000);
@@ -158,17 +153,7 @@ describe('flags from a real Unleash server', () => {
   });
 
   it('a canary set in Unleash splits users; rollback returns everyone to the monolith', async () => {
-    await flags(
-      'set',
-      'catalog-read',
-      '--stage',
-      'canary',
-      '--percent',
-      '50',
-      '--force',
-      '--reason',
-      'flag mechanics under test',
-    );
+    await flags('set', 'catalog-read', '--stage', 'canary', '--percent', '50', ...forced);
     await eventually(
       () => router.flags.stage('ficus.catalog-read').stage === 'canary',
       refreshMs + 2000,
@@ -186,7 +171,7 @@ describe('flags from a real Unleash server', () => {
   });
 
   it('an Unleash server answering 500 shows on /status, /readyz and in metrics, and changes nothing for clients', async () => {
-    await flags('set', 'catalog-read', '--stage', 'service', '--force', '--reason', 'flag mechanics under test');
+    await flags('set', 'catalog-read', '--stage', 'service', ...forced);
     await eventually(() => router.flags.stage('ficus.catalog-read').stage === 'service', slowSignal, 'service stage');
     const admin = createAdminApp(router, { logger: createLogger({ level: 'silent', name: 'admin' }) }).app;
     fault = { status: 500 };
@@ -210,17 +195,7 @@ describe('flags from a real Unleash server', () => {
   }, 60_000);
 
   it('follows a toggle without strategies, and serves a rollout it cannot read ("0x64") from the monolith, naming it', async () => {
-    await flags(
-      'set',
-      'catalog-read',
-      '--stage',
-      'canary',
-      '--percent',
-      '50',
-      '--force',
-      '--reason',
-      'flag mechanics under test',
-    );
+    await flags('set', 'catalog-read', '--stage', 'canary', '--percent', '50', ...forced);
     await eventually(() => router.flags.stage('ficus.catalog-read').stage === 'canary', slowSignal, 'canary applied');
     // No strategies at all: on for everyone, as unleash-client evaluates it; the stage map follows.
     fault = { rewrite: (toggle) => delete toggle['strategies'] };
@@ -246,7 +221,7 @@ describe('flags from a real Unleash server', () => {
   }, 60_000);
 
   it('stopping the Unleash server changes nothing for clients, through the failed polls that follow', async () => {
-    await flags('set', 'catalog-read', '--stage', 'service', '--force', '--reason', 'flag mechanics under test');
+    await flags('set', 'catalog-read', '--stage', 'service', ...forced);
     await eventually(() => router.flags.stage('ficus.catalog-read').stage === 'service', slowSignal, 'service stage');
     unleash.child.kill('SIGTERM');
     await unleash.exited;

@@ -152,6 +152,24 @@ describe('flags from a real Unleash server', () => {
     expect(await flags('status')).toMatch(/catalog-read +\/api\/v1\/products\/\*\* +catalog +service/);
   });
 
+  it('holds a shadow sample rate in Unleash like any stage, and the router follows it', async () => {
+    await flags('set', 'catalog-read', '--stage', 'shadow', '--sample', '25');
+    await eventually(
+      () => router.flags.stage('ficus.catalog-read').stage === 'shadow',
+      refreshMs + 2000,
+      'shadow applied',
+    );
+    expect(router.flags.stage('ficus.catalog-read')).toEqual({ stage: 'shadow', percent: 0, sample: 25 });
+    expect(await servedBy()).toBe('monolith');
+    expect(await flags('status')).toMatch(/catalog-read +\/api\/v1\/products\/\*\* +catalog +shadow 25 %/);
+    await flags('rollback', 'catalog-read');
+    await eventually(
+      () => router.flags.stage('ficus.catalog-read').stage === 'monolith',
+      refreshMs + 2000,
+      'rolled back',
+    );
+  });
+
   it('a canary set in Unleash splits users; rollback returns everyone to the monolith', async () => {
     await flags('set', 'catalog-read', '--stage', 'canary', '--percent', '50', ...forced);
     await eventually(

@@ -163,8 +163,10 @@ export class UnleashFlagStore implements FlagStore {
     const flag = encodeURIComponent(feature.name);
     const created = await this.#call('POST', '', {
       name: feature.name,
-      type: 'release',
-      description: 'ficus serve toggle',
+      type: feature.type ?? 'release',
+      description: feature.name.endsWith('.shadow')
+        ? 'ficus shadow toggle: its rollout is the share of requests compared'
+        : 'ficus serve toggle',
     });
     if (created.status !== 201 && created.status !== 200 && created.status !== 409)
       this.#fail(`creating ${feature.name}`, created);

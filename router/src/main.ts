@@ -50,7 +50,13 @@ export async function startRouter(
     maxPathLength: config.MAX_PATH_LENGTH,
     replayBodyLimit: config.REPLAY_BODY_LIMIT,
     shadow: {
-      ...(config.PARITY_DATABASE_URL ? { store: new PgParityStore(config.PARITY_DATABASE_URL) } : {}),
+      ...(config.PARITY_DATABASE_URL
+        ? {
+            store: new PgParityStore(config.PARITY_DATABASE_URL, {
+              logger: logger.child({ component: 'parity-store' }),
+            }),
+          }
+        : {}),
       secret: config.SHADOW_SECRET,
       bodyLimit: config.SHADOW_BODY_LIMIT,
       timeoutMs: config.SHADOW_TIMEOUT_MS,

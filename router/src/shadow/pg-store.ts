@@ -1,4 +1,4 @@
-import { createDb, type Knex } from '../../../platform/src/index.js';
+import { createDb, type Knex, type Logger } from '../../../platform/src/index.js';
 import {
   examplesPerField,
   totals,
@@ -49,8 +49,12 @@ export class PgParityStore implements ParityStore {
   #ready: Promise<void> | undefined;
 
   /** Connects lazily: a database that is down at start is tried again at the next write or read. */
-  constructor(url: string) {
-    this.#db = createDb(url, { poolMax: 2, applicationName: 'ficus-router-parity' });
+  constructor(url: string, options: { logger?: Logger } = {}) {
+    this.#db = createDb(url, {
+      poolMax: 2,
+      applicationName: 'ficus-router-parity',
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
     const at = new URL(url);
     this.description = `postgresql ${at.hostname}:${at.port || 5432}${at.pathname}`;
   }

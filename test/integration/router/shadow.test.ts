@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, verifyShadowRequest } from '../../../platform/src/index.js';
 import { inlineComparator } from '../../../router/src/shadow/comparator.js';
+import { PgParityStore } from '../../../router/src/shadow/pg-store.js';
 import { readExchanges } from '../../../tools/src/replay/read-exchanges.js';
 import { replay } from '../../../tools/src/replay/replay.js';
 import { buildReport, type RouteParity } from '../../../router/src/shadow/report.js';
+import { freePort } from '../../kit/ports.js';
 import { eventually, routeTableYaml, routerForms, startRouterForm, type FormRouter } from '../../kit/router.js';
 import {
   load,
@@ -294,5 +296,40 @@ describe.each(routerForms)('the monolith as its own candidate behind the %s rout
     expect(parity.differ / parity.compared).toBeLessThanOrEqual(0.0003);
     expect(parity.differences).toEqual([]);
     expect(parity.noise.map((d) => d.field).sort()).toEqual(['$.at', '$.requestId']);
+  });
+});
+
+const silent = createLogger({ level: 'silent', name: 'parity-store' });
+
+describe('a parity store that is down', () => {
+  it('changes nothing for clients: results are dropped and counted', async () => {
+    const monolith = await startScriptedUpstream('monolith', (_req, res) => void res.end('{"ok":true}'));
+    const closed = await freePort();
+    const t = await startRouterForm(
+      'standalone',
+      routeTableYaml(
+        { monolith: monolith.url, twin: monolith.url },
+        { things: { path: '/api/things/**', service: 'twin' } },
+      ),
+      {
+        shadow: {
+          store: new PgParityStore(`postgres://ficus:ficus@127.0.0.1:${closed}/parity`, { logger: silent }),
+          shedAbove: 1,
+        },
+      },
+    );
+    try {
+      await shadowEverything(t, 'things');
+      const result = await load(`${t.url}/api/things/1`, { total: 300, concurrency: 8 });
+      expect(result.statuses).toEqual({ 200: 300 });
+      const lost = async () =>
+        Number(/ficus_parity_store_lost_total (\d+)/.exec(await t.metrics.registry.metrics())?.[1] ?? 0);
+      await eventually(async () => (await lost()) > 0, 20_000, 'the lost results counted');
+      const after = await load(`${t.url}/api/things/1`, { total: 100, concurrency: 8 });
+      expect(after.statuses).toEqual({ 200: 100 });
+    } finally {
+      await t.close();
+      await monolith.stop();
+    }
   });
 });

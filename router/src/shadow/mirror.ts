@@ -13,6 +13,9 @@ import { endpointOf } from './endpoint.js';
 import { LoadGauge } from './load-gauge.js';
 import type { ParityRecorder, SampleMeta } from './parity.js';
 
+/** Answers held for comparison at most, in bytes (64 MiB); beyond it samples are dropped (`compare-queue`). */
+const maxComparingBytes = 64 * 1024 * 1024;
+
 /** A response the client got in full, with the bounded copy kept of it: what the mirror replays. */
 export interface ServedSample {
   decision: Decision;
@@ -77,6 +80,8 @@ export class Mirror implements ShadowTap {
   readonly #rate: number;
   #tokens: number;
   #refilledAt = performance.now();
+  /** Bytes of answers waiting for or in a comparison: bounded, whatever the queue's length in jobs. */
+  #comparing = 0;
   #warnedNoSecret = false;
   #closed = false;
 
@@ -178,7 +183,13 @@ export class Mirror implements ShadowTap {
       noise ? this.#ask(sample.servedBy, sample) : undefined,
     ]).finally(release);
     if ('error' in candidate) return recorder.uncompared(meta, 'failed', candidate.error);
-    if (comparator.full) return void this.#drop(meta.routeId, 'compare-queue');
+    const bytes = [primary, candidate, secondary].reduce(
+      (sum, answer) => sum + (answer && !('error' in answer) ? (answer.body.bytes?.length ?? 0) : 0),
+      0,
+    );
+    if (comparator.full || this.#comparing + bytes > maxComparingBytes)
+      return void this.#drop(meta.routeId, 'compare-queue');
+    this.#comparing += bytes;
     const job: CompareJob = {
       primary,
       candidate,
@@ -198,6 +209,8 @@ export class Mirror implements ShadowTap {
       else recorder.uncompared(meta, 'failed', 'compare-error');
       if (!queueFull)
         this.#options.logger.warn({ route: route.id, err: (error as Error).message }, 'shadow comparison failed');
+    } finally {
+      this.#comparing -= bytes;
     }
   }
 

@@ -58,3 +58,16 @@ export { parseBody, parseQuery, parseParams, fieldErrors } from './http/validate
 export { Lifecycle, startServer, exitOnSignals, runMain, type RunningServer } from './lifecycle.js';
 export { developmentJwtSecret, refuseDevelopmentSecret, serviceConfigSchema, tokenConfigShape } from './service.js';
 export { bearerToken, createTokens, requireAuth, principalOf, type Principal, type Tokens } from './auth.js';
+export { FlagSource, type FlagContext, type FlagSourceKind, type FlagSourceStatus } from './flags/flag-source.js';
+export {
+  sampleOf,
+  serveToggle,
+  shadowFlagOf,
+  stageOf,
+  stageToggles,
+  withSample,
+  type Feature,
+  type RouteStage,
+  type Stage,
+} from './flags/features.js';
+export { watchForChanges } from './watch-file.js';

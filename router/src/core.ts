@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { BrokenCircuitError } from 'cockatiel';
 import { FicusError, requestIdOf, writeProblem, type Logger, type Tokens } from '../../platform/src/index.js';
 import { decide, type Decision } from './decide.js';
-import type { FlagSource } from './flags/flag-source.js';
+import type { FlagSource } from '../../platform/src/flags/flag-source.js';
 import { createRouterMetrics, type RouterMetrics } from './metrics.js';
 import { normalizeTarget } from './normalize-path.js';
 import {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { FlagContext, FlagSource } from './flags/flag-source.js';
-import type { Stage } from './flags/features.js';
+import type { FlagContext, FlagSource } from '../../platform/src/flags/flag-source.js';
+import type { Stage } from '../../platform/src/flags/features.js';
 import type { Upstream } from './proxy/upstream.js';
 import type { CompiledRoute } from './route-table/load.js';
 import type { RouterState } from './state.js';

@@ -4,8 +4,8 @@ export { createRouter, type FicusRouter, type RouterOptions, type RoutingOptions
 export { startRouter, type RunningRouter } from './main.js';
 export { createAdminApp } from './admin.js';
 export { routerConfigSchema, type RouterConfig } from './config.js';
-export { FlagSource, type FlagSourceStatus } from './flags/flag-source.js';
-export { stageOf, serveToggle, type Stage, type RouteStage } from './flags/features.js';
+export { FlagSource, type FlagSourceStatus } from '../../platform/src/flags/flag-source.js';
+export { stageOf, serveToggle, type Stage, type RouteStage } from '../../platform/src/flags/features.js';
 export {
   loadRouteTable,
   parseRouteTable,

@@ -1,7 +1,7 @@
 import { createTokens, startServer, type Logger, type RunningServer } from '../../platform/src/index.js';
 import { checkAdminExposure, createAdminApp } from './admin.js';
 import type { RouterConfig } from './config.js';
-import { FlagSource } from './flags/flag-source.js';
+import { FlagSource } from '../../platform/src/flags/flag-source.js';
 import { loadRouteTable } from './route-table/load.js';
 import { createRouter, type FicusRouter } from './server.js';
 import { PgParityStore } from './shadow/pg-store.js';

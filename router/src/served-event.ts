@@ -1,4 +1,4 @@
-import type { Stage } from './flags/features.js';
+import type { Stage } from '../../platform/src/flags/features.js';
 import type { UpstreamFailure } from './proxy/status-code.js';
 
 /**

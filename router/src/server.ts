@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Lifecycle } from '../../platform/src/index.js';
 import { createRoutingCore, type RoutingOptions } from './core.js';
-import type { FlagSource } from './flags/flag-source.js';
+import type { FlagSource } from '../../platform/src/flags/flag-source.js';
 import type { RouteCount, RouterMetrics } from './metrics.js';
 import { ClientTimeoutError } from './proxy/client-deadlines.js';
 import { undiciTransport } from './proxy/undici-transport.js';

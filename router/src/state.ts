@@ -1,7 +1,7 @@
 import type { Logger } from '../../platform/src/index.js';
 import { Upstream, type BreakerState } from './proxy/upstream.js';
 import { loadRouteTable, type RouteTable } from './route-table/load.js';
-import { watchForChanges } from './watch-file.js';
+import { watchForChanges } from '../../platform/src/watch-file.js';
 
 /**
  * The route table in force and the upstream runtimes (pools, bulkheads, breakers) it names.

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { bearerToken, type Tokens } from '../../platform/src/index.js';
-import type { FlagContext } from './flags/flag-source.js';
+import type { FlagContext } from '../../platform/src/flags/flag-source.js';
 
 export interface UserContextOptions {
   /** Verifies `Authorization: Bearer` JWTs; `sub` becomes the userId. */

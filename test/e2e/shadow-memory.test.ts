@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stageToggles } from '../../router/src/flags/features.js';
+import { stageToggles } from '../../platform/src/flags/features.js';
 import { freePort } from '../kit/ports.js';
 import { spawnNode, waitFor, type Spawned } from '../kit/processes.js';
 import { routeTableYaml } from '../kit/router.js';

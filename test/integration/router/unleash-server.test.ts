@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createLogger, dropDatabase, ensureDatabase, withDatabase } from '../../../platform/src/index.js';
 import { createAdminApp } from '../../../router/src/admin.js';
-import { FlagSource } from '../../../router/src/flags/flag-source.js';
+import { FlagSource } from '../../../platform/src/flags/flag-source.js';
 import { loadRouteTable } from '../../../router/src/route-table/load.js';
 import { createRouter, type FicusRouter } from '../../../router/src/server.js';
 import { freePort } from '../../kit/ports.js';

@@ -2,7 +2,7 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { serveToggle } from '../../../router/src/flags/features.js';
+import { serveToggle } from '../../../platform/src/flags/features.js';
 import { FileFlagStore } from '../../../tools/src/flags/flag-store.js';
 import { formatFlagsFile } from '../../../tools/src/flags/flags-file-layout.js';
 import { repoRoot } from '../../kit/processes.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { serveToggle } from '../../../router/src/flags/features.js';
+import { serveToggle } from '../../../platform/src/flags/features.js';
 import { type ExtractionPlan, planExtraction } from '../extract/plan.js';
 import { FileFlagStore } from '../flags/flag-store.js';
 import { serviceUrlVariable } from '../services/manifest.js';

@@ -10,7 +10,7 @@ import {
   withSample,
   type RouteStage,
   type Stage,
-} from '../../../router/src/flags/features.js';
+} from '../../../platform/src/flags/features.js';
 import { loadRouteTable, type CompiledRoute } from '../../../router/src/route-table/load.js';
 import { appendAudit } from '../flags/audit.js';
 import { FileFlagStore, UnleashFlagStore, type FlagStore } from '../flags/flag-store.js';

@@ -1,6 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { RouteStage } from '../../../router/src/flags/features.js';
+import type { RouteStage } from '../../../platform/src/flags/features.js';
 
 export interface AuditEntry {
   at: string;

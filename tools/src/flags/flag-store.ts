@@ -4,8 +4,8 @@ import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { lock } from 'proper-lockfile';
 import { FicusError } from '../../../platform/src/index.js';
-import type { Feature } from '../../../router/src/flags/features.js';
-import { parseFlagsFile, readFlagsFile } from '../../../router/src/flags/file-repository.js';
+import type { Feature } from '../../../platform/src/flags/features.js';
+import { parseFlagsFile, readFlagsFile } from '../../../platform/src/flags/file-repository.js';
 import { formatFlagsFile } from './flags-file-layout.js';
 
 /** Where serve toggles live: the local flags file, or an Unleash server's Admin API. */

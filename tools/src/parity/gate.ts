@@ -1,4 +1,4 @@
-import type { RouteStage } from '../../../router/src/flags/features.js';
+import type { RouteStage } from '../../../platform/src/flags/features.js';
 import type { PromoteRule } from '../../../router/src/route-table/schema.js';
 import type { RouteParity } from '../../../router/src/shadow/report.js';
 

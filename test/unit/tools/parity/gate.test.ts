@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RouteStage } from '../../../../router/src/flags/features.js';
+import type { RouteStage } from '../../../../platform/src/flags/features.js';
 import type { RouteParity } from '../../../../router/src/shadow/report.js';
 import { judgePromotion, promotes } from '../../../../tools/src/parity/gate.js';
 

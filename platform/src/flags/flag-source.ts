@@ -1,5 +1,5 @@
 import { InMemStorageProvider, Unleash, type Context } from 'unleash-client';
-import type { Logger } from '../../../platform/src/index.js';
+import type { Logger } from '../logger.js';
 import { featureSchema, sampleOf, shadowFlagOf, stageOf, withSample, type RouteStage } from './features.js';
 import { FileRepository } from './file-repository.js';
 

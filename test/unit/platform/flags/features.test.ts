@@ -8,8 +8,8 @@ import {
   stageOf,
   stageToggles,
   withSample,
-} from '../../../router/src/flags/features.js';
-import { parseFlagsFile } from '../../../router/src/flags/file-repository.js';
+} from '../../../../platform/src/flags/features.js';
+import { parseFlagsFile } from '../../../../platform/src/flags/file-repository.js';
 
 const withRollout = (rollout: string) =>
   JSON.stringify({

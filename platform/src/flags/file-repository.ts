@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { UnleashConfig } from 'unleash-client';
-import { FicusError, parseValidated } from '../../../platform/src/index.js';
+import { FicusError } from '../errors.js';
+import { parseValidated } from '../files.js';
 import { watchForChanges } from '../watch-file.js';
 import { clientFeaturesSchema, type ClientFeatures, type Feature } from './features.js';
 

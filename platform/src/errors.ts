@@ -19,6 +19,7 @@ export const errorCodes = {
   FICUS_ERR_PAYMENT_DECLINED: { status: 402, title: 'Payment declined' },
   FICUS_ERR_PAYMENT_TIMEOUT: { status: 504, title: 'Payment provider timed out' },
   FICUS_ERR_SHUTTING_DOWN: { status: 503, title: 'Server is shutting down' },
+  FICUS_ERR_WRITES_FROZEN: { status: 503, title: 'Writes paused' },
   FICUS_ERR_NOT_READY: { status: 503, title: 'Not ready' },
   FICUS_ERR_DB_PROVISION: { status: 500, title: 'Database provisioning failed' },
   FICUS_ERR_POSTGRES: { status: 500, title: 'Embedded PostgreSQL failed' },
@@ -106,4 +107,20 @@ export function toProblem(error: FicusError, context: { instance?: string; reque
     ...(context.requestId === undefined ? {} : { requestId: context.requestId }),
     ...(error.errors === undefined ? {} : { errors: error.errors }),
   };
+}
+
+/**
+ * A PostgreSQL refusal that means "try again shortly": a write denied for want of privilege
+ * (42501) is what a module's tables frozen for a cutover answer (`ficus data cutover` revokes the
+ * module role's write privileges for the switch of writers). Undefined for any other error.
+ */
+export function retriableDatabaseError(error: unknown): FicusError | undefined {
+  const pg = error as { code?: unknown; message?: unknown } | undefined;
+  if (pg?.code !== '42501') return undefined;
+  return new FicusError(
+    'FICUS_ERR_WRITES_FROZEN',
+    `the database refused this write (${String(pg.message)}): its tables are frozen while their writer changes, ` +
+      'or the module role lost its grants; retry in a second',
+    { extensions: { retryAfterSeconds: 1 }, cause: error },
+  );
 }

@@ -1,6 +1,7 @@
 export {
   FicusError,
   errorCodes,
+  retriableDatabaseError,
   toProblem,
   problemType,
   type ErrorCode,

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import { FicusError, toProblem } from '../errors.js';
+import { FicusError, retriableDatabaseError, toProblem } from '../errors.js';
 
 /** Writes `error` as RFC 9457 application/problem+json on a plain node:http response. */
 export function writeProblem(
@@ -42,6 +42,8 @@ interface BodyParserError {
  */
 function asFicusError(error: unknown): FicusError {
   if (error instanceof FicusError) return error;
+  const retriable = retriableDatabaseError(error);
+  if (retriable) return retriable;
   const parserError = error as BodyParserError;
   switch (parserError?.type) {
     case 'entity.parse.failed':
@@ -76,7 +78,9 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, next) => {
     next(error);
     return;
   }
-  sendProblem(req, res, ficusError);
+  // A paused write is worth retrying: say when (RFC 9110 §10.2.3).
+  const retryAfter = ficusError.extensions?.['retryAfterSeconds'];
+  sendProblem(req, res, ficusError, typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {});
 };
 
 export const notFoundHandler: RequestHandler = (req, res) => {

@@ -1,5 +1,5 @@
 import type { Knex, Logger } from '../../../../../platform/src/index.js';
-import { FicusError } from '../../../../../platform/src/index.js';
+import { FicusError, retriableDatabaseError } from '../../../../../platform/src/index.js';
 import type { CatalogApi, Reservation } from '../../catalog/index.js';
 import type { Charge, PaymentsApi } from '../../payments/index.js';
 import { getOrder, insertPendingOrder, priceLines, updateOrder, type Order } from './order-repository.js';
@@ -18,11 +18,13 @@ export interface PlaceOrderRequest {
 }
 
 function codeOf(error: unknown): string {
-  return error instanceof FicusError ? error.code : 'FICUS_ERR_INTERNAL';
+  return error instanceof FicusError ? error.code : (retriableDatabaseError(error)?.code ?? 'FICUS_ERR_INTERNAL');
 }
 
 /** Adds the order id to a saga failure so the client can look the order up; unexpected errors become a 500 that says the order was undone. */
-function withOrderId(error: unknown, orderId: string): FicusError {
+function withOrderId(thrown: unknown, orderId: string): FicusError {
+  // A write the database paused (a cutover of another module's data): a clean, retriable failure.
+  const error = retriableDatabaseError(thrown) ?? thrown;
   if (!(error instanceof FicusError)) {
     return new FicusError('FICUS_ERR_INTERNAL', `placing order ${orderId} failed and was undone; try again`, {
       extensions: { orderId },

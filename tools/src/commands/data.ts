@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { FicusError, withDatabase } from '../../../platform/src/index.js';
+import { FicusError, moduleRoleName, withDatabase } from '../../../platform/src/index.js';
+import { moveWriter } from '../data/cutover.js';
+import { flagSwitch } from '../data/writer-switch.js';
+import { storeFor } from './flags.js';
 import { formatStatus, formatVerify } from '../data/format.js';
 import type { DataPair } from '../data/pair.js';
 import { dataStatus } from '../data/status.js';
@@ -100,7 +103,7 @@ function pairCommand(name: string, description: string): Command {
 /** `ficus data`: logical replication of a module's schema into its extracted service's database. */
 export function dataCommand(env: Env, out: Out = (text) => process.stdout.write(text), root = '.'): Command {
   const data = new Command('data').description(
-    "replicate a module's tables into its service's database (PostgreSQL logical replication): sync, status, verify, stop",
+    "replicate a module's tables into its service's database (PostgreSQL logical replication): sync, status, verify, stop, cutover, revert",
   );
   const sayTo = (json: boolean | undefined) => (line: string) =>
     json ? process.stderr.write(`${line}\n`) : out(`${line}\n`);
@@ -176,5 +179,93 @@ ${environment}`,
         await stopSync(pair(module, options));
       }),
   );
+  const writerCommand = (name: 'cutover' | 'revert') =>
+    pairCommand(
+      name,
+      name === 'cutover'
+        ? "move the module's writes to its service: freeze, catch up, verify, replicate back, switch, unfreeze"
+        : 'move the writes back to the monolith, losslessly, at any time after a cutover',
+    )
+      .option('--routes <file>', 'route table', env['ROUTES_FILE'] ?? 'router/routes.yaml')
+      .option(
+        '--flags <file>',
+        'local flags file (unless UNLEASH_URL is set)',
+        env['FLAGS_FILE'] ?? 'router/flags.json',
+      )
+      .option('--audit <file>', 'audit log (default: flags-audit.jsonl beside the flags file)')
+      .option('--reverse-conninfo <conninfo>', "how the new replica's server reaches the new writer (default: its URL)")
+      .option('--catch-up-timeout <ms>', 'longest wait for the replica to apply the last change', wholeNumber, 10_000)
+      .option('--json', 'machine-readable output')
+      .addHelpText(
+        'after',
+        [
+          '',
+          name === 'cutover'
+            ? "Steps, each logged with its duration: (a) revoke the module role's write privileges on its schema in the"
+            : 'Steps: the same as cutover, from the service to the monolith: freeze the service, catch the monolith up,',
+          name === 'cutover'
+            ? "monolith (writes fail fast: 503 Retry-After: 1); (b) wait until the service has applied the monolith's"
+            : 'verify, set sequences, replicate the monolith back to the service, send the write routes and the API flag',
+          name === 'cutover'
+            ? 'current WAL position; (c) verify, set sequences; (d) replicate the service back to the monolith (no copy);'
+            : 'back to the monolith, open its writes.',
+          name === 'cutover'
+            ? `(e) the write routes to stage service and the flag ficus.<module>-api on; (f) open writes on the service.`
+            : '',
+          'A failure at any step undoes the steps before it and leaves the old writer the writer. The freeze window is',
+          `printed at the end.\n${environment}`,
+        ].join('\n'),
+      )
+      .action(
+        async (
+          module: string,
+          options: PairOptions & {
+            routes: string;
+            flags: string;
+            audit?: string;
+            reverseConninfo?: string;
+            catchUpTimeout: number;
+          },
+        ) => {
+          const forward = pair(module, options);
+          const service = discoverServices(resolve(root)).find((s) => s.module === module || s.name === module);
+          if (!service)
+            throw new FicusError(
+              'FICUS_ERR_CONFIG',
+              `no service under services/ is extracted from ${module}: run ficus extract ${module} first`,
+            );
+          const role = moduleRoleName(env['DB_ROLE_PREFIX'] ?? 'ficus_', forward.schema);
+          const moving =
+            name === 'cutover'
+              ? forward
+              : {
+                  ...forward,
+                  sourceUrl: forward.targetUrl,
+                  targetUrl: forward.sourceUrl,
+                  direction: 'the service to the monolith',
+                };
+          const result = await moveWriter(moving, {
+            role,
+            catchUpTimeoutMs: options.catchUpTimeout,
+            reverseConninfo: options.reverseConninfo,
+            switch: flagSwitch({
+              store: storeFor(options, env),
+              routesFile: options.routes,
+              flagsFile: options.flags,
+              audit: options.audit,
+              env,
+              module,
+              service: service.name,
+              toService: name === 'cutover',
+            }),
+          });
+          if (options.json) return out(`${JSON.stringify(result, null, 2)}\n`);
+          out(
+            `${module}: the writer is now ${name === 'cutover' ? 'the service' : 'the monolith'}; writes were frozen for ${Math.round(result.freezeMs)} ms\n`,
+          );
+        },
+      );
+  data.addCommand(writerCommand('cutover'));
+  data.addCommand(writerCommand('revert'));
   return data;
 }

@@ -60,7 +60,7 @@ async function readiness(url: string): Promise<string> {
   }
 }
 
-function storeFor(options: CommonOptions, env: Env): FlagStore {
+export function storeFor(options: { flags: string }, env: Env): FlagStore {
   if (env['UNLEASH_URL']) {
     if (!env['UNLEASH_ADMIN_TOKEN'])
       throw new FicusError(

@@ -19,6 +19,8 @@ export interface DataPair {
   publisherConninfo?: string;
   /** Progress lines for people. */
   say?: (line: string) => void;
+  /** How progress lines name the direction; `the monolith to the service` by default. */
+  direction?: string;
 }
 
 /** Open connections to both sides of a pair. */

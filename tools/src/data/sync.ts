@@ -12,6 +12,12 @@ export interface SyncOptions {
   copyTimeoutMs?: number;
   /** How often a "still copying" line is printed. */
   progressEveryMs?: number;
+  /**
+   * Copy the existing rows first (default true). False when both sides already hold the same
+   * rows (the reverse replication of a cutover): only changes from now on are sent, and the
+   * target may hold rows.
+   */
+  copyData?: boolean;
 }
 
 export interface SyncResult {
@@ -121,10 +127,12 @@ export async function startSync(pair: DataPair, options: SyncOptions = {}): Prom
     });
     for (const line of leftovers) say(`${pair.module}: removed ${line}, left over from an earlier run`);
     const tables = await replicableTables(source, target, pair);
-    await emptyTarget(target, pair, tables, options.reset ?? false);
+    if (options.copyData !== false) await emptyTarget(target, pair, tables, options.reset ?? false);
     const tablesCopied = await create(source, target, pair, name, tables, startedAt, options);
     const seconds = (Date.now() - startedAt) / 1000;
-    say(`${pair.module}: syncing ${tables.length} tables from the monolith to the service (${seconds.toFixed(1)} s)`);
+    say(
+      `${pair.module}: syncing ${tables.length} tables from ${pair.direction ?? 'the monolith to the service'} (${seconds.toFixed(1)} s)`,
+    );
     return { name, alreadySyncing: false, tables: tablesCopied, seconds };
   } finally {
     await Promise.all([source.destroy(), target?.destroy()]);
@@ -160,10 +168,16 @@ async function create(
     await source.raw(`SELECT pg_create_logical_replication_slot(?, 'pgoutput')`, [name]);
     made.slot = true;
     const conninfo = pair.publisherConninfo ?? pair.sourceUrl;
+    // A replica kept frozen (the old writer after a cutover) refuses writes to its tables' owner;
+    // since PostgreSQL 16 the apply worker writes as that owner unless it runs as the subscription's.
+    const { rows: version } = await target.raw<{ rows: { n: string }[] }>(
+      "SELECT current_setting('server_version_num') AS n",
+    );
+    const asOwner = options.copyData === false && Number(version[0]?.n) >= 160000 ? ', run_as_owner = true' : '';
     await target
       .raw(
         `CREATE SUBSCRIPTION ${quoteIdent(name)} CONNECTION ${quoteLiteral(conninfo)} PUBLICATION ${quoteIdent(name)}
-           WITH (create_slot = false, slot_name = ${quoteLiteral(name)}, copy_data = true)`,
+           WITH (create_slot = false, slot_name = ${quoteLiteral(name)}, copy_data = ${options.copyData !== false}${asOwner})`,
       )
       .catch((error: Error) => {
         if (!/could not connect to the publisher/.test(error.message)) throw error;

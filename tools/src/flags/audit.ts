@@ -14,6 +14,8 @@ export interface AuditEntry {
   parity?: Record<string, unknown>;
   /** Set when the gate refused and `--force --reason` went on. */
   forced?: { reason: string; unmet: string[] };
+  /** Why, when a command other than `ficus flags` changed the flag (a cutover, a revert). */
+  reason?: string;
 }
 
 /** Appends one JSON line per stage change: who, when, from, to. */

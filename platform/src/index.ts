@@ -58,3 +58,8 @@ export { parseBody, parseQuery, parseParams, fieldErrors } from './http/validate
 export { Lifecycle, startServer, exitOnSignals, runMain, type RunningServer } from './lifecycle.js';
 export { developmentJwtSecret, refuseDevelopmentSecret, serviceConfigSchema, tokenConfigShape } from './service.js';
 export { bearerToken, createTokens, requireAuth, principalOf, type Principal, type Tokens } from './auth.js';
+export { sendFailureOf, type SendFailure } from './remote/send-failure.js';
+export { defineApi, switchApi, type ApiSpec, type ApiMethods, type AsyncApi } from './remote/spec.js';
+export { remoteApi, type RemoteApi, type RemoteApiOptions, type RemoteControls } from './remote/client.js';
+export { apiRouter, type ApiImplementation, type ApiRouterOptions } from './remote/server.js';
+export { apiIdempotencyMigration, apiIdempotencyTable } from './remote/idempotency.js';

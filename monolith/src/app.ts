@@ -30,7 +30,14 @@ export function createMonolith(deps: MonolithDeps): Monolith {
   const db = (name: string) => dbs.get(name)!;
   const tokens = createTokens({ secret: config.JWT_SECRET, ttlSeconds: config.JWT_TTL_SECONDS });
 
-  const catalog = createCatalog({ db: db('catalog'), tokens });
+  const catalog = createCatalog({
+    db: db('catalog'),
+    tokens,
+    remote: config.CATALOG_SERVICE_URL
+      ? { baseUrl: config.CATALOG_SERVICE_URL, timeoutMs: config.CATALOG_API_TIMEOUT_MS }
+      : undefined,
+    mode: () => config.CATALOG_API,
+  });
   const users = createUsers({ db: db('users'), tokens });
   const payments = createPayments({
     db: db('payments'),
@@ -62,7 +69,7 @@ export function createMonolith(deps: MonolithDeps): Monolith {
     ...http,
     dbs,
     close: async () => {
-      await Promise.all([...dbs.values()].map((knex) => knex.destroy()));
+      await Promise.all([catalog.close(), ...[...dbs.values()].map((knex) => knex.destroy())]);
     },
   };
 }

@@ -36,6 +36,15 @@ export const monolithConfigSchema = platformConfigSchema
     ...tokenConfigShape,
     /** How long payments waits for the provider before abandoning a charge. */
     PAYMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
+    /**
+     * Which implementation of the catalog's in-process API other modules call: the module's own
+     * tables (`local`) or the extracted catalog service over HTTP (`remote`, at CATALOG_SERVICE_URL).
+     */
+    CATALOG_API: z.enum(['local', 'remote']).default('local'),
+    /** The catalog service, e.g. http://127.0.0.1:3101 (the router's variable of the same name). */
+    CATALOG_SERVICE_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /** How long a call to the catalog service may take, per attempt. */
+    CATALOG_API_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
   })
   .superRefine((config, ctx) => {
     const missing = moduleUrlKeys.filter((key) => !config[key]);
@@ -44,6 +53,13 @@ export const monolithConfigSchema = platformConfigSchema
         code: 'custom',
         path: ['DATABASE_URL'],
         message: `set DATABASE_URL, or all of ${missing.join(', ')}`,
+      });
+    }
+    if (config.CATALOG_API === 'remote' && !config.CATALOG_SERVICE_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CATALOG_SERVICE_URL'],
+        message: 'CATALOG_API=remote calls the catalog service: set CATALOG_SERVICE_URL to its URL',
       });
     }
     refuseDevelopmentSecret(config, ctx);

@@ -39,6 +39,8 @@ export const errorCodes = {
   FICUS_ERR_UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
   FICUS_ERR_UPSTREAM_SATURATED: { status: 503, title: 'Upstream at capacity' },
   FICUS_ERR_CIRCUIT_OPEN: { status: 503, title: 'Upstream circuit open' },
+  FICUS_ERR_IDEMPOTENCY_KEY_REUSED: { status: 409, title: 'Idempotency key used for another call' },
+  FICUS_ERR_IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'Call with this idempotency key still running' },
   FICUS_ERR_ADMIN_UNAUTHORIZED: { status: 401, title: 'Admin token required' },
   FICUS_ERR_INTERNAL: { status: 500, title: 'Internal server error' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -72,3 +72,8 @@ export {
   type Stage,
 } from './flags/features.js';
 export { watchForChanges } from './watch-file.js';
+export { sendFailureOf, type SendFailure } from './remote/send-failure.js';
+export { defineApi, switchApi, type ApiSpec, type ApiMethods, type AsyncApi } from './remote/spec.js';
+export { remoteApi, type RemoteApi, type RemoteApiOptions, type RemoteControls } from './remote/client.js';
+export { apiRouter, type ApiImplementation, type ApiRouterOptions } from './remote/server.js';
+export { apiIdempotencyMigration, apiIdempotencyTable } from './remote/idempotency.js';

@@ -42,7 +42,8 @@ export async function cloneOfThisRepository(): Promise<string> {
     encoding: 'utf8',
   })
     .split('\0')
-    .filter(Boolean);
+    // A node_modules that is a symlink (a git worktree sharing another's) is listed as a file.
+    .filter((file) => file && file !== 'node_modules');
   for (const file of files) {
     await mkdir(dirname(join(dir, file)), { recursive: true });
     await cp(join(repoRoot, file), join(dir, file)).catch((error: NodeJS.ErrnoException) => {

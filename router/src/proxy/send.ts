@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import { sendFailureOf } from '../../../platform/src/index.js';
 import { timedOut } from './client-deadlines.js';
 import type { HeaderList } from './headers.js';
 import type { UpstreamFailure } from './status-code.js';
@@ -70,29 +71,7 @@ export const upstreamTimeoutCode = 'FICUS_UPSTREAM_TIMEOUT';
 
 /** What an undici (or node:http) failure means for the request: could the upstream have received it? */
 function failureOf(error: NodeJS.ErrnoException): UpstreamFailure {
-  // Our own abort of a request whose client left (undici raises the signal's AbortError).
-  if (error.name === 'AbortError') return 'aborted';
-  switch (error.code) {
-    // Only ever raised while connecting (also as an AggregateError when every address of a
-    // name like localhost refused).
-    case 'ECONNREFUSED':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'UND_ERR_CONNECT_TIMEOUT':
-    // A pool closed by a reload or shutdown: nothing was sent.
-    case 'UND_ERR_DESTROYED':
-    case 'UND_ERR_CLOSED':
-      return 'connect';
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case upstreamTimeoutCode:
-      return 'timeout';
-    // Only ever our own abort: the client left before the answer.
-    case 'UND_ERR_ABORTED':
-      return 'aborted';
-  }
-  // Unreachable or timed out while connecting. The same codes on an open socket (a read or a
-  // write) mean the request may have arrived.
-  return error.syscall === 'connect' || error.syscall === 'getaddrinfo' ? 'connect' : 'reset';
+  return sendFailureOf(error, [upstreamTimeoutCode]);
 }
 
 /** Whether the client hung up while its request body was still streaming upstream. */

@@ -1,4 +1,5 @@
 import type { Knex } from '../../../platform/src/index.js';
+import { apiIdempotencyTable } from '../../../platform/src/index.js';
 import { qualified } from './names.js';
 
 interface Column {
@@ -20,7 +21,8 @@ export interface TableShape {
 /**
  * The module's tables in `schema`, with their columns and primary keys. knex's own
  * bookkeeping (knex_migrations, knex_migrations_lock) belongs to each side's migrations and is
- * never replicated. Partitions are left to their partitioned parent.
+ * never replicated; nor is a service's api_idempotency (its API router's keys, meaningless to
+ * the monolith). Partitions are left to their partitioned parent.
  */
 export async function moduleTables(db: Knex, schema: string): Promise<TableShape[]> {
   const { rows } = await db.raw<{
@@ -34,9 +36,9 @@ export async function moduleTables(db: Knex, schema: string): Promise<TableShape
        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
        LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
       WHERE n.nspname = ? AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-        AND left(c.relname, 15) <> 'knex_migrations'
+        AND left(c.relname, 15) <> 'knex_migrations' AND c.relname <> ?
       ORDER BY c.relname, a.attnum`,
-    [schema],
+    [schema, apiIdempotencyTable],
   );
   const tables = new Map<string, TableShape & { keyOrder: Map<string, number> }>();
   for (const row of rows) {

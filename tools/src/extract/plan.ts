@@ -8,6 +8,7 @@ import { FileFlagStore } from '../flags/flag-store.js';
 import { assessReadiness } from '../readiness/assess.js';
 import { discoverServices, type ServiceManifest } from '../services/manifest.js';
 import { copyModuleSources } from './copy-sources.js';
+import { findModuleApi, withIdempotencyMigration } from './find-api.js';
 import { findRoutes, proposeRoutes, type ProposedRoute } from './find-routes.js';
 import { appFile, configFile, contractCases, factoryArguments, manifestFile, serverFile } from './templates.js';
 import { wireBuildConfig, wireCompose, wireDockerfile, wireRouteTable, type Edit } from './wiring.js';
@@ -122,6 +123,26 @@ export async function planExtraction(
   const src = `${dir}/src`;
   const copied = copyModuleSources(root, module.dir, src, config.boundaries.moduleRoots, name);
   blockers.push(...copied.blockers);
+  const indexFile = join(root, module.dir, 'index.ts');
+  const api = findModuleApi(existsSync(indexFile) ? readFileSync(indexFile, 'utf8') : '', copied.files);
+  const platform = platformImport(root, config.extract.platform, src);
+  if (api) {
+    if (!api.factory) {
+      blockers.push(
+        `${module.dir}/${api.file} declares ${api.spec} but no exported function returning ${api.type} ` +
+          `(e.g. export function ${name}Api(db: Knex): ${api.type}); the service needs one to serve the API`,
+      );
+    }
+    const index = copied.files.find((f) => f.path === 'migrations/index.ts');
+    const migrationsText = index && withIdempotencyMigration(index.text, platform);
+    if (index && migrationsText) index.text = migrationsText;
+    else {
+      blockers.push(
+        `${module.dir}/migrations/index.ts has no \`export const migrations = [...]\`: ` +
+          `add apiIdempotencyMigration to services/${name}/src/migrations/index.ts by hand`,
+      );
+    }
+  }
   if (blockers.length && !options.force) {
     throw fail(
       `${name} is not ready to extract:\n${blockers.map((b) => `  - ${b}`).join('\n')}\n` +
@@ -142,12 +163,7 @@ export async function planExtraction(
     from: module.dir,
     mountPath: config.extract.mountPath,
   };
-  const input = {
-    manifest: service,
-    platform: platformImport(root, config.extract.platform, src),
-    factory,
-    routes: found.routes,
-  };
+  const input = { manifest: service, platform, factory, routes: found.routes, api };
   const routes = proposeRoutes(name, service.mountPath, found.routes);
   const files: PlannedFile[] = [
     ...copied.files.map((f) => ({ path: `${src}/${f.path}`, text: f.text, changes: [`from ${f.from}`], isNew: true })),

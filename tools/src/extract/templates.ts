@@ -1,4 +1,5 @@
 import type { ServiceManifest } from '../services/manifest.js';
+import type { ModuleApi } from './find-api.js';
 import type { ModuleRoute, RoutesFactory } from './find-routes.js';
 
 /** What the generated files are made of. */
@@ -8,6 +9,8 @@ export interface ServiceTemplateInput {
   platform: string;
   factory: RoutesFactory;
   routes: readonly ModuleRoute[];
+  /** The module's API, served at /internal/api/<name>/<method> when its index.ts exports a spec. */
+  api?: ModuleApi | undefined;
 }
 
 const pascal = (name: string) => name.replace(/(^|-)([a-z0-9])/g, (_, _dash, c: string) => c.toUpperCase());
@@ -41,23 +44,59 @@ export type ${type} = z.output<typeof ${configSchemaName(manifest.name)}>;
 `;
 }
 
+const jsSpecifier = (file: string) => `./${file.replace(/\.(ts|mts|cts)$/, '.js')}`;
+
+/** The argument list of a generated call, by the parameters' declared types. */
+const argumentsOf = (params: RoutesFactory['params'], module: string, knex = 'db') =>
+  params
+    .map((p) => (p.type === 'Knex' ? knex : (factoryArguments[p.type] ?? 'undefined').replace('$module', module)))
+    .join(', ');
+
+/** The apiRouter mount for the module's API: on a transaction per write when its factory takes a knex. */
+function apiRoute(api: ModuleApi, module: string): string {
+  const factory = api.factory!;
+  const implementation = factory.params.some((p) => p.type === 'Knex')
+    ? `(trx) => ${factory.name}(${argumentsOf(factory.params, module, 'trx')})`
+    : `${factory.name}(${argumentsOf(factory.params, module)})`;
+  return `{ path: '/', router: apiRouter(${api.spec}, ${implementation}, { db, logger }) }`;
+}
+
+/** An import statement as the formatter writes it: on one line when it fits in 120 characters. */
+function importOf(names: readonly string[], from: string): string {
+  const line = `import { ${names.join(', ')} } from '${from}';`;
+  return line.length <= 120 ? line : `import {\n${names.map((n) => `  ${n},\n`).join('')}} from '${from}';`;
+}
+
 export function appFile(input: ServiceTemplateInput): string {
   const { manifest, platform, factory } = input;
+  const api = input.api?.factory ? input.api : undefined;
   const Name = pascal(manifest.name);
-  const routesImport = `./${factory.file.replace(/\.(ts|mts|cts)$/, '.js')}`;
-  const args = factory.params.map((p) => (factoryArguments[p.type] ?? 'undefined').replace('$module', manifest.name));
+  const routesImport = jsSpecifier(factory.file);
+  const args = argumentsOf(factory.params, manifest.name);
+  const routes = [`{ path: '${manifest.mountPath}', router: ${factory.name}(${args}) }`];
+  if (api) routes.push(apiRoute(api, manifest.name));
+  const routesOn = `The ${manifest.name} routes on the platform chassis, on the service's own database`;
+  const description = api
+    ? `/**\n * ${routesOn}; and its API\n * (${api.spec}) under /internal/api/, which the monolith's remote implementation calls.\n */`
+    : `/** ${routesOn}. */`;
+  const chassis = ['createDb', 'createHttpApp', 'createTokens', 'migrateSchema', 'startServer'];
   return `${header(manifest.name)}import type { HttpApp, Knex, Logger, RunningServer } from '${platform}';
-import { createDb, createHttpApp, createTokens, migrateSchema, startServer } from '${platform}';
+${importOf([...(api ? ['apiRouter'] : []), ...chassis], platform)}
 import type { ${Name}Config } from './config.js';
 import { ${factory.name} } from '${routesImport}';
-import { migrations } from './migrations/index.js';
+${
+  api
+    ? `import { ${[api.factory!.name, api.spec].sort().join(', ')} } from '${jsSpecifier(api.file)}';
+`
+    : ''
+}import { migrations } from './migrations/index.js';
 
 export interface ${Name}Service extends HttpApp {
   db: Knex;
   close(): Promise<void>;
 }
 
-/** The ${manifest.name} routes on the platform chassis, on the service's own database. */
+${description}
 export function create${Name}Service(deps: { config: ${Name}Config; logger: Logger }): ${Name}Service {
   const { config, logger } = deps;
   const db = createDb(config.DATABASE_URL, {
@@ -72,7 +111,7 @@ export function create${Name}Service(deps: { config: ${Name}Config; logger: Logg
     logger,
     bodyLimit: config.BODY_LIMIT,
     readiness: [{ name: 'db', check: async () => void (await db.raw('select 1')) }],
-    routes: [{ path: '${manifest.mountPath}', router: ${factory.name}(${args.join(', ')}) }],
+    routes: ${routes.length === 1 ? `[${routes[0]}]` : `[\n      ${routes.join(',\n      ')},\n    ]`},
     shadowSecret: config.SHADOW_SECRET,
     databases: [db],
   });

@@ -4,34 +4,18 @@
  * http/, internal/ or migrations/.
  */
 import type { Router } from 'express';
-import type { Knex, ModuleDefinition, Tokens } from '../../../../platform/src/index.js';
-import { parseManifest } from '../../../../platform/src/index.js';
+import type { Knex, ModuleDefinition, RemoteApiOptions, Tokens } from '../../../../platform/src/index.js';
+import { FicusError, parseManifest, remoteApi, switchApi } from '../../../../platform/src/index.js';
 import { catalogRoutes } from './http/routes.js';
-import { getProduct, listProducts, type Product } from './internal/products.js';
-import {
-  commitReservation,
-  releaseReservation,
-  reserveStock,
-  type Reservation,
-  type ReservationRequest,
-  type ReservedLine,
-} from './internal/reservations.js';
+import { type CatalogApi, catalogApi, catalogApiSpec } from './internal/api.js';
+import type { Product } from './internal/products.js';
+import type { Reservation, ReservationRequest, ReservedLine } from './internal/reservations.js';
 import { seedCatalog } from './internal/seed.js';
 import { migrations } from './migrations/index.js';
 import manifest from './module.json' with { type: 'json' };
 
-export type { Product, Reservation, ReservationRequest, ReservedLine };
-
-/** What other modules may ask of the catalog. */
-export interface CatalogApi {
-  getProduct(id: string): Promise<Product>;
-  listProducts(page?: { limit: number; offset: number }): Promise<Product[]>;
-  /** Holds stock for every line or fails with FICUS_ERR_INSUFFICIENT_STOCK / FICUS_ERR_UNKNOWN_REFERENCE, holding none. */
-  reserveStock(request: ReservationRequest): Promise<Reservation>;
-  /** Compensation: puts held stock back. Idempotent. */
-  releaseReservation(reservationId: string): Promise<void>;
-  commitReservation(reservationId: string): Promise<void>;
-}
+export type { CatalogApi, Product, Reservation, ReservationRequest, ReservedLine };
+export { catalogApiSpec };
 
 export const catalogModule: ModuleDefinition = {
   manifest: parseManifest(manifest, 'monolith/src/modules/catalog/module.json'),
@@ -39,16 +23,38 @@ export const catalogModule: ModuleDefinition = {
   seed: seedCatalog,
 };
 
-export function createCatalog(deps: { db: Knex; tokens: Tokens }): { api: CatalogApi; routes: Router } {
-  const { db } = deps;
+export interface CatalogDeps {
+  db: Knex;
+  tokens: Tokens;
+  /** The catalog service (CATALOG_SERVICE_URL), for the remote implementation of the API. */
+  remote?: RemoteApiOptions | undefined;
+  /**
+   * Which implementation of the API serves a call, asked per call: the module's own tables
+   * (`local`, the default) or the catalog service (`remote`, which needs `remote`).
+   */
+  mode?: () => 'local' | 'remote';
+}
+
+/**
+ * The catalog's routes and its API. The API is branch by abstraction: the local implementation,
+ * and, given `remote`, the catalog service's over HTTP, picked per call by `mode()`.
+ */
+export function createCatalog(deps: CatalogDeps): { api: CatalogApi; routes: Router; close(): Promise<void> } {
+  const local = catalogApi(deps.db);
+  const remote = deps.remote ? remoteApi(catalogApiSpec, deps.remote) : undefined;
+  const mode = deps.mode ?? (() => 'local');
+  const checkedMode = () => {
+    const chosen = mode();
+    if (chosen === 'remote' && !remote) {
+      throw new FicusError('FICUS_ERR_CONFIG', 'the catalog API is set to remote, but no CATALOG_SERVICE_URL is set');
+    }
+    return chosen;
+  };
   return {
-    api: {
-      getProduct: (id) => getProduct(db, id),
-      listProducts: (page = { limit: 100, offset: 0 }) => listProducts(db, page),
-      reserveStock: (request) => reserveStock(db, request),
-      releaseReservation: (id) => releaseReservation(db, id),
-      commitReservation: (id) => commitReservation(db, id),
+    api: switchApi(catalogApiSpec, { local, remote: remote ?? local }, checkedMode),
+    routes: catalogRoutes(deps.db, deps.tokens),
+    close: async () => {
+      await remote?.close();
     },
-    routes: catalogRoutes(db, deps.tokens),
   };
 }

@@ -2,6 +2,8 @@
 import type { Migration } from '../../../../platform/src/index.js';
 import { createProducts } from './001-create-products.js';
 import { createReservations } from './002-create-reservations.js';
+// The API router's idempotency keys (platform), added by ficus extract: this service serves its module's API.
+import { apiIdempotencyMigration } from '../../../../platform/src/index.js';
 
 /** In order; append, never reorder or edit one that has shipped. */
-export const migrations: readonly Migration[] = [createProducts, createReservations];
+export const migrations: readonly Migration[] = [createProducts, createReservations, apiIdempotencyMigration];

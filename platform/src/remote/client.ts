@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'undici';
+import { FicusError, type FieldError, errorCodes, type ErrorCode } from '../errors.js';
+import { sendFailureOf } from './send-failure.js';
+import { type ApiSpec, type AsyncApi, methodPath, methodsOf } from './spec.js';
+
+export interface RemoteApiOptions {
+  /**
+   * The service's URL; calls go to `<baseUrl>/internal/api/<name>/<method>`.
+   * @example { baseUrl: 'http://catalog:3101' }
+   */
+  baseUrl: string;
+  /** Per attempt: for connecting, and for the answer after sending (each). Default 2000. */
+  timeoutMs?: number;
+  /** Further attempts after one that was never sent (connection refused or failed). Default 2. */
+  retries?: number;
+  /** Headers added to every call (a service token, a request id); called once per call. */
+  headers?: () => Record<string, string>;
+  /** Connections to the service at most. Default 16. */
+  connections?: number;
+}
+
+/** What a remote implementation adds to the API it implements. */
+export interface RemoteControls<T> {
+  /**
+   * The same API, whose writing calls carry `key` instead of a new one: repeats a call whose
+   * outcome is unknown (FICUS_ERR_UPSTREAM_TIMEOUT / _UNAVAILABLE with `maybeApplied`), and the
+   * service answers what the first call did without doing it twice.
+   * @example await catalog.withIdempotencyKey(error.extensions.idempotencyKey).reserveStock(request)
+   */
+  withIdempotencyKey(key: string): T;
+  /** Closes the connections. */
+  close(): Promise<void>;
+}
+
+export type RemoteApi<T> = T & RemoteControls<T>;
+
+/** Members of a problem body that are not extensions. */
+const problemMembers = new Set(['type', 'title', 'status', 'detail', 'instance', 'code', 'requestId', 'errors']);
+
+/** Full jitter over an exponential step (50, 100, 200 ms … capped at 1 s). */
+const backoff = (attempt: number) => Math.random() * Math.min(1000, 50 * 2 ** attempt);
+
+function isProblem(body: unknown): body is { code: ErrorCode; detail?: string; errors?: FieldError[] } {
+  const code = (body as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && Object.hasOwn(errorCodes, code);
+}
+
+/** A problem+json answer as the FicusError it was on the service: same code, status, field errors, extensions. */
+function fromProblem(status: number, body: Record<string, unknown> & { code: ErrorCode }): FicusError {
+  const extensions = Object.fromEntries(Object.entries(body).filter(([key]) => !problemMembers.has(key)));
+  return new FicusError(body.code, typeof body['detail'] === 'string' ? body['detail'] : errorCodes[body.code].title, {
+    status,
+    ...(Array.isArray(body['errors']) ? { errors: body['errors'] as FieldError[] } : {}),
+    ...(Object.keys(extensions).length ? { extensions } : {}),
+  });
+}
+
+/**
+ * A second implementation of an API: each call is `POST <baseUrl>/internal/api/<name>/<method>`
+ * with `{ "args": [...] }`, answered `{ "result": ... }` by the service's apiRouter.
+ *
+ * - Arguments and results travel as JSON: a Date arrives as its ISO string, `undefined` members
+ *   vanish, a Map or class instance arrives as a plain object. Keep API types to JSON data.
+ * - Every call of a writing method carries an `idempotency-key` header, a UUID made once per
+ *   call and sent again on every retry of it.
+ * - A call is retried (jittered backoff, `retries` times) only when it was never sent: the
+ *   connection was refused or could not be made. A read is also retried after a broken
+ *   connection; a write never is once sent, nor is anything after a timeout.
+ * - A problem+json answer becomes a FicusError with its code, status and extensions. No answer in
+ *   `timeoutMs` becomes FICUS_ERR_UPSTREAM_TIMEOUT; no connection, a broken one or an answer that
+ *   is not the API's becomes FICUS_ERR_UPSTREAM_UNAVAILABLE. Both carry `api`, `method`,
+ *   `maybeApplied` and, for writes, `idempotencyKey`: repeat with that key (withIdempotencyKey)
+ *   to learn the outcome, or compensate.
+ * @example const catalog = remoteApi(catalogApiSpec, { baseUrl: config.CATALOG_SERVICE_URL });
+ */
+export function remoteApi<T extends AsyncApi<T>>(spec: ApiSpec<T>, options: RemoteApiOptions): RemoteApi<T> {
+  const url = new URL(options.baseUrl);
+  const prefix = url.pathname.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const retries = options.retries ?? 2;
+  const service = `${spec.name} service at ${url.origin}${prefix}`;
+  const pool = new Pool(url.origin, {
+    connections: options.connections ?? 16,
+    connectTimeout: timeoutMs,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+
+  async function attempt(method: string, body: string, key: string | undefined): Promise<unknown> {
+    const response = await pool.request({
+      method: 'POST',
+      path: `${prefix}${methodPath(spec, method)}`,
+      headers: {
+        ...options.headers?.(),
+        'content-type': 'application/json',
+        accept: 'application/json, application/problem+json',
+        ...(key === undefined ? {} : { 'idempotency-key': key }),
+      },
+      body,
+    });
+    const text = await response.body.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300 && parsed !== null && typeof parsed === 'object') {
+      return (parsed as { result?: unknown }).result;
+    }
+    if (isProblem(parsed))
+      throw fromProblem(response.statusCode, parsed as Record<string, unknown> & { code: ErrorCode });
+    throw new FicusError(
+      'FICUS_ERR_UPSTREAM_UNAVAILABLE',
+      `${spec.name}.${method}: the ${service} answered ${response.statusCode} without a problem+json body; ` +
+        'is that URL the service, with the API mounted?',
+      { extensions: { api: spec.name, method, ...(key ? { idempotencyKey: key } : {}), maybeApplied: true } },
+    );
+  }
+
+  async function call(method: string, args: unknown[], givenKey?: string): Promise<unknown> {
+    const writes = spec.methods[method as keyof T & string].writes;
+    const key = writes ? (givenKey ?? randomUUID()) : undefined;
+    const body = JSON.stringify({ args });
+    for (let tries = 0; ; tries++) {
+      try {
+        return await attempt(method, body, key);
+      } catch (error) {
+        if (error instanceof FicusError) throw error;
+        const failure = sendFailureOf(error as NodeJS.ErrnoException, ['UND_ERR_BODY_TIMEOUT']);
+        const retriable = failure === 'connect' || (failure === 'reset' && !writes);
+        if (retriable && tries < retries) {
+          await sleep(backoff(tries));
+          continue;
+        }
+        throw transportError(failure, method, key, tries + 1, error);
+      }
+    }
+  }
+
+  function transportError(
+    failure: string,
+    method: string,
+    key: string | undefined,
+    attempts: number,
+    cause: unknown,
+  ): FicusError {
+    const maybeApplied = failure !== 'connect';
+    const extensions = { api: spec.name, method, ...(key ? { idempotencyKey: key } : {}), maybeApplied };
+    const what = `${spec.name}.${method}`;
+    const outcome = !maybeApplied
+      ? 'it was not applied (never sent)'
+      : key
+        ? `it may have been applied: call again with idempotency key ${key} to learn its outcome, or compensate`
+        : 'it may have been run; it changes nothing, so it is safe to call again';
+    if (failure === 'timeout') {
+      return new FicusError(
+        'FICUS_ERR_UPSTREAM_TIMEOUT',
+        `${what}: the ${service} sent no answer within ${timeoutMs} ms; ${outcome}`,
+        { extensions, cause },
+      );
+    }
+    const code = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+    const happened = maybeApplied
+      ? `the connection to the ${service} broke after the call was sent (${code})`
+      : `could not connect to the ${service} (${code}, ${attempts} attempt${attempts > 1 ? 's' : ''})`;
+    return new FicusError('FICUS_ERR_UPSTREAM_UNAVAILABLE', `${what}: ${happened}; ${outcome}`, { extensions, cause });
+  }
+
+  function methods(key?: string): T {
+    const api: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+    for (const method of methodsOf(spec)) api[method] = (...args) => call(method, args, key);
+    return api as unknown as T;
+  }
+
+  return Object.assign(methods(), {
+    withIdempotencyKey: (key: string) => methods(key),
+    close: () => pool.close(),
+  });
+}

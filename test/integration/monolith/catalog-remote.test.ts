@@ -1,0 +1,83 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger, type Knex, loadConfig, migrateSchema } from '../../../platform/src/index.js';
+import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
+import { createCatalogService, type CatalogService } from '../../../services/catalog/src/app.js';
+import { catalogConfigSchema } from '../../../services/catalog/src/config.js';
+import { migrations } from '../../../services/catalog/src/migrations/index.js';
+import { createTestDatabase, type TestDatabase } from '../../kit/database.js';
+import { startTestMonolith, type TestMonolith } from '../../kit/monolith.js';
+
+let serviceDatabase: TestDatabase;
+let service: CatalogService;
+let t: TestMonolith;
+let fig: { id: string };
+
+beforeAll(async () => {
+  serviceDatabase = await createTestDatabase({ migrate: false });
+  const config = loadConfig(catalogConfigSchema, {
+    DATABASE_URL: serviceDatabase.url,
+    LOG_LEVEL: 'silent',
+    DB_POOL_MAX: '4',
+  });
+  service = createCatalogService({ config, logger: createLogger({ level: 'silent', name: 'test' }) });
+  await migrateSchema(service.db, { schema: config.DB_SCHEMA, migrations });
+  await new Promise<void>((resolve) => service.server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(service.server.address() as { port: number }).port}`;
+  t = await startTestMonolith({ env: { CATALOG_API: 'remote', CATALOG_SERVICE_URL: url } });
+  // The service's copy of the catalog, as replication (ficus data sync) would make it.
+  const monolithCatalog = t.monolith.dbs.get('catalog')!;
+  for (const table of ['products', 'stock_levels']) {
+    await service.db(table).insert(await monolithCatalog(table).select());
+  }
+  fig = await monolithCatalog('products').where({ sku: 'FIG-001' }).first('id');
+});
+afterAll(async () => {
+  await t?.close();
+  service?.server.closeAllConnections();
+  await new Promise((resolve) => service?.server.close(resolve));
+  await service?.close();
+  await serviceDatabase?.drop();
+});
+
+const available = async (db: Knex) =>
+  (await db('stock_levels').where({ product_id: fig.id }).first<{ available: number }>('available')).available;
+
+describe('the monolith with CATALOG_API=remote', () => {
+  it("places an order whose stock is taken in the catalog service's database, not the monolith's", async () => {
+    const monolithCatalog = t.monolith.dbs.get('catalog')!;
+    const [inMonolith, inService] = [await available(monolithCatalog), await available(service.db)];
+    const res = await request(t.app)
+      .post('/api/v1/orders')
+      .set('authorization', `Bearer ${await t.token('customer')}`)
+      .send({ items: [{ productId: fig.id, quantity: 2 }], payment: { cardNumber: sandboxCards.approved } })
+      .expect(201);
+    expect(res.body).toMatchObject({ status: 'confirmed', totalCents: 2 * 2490 });
+    expect(await available(service.db)).toBe(inService - 2);
+    expect(await available(monolithCatalog)).toBe(inMonolith);
+    const reservation = await service.db('reservations').where({ reference: res.body.id }).first();
+    expect(reservation.status).toBe('committed');
+    expect(await monolithCatalog('reservations').where({ reference: res.body.id })).toHaveLength(0);
+  });
+
+  it("gives the stock back in the service's database when the card is declined", async () => {
+    const before = await available(service.db);
+    const res = await request(t.app)
+      .post('/api/v1/orders')
+      .set('authorization', `Bearer ${await t.token('customer')}`)
+      .send({ items: [{ productId: fig.id, quantity: 1 }], payment: { cardNumber: sandboxCards.declined } })
+      .expect(402);
+    expect(await available(service.db)).toBe(before);
+    const reservation = await service.db('reservations').where({ reference: res.body.orderId }).first();
+    expect(reservation.status).toBe('released');
+  });
+
+  it('reports insufficient stock from the service as the monolith would', async () => {
+    const res = await request(t.app)
+      .post('/api/v1/orders')
+      .set('authorization', `Bearer ${await t.token('customer')}`)
+      .send({ items: [{ productId: fig.id, quantity: 1000 }], payment: { cardNumber: sandboxCards.approved } })
+      .expect(409);
+    expect(res.body).toMatchObject({ code: 'FICUS_ERR_INSUFFICIENT_STOCK', productId: fig.id, requested: 1000 });
+  });
+});

@@ -1,0 +1,234 @@
+import { createServer, type Server, Socket } from 'node:net';
+import { request as post } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createLogger,
+  createTokens,
+  type FicusError,
+  type Knex,
+  loadConfig,
+  migrateSchema,
+  remoteApi,
+} from '../../../platform/src/index.js';
+import { catalogApiSpec as monolithSpec } from '../../../monolith/src/modules/catalog/index.js';
+import { createCatalogService, type CatalogService } from '../../../services/catalog/src/app.js';
+import { catalogConfigSchema } from '../../../services/catalog/src/config.js';
+import { catalogApiSpec } from '../../../services/catalog/src/internal/api.js';
+import { migrations } from '../../../services/catalog/src/migrations/index.js';
+import { createTestDatabase, type TestDatabase } from '../../kit/database.js';
+
+let database: TestDatabase;
+let service: CatalogService;
+let url: string;
+let product: { id: string };
+const client = () => remoteApi(catalogApiSpec, { baseUrl: url, timeoutMs: 1000 });
+let catalog: ReturnType<typeof client>;
+
+beforeAll(async () => {
+  database = await createTestDatabase({ migrate: false });
+  const config = loadConfig(catalogConfigSchema, { DATABASE_URL: database.url, LOG_LEVEL: 'silent', DB_POOL_MAX: '4' });
+  service = createCatalogService({ config, logger: createLogger({ level: 'silent', name: 'test' }) });
+  await migrateSchema(service.db, { schema: config.DB_SCHEMA, migrations });
+  await new Promise<void>((resolve) => service.server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(service.server.address() as { port: number }).port}`;
+  const tokens = createTokens({ secret: config.JWT_SECRET, ttlSeconds: 300 });
+  const admin = (await tokens.sign({ userId: '00000000-0000-4000-8000-0000000000aa', role: 'admin' })).token;
+  const created = await post(`${url}/api/v1/products`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ sku: 'FIG-200', name: 'Fig', priceCents: 1000, available: 10 }),
+  });
+  expect(created.statusCode).toBe(201);
+  product = (await created.body.json()) as { id: string };
+  catalog = client();
+});
+afterAll(async () => {
+  await catalog?.close();
+  service?.server.closeAllConnections();
+  await new Promise((resolve) => service?.server.close(resolve));
+  await service?.close();
+  await database?.drop();
+});
+
+const stock = async (db: Knex = service.db) =>
+  (await db('stock_levels').where({ product_id: product.id }).first<{ available: number }>('available')).available;
+const reservationsFor = (reference: string) => service.db('reservations').where({ reference });
+
+/** One raw call of the API, as the remote client sends it. */
+async function raw(method: string, body: unknown, key?: string) {
+  const res = await post(`${url}/internal/api/catalog/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
+    body: JSON.stringify(body),
+  });
+  return { status: res.statusCode, headers: res.headers, body: (await res.body.json()) as Record<string, unknown> };
+}
+
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => expect.unreachable('the call succeeded'),
+    (error: unknown) => error as FicusError,
+  );
+
+describe('the catalog service serves the catalog API', () => {
+  it('declares the same spec as the module it was extracted from', () => {
+    expect(catalogApiSpec).toEqual(monolithSpec);
+  });
+
+  it('reserves stock through the remote client', async () => {
+    const before = await stock();
+    const reservation = await catalog.reserveStock({
+      reference: 'order-1',
+      lines: [{ productId: product.id, quantity: 2 }],
+    });
+    expect(reservation).toMatchObject({ reference: 'order-1', totalCents: 2000, currency: 'EUR' });
+    expect(await stock()).toBe(before - 2);
+    expect(await reservationsFor('order-1')).toHaveLength(1);
+    expect(await catalog.getProduct(product.id)).toMatchObject({ id: product.id, available: before - 2 });
+  });
+
+  it('applies a reserveStock sent twice with one idempotency key once, and answers both the same', async () => {
+    const before = await stock();
+    const args = [{ reference: 'order-2', lines: [{ productId: product.id, quantity: 3 }] }];
+    const first = await raw('reserveStock', { args }, 'key-order-2');
+    const second = await raw('reserveStock', { args }, 'key-order-2');
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual(first.body);
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(await stock()).toBe(before - 3);
+    expect(await reservationsFor('order-2')).toHaveLength(1);
+  });
+
+  it('releases a reservation once, however often the release is sent', async () => {
+    const reservation = await catalog.reserveStock({
+      reference: 'order-3',
+      lines: [{ productId: product.id, quantity: 1 }],
+    });
+    const before = await stock();
+    const args = [reservation.id];
+    expect((await raw('releaseReservation', { args }, 'release-3')).status).toBe(200);
+    expect((await raw('releaseReservation', { args }, 'release-3')).headers['idempotent-replayed']).toBe('true');
+    await catalog.releaseReservation(reservation.id);
+    expect(await stock()).toBe(before + 1);
+    expect((await reservationsFor('order-3'))[0].status).toBe('released');
+  });
+
+  it('reports insufficient stock as FICUS_ERR_INSUFFICIENT_STOCK, holding nothing, and stores that answer', async () => {
+    const before = await stock();
+    const request = { reference: 'order-4', lines: [{ productId: product.id, quantity: 1000 }] };
+    const error = await failure(catalog.reserveStock(request));
+    expect(error).toMatchObject({
+      code: 'FICUS_ERR_INSUFFICIENT_STOCK',
+      status: 409,
+      extensions: { productId: product.id, available: before, requested: 1000 },
+    });
+    const first = await raw('reserveStock', { args: [request] }, 'key-order-4');
+    const again = await raw('reserveStock', { args: [request] }, 'key-order-4');
+    expect(first.body['code']).toBe('FICUS_ERR_INSUFFICIENT_STOCK');
+    expect(again.body).toEqual(first.body);
+    expect(await stock()).toBe(before);
+    expect(await reservationsFor('order-4')).toHaveLength(0);
+  });
+
+  it('refuses a key used for another method with 409 FICUS_ERR_IDEMPOTENCY_KEY_REUSED', async () => {
+    const reservation = await catalog.reserveStock({
+      reference: 'order-5',
+      lines: [{ productId: product.id, quantity: 1 }],
+    });
+    await raw('commitReservation', { args: [reservation.id] }, 'key-order-5');
+    const reused = await raw('releaseReservation', { args: [reservation.id] }, 'key-order-5');
+    expect(reused.status).toBe(409);
+    expect(reused.body).toMatchObject({ code: 'FICUS_ERR_IDEMPOTENCY_KEY_REUSED', method: 'commitReservation' });
+    expect((await reservationsFor('order-5'))[0].status).toBe('committed');
+  });
+
+  it('answers 409 with retry-after: 1 while a call with the same key is still running', async () => {
+    const lock = await service.db.client.acquireConnection();
+    try {
+      await service.db.raw('SELECT pg_advisory_lock(hashtextextended(?, 0))', ['key-running']).connection(lock);
+      const res = await raw('releaseReservation', { args: ['00000000-0000-4000-8000-000000000000'] }, 'key-running');
+      expect(res.status).toBe(409);
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.body['code']).toBe('FICUS_ERR_IDEMPOTENCY_IN_PROGRESS');
+    } finally {
+      await service.db.raw('SELECT pg_advisory_unlock_all()').connection(lock);
+      await service.db.client.releaseConnection(lock);
+    }
+  });
+
+  it('answers an unknown method with 404 naming the known ones, a bad body or a missing key with 400', async () => {
+    const unknown = await raw('deleteEverything', { args: [] });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body['detail']).toContain(
+      'getProduct, listProducts, reserveStock, releaseReservation, commitReservation',
+    );
+    expect((await raw('getProduct', { id: product.id })).status).toBe(400);
+    expect((await raw('getProduct', { args: product.id })).status).toBe(400);
+    const keyless = await raw('releaseReservation', { args: ['00000000-0000-4000-8000-000000000000'] });
+    expect(keyless.status).toBe(400);
+    expect(keyless.body['detail']).toContain('idempotency-key');
+  });
+});
+
+/**
+ * A TCP proxy in front of the service that forwards every request but, while `drop` is set,
+ * destroys the client's connection instead of passing the service's answer on.
+ */
+async function droppingProxy(target: URL): Promise<{ url: string; dropNext(): void; close(): Promise<void> }> {
+  let drop = false;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = new Socket();
+    sockets.add(client).add(upstream);
+    upstream.connect(Number(target.port), target.hostname);
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      if (drop) {
+        drop = false;
+        client.destroy();
+        upstream.destroy();
+      } else client.write(chunk);
+    });
+    upstream.on('close', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    dropNext: () => void (drop = true),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('a reserveStock whose answer is lost', () => {
+  it('is reported with its idempotency key, and calling again with that key returns the reservation made once', async () => {
+    const proxy = await droppingProxy(new URL(url));
+    const viaProxy = remoteApi(catalogApiSpec, { baseUrl: proxy.url, timeoutMs: 1000 });
+    try {
+      const before = await stock();
+      const request = { reference: 'order-lost', lines: [{ productId: product.id, quantity: 2 }] };
+      proxy.dropNext();
+      const error = await failure(viaProxy.reserveStock(request));
+      expect(['FICUS_ERR_UPSTREAM_UNAVAILABLE', 'FICUS_ERR_UPSTREAM_TIMEOUT']).toContain(error.code);
+      expect(error.extensions).toMatchObject({ api: 'catalog', method: 'reserveStock', maybeApplied: true });
+      expect(error.message).toContain('may have been applied');
+      const key = error.extensions!['idempotencyKey'] as string;
+      expect(await stock()).toBe(before - 2);
+
+      const reservation = await viaProxy.withIdempotencyKey(key).reserveStock(request);
+      const rows = await reservationsFor('order-lost');
+      expect(rows).toHaveLength(1);
+      expect(reservation).toMatchObject({ id: rows[0].id, reference: 'order-lost', totalCents: 2000 });
+      expect(await stock()).toBe(before - 2);
+    } finally {
+      await viaProxy.close();
+      await proxy.close();
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import type { HttpApp, Knex, Logger, RunningServer } from '../../platform/src/index.js';
-import { createHttpApp, createTokens, startServer } from '../../platform/src/index.js';
+import { createHttpApp, createTokens, FlagSource, startServer } from '../../platform/src/index.js';
 import type { MonolithConfig } from './config.js';
 import { openModuleDb } from './database.js';
 import { createCatalog } from './modules/catalog/index.js';
@@ -13,7 +13,12 @@ export interface MonolithDeps {
   logger: Logger;
   /** The payment provider adapter; the deterministic sandbox when omitted. */
   paymentProvider?: PaymentProvider;
+  /** Flags the monolith follows (which implementation of an extracted module's API to call). */
+  flags?: FlagSource | undefined;
 }
+
+/** The toggle `ficus data cutover` turns on when the catalog's writes move to its service. */
+const catalogApiFlag = 'ficus.catalog-api';
 
 export interface Monolith extends HttpApp {
   /** Each module's knex, connected as its own role. */
@@ -36,7 +41,13 @@ export function createMonolith(deps: MonolithDeps): Monolith {
     remote: config.CATALOG_SERVICE_URL
       ? { baseUrl: config.CATALOG_SERVICE_URL, timeoutMs: config.CATALOG_API_TIMEOUT_MS }
       : undefined,
-    mode: () => config.CATALOG_API,
+    // The API flag a cutover flips, when the flags hold it; else the configured implementation.
+    mode: () =>
+      deps.flags?.has(catalogApiFlag)
+        ? deps.flags.isEnabled(catalogApiFlag, {})
+          ? 'remote'
+          : 'local'
+        : config.CATALOG_API,
   });
   const users = createUsers({ db: db('users'), tokens });
   const payments = createPayments({
@@ -76,7 +87,21 @@ export function createMonolith(deps: MonolithDeps): Monolith {
 
 /** Starts the monolith on HOST:PORT; shutdown drains requests, then closes the pools. */
 export async function startMonolith(deps: MonolithDeps): Promise<RunningServer & { monolith: Monolith }> {
-  const monolith = createMonolith(deps);
+  const { config } = deps;
+  const flags =
+    deps.flags ??
+    (config.UNLEASH_URL && config.UNLEASH_API_TOKEN
+      ? FlagSource.fromServer({
+          url: config.UNLEASH_URL,
+          apiToken: config.UNLEASH_API_TOKEN,
+          refreshMs: 5000,
+          logger: deps.logger,
+        })
+      : config.FLAGS_FILE
+        ? FlagSource.fromFile(config.FLAGS_FILE, { logger: deps.logger })
+        : undefined);
+  if (flags && !deps.flags) await flags.start();
+  const monolith = createMonolith({ ...deps, flags });
   const running = await startServer({
     server: monolith.server,
     lifecycle: monolith.lifecycle,
@@ -84,7 +109,10 @@ export async function startMonolith(deps: MonolithDeps): Promise<RunningServer &
     port: deps.config.PORT,
     logger: deps.logger,
     shutdownTimeoutMs: deps.config.SHUTDOWN_TIMEOUT_MS,
-    onClose: monolith.close,
+    onClose: async () => {
+      await monolith.close();
+      if (!deps.flags) flags?.stop();
+    },
   });
   return { ...running, monolith };
 }

@@ -41,6 +41,14 @@ export const monolithConfigSchema = platformConfigSchema
      * tables (`local`) or the extracted catalog service over HTTP (`remote`, at CATALOG_SERVICE_URL).
      */
     CATALOG_API: z.enum(['local', 'remote']).default('local'),
+    /**
+     * Flags the monolith follows (the router's file; or UNLEASH_URL with UNLEASH_API_TOKEN): the
+     * toggle `ficus.catalog-api`, when there, overrides CATALOG_API (on: remote), so a cutover
+     * switches the implementation without a restart.
+     */
+    FLAGS_FILE: z.string().min(1).optional(),
+    UNLEASH_URL: z.url().optional(),
+    UNLEASH_API_TOKEN: z.string().min(1).optional(),
     /** The catalog service, e.g. http://127.0.0.1:3101 (the router's variable of the same name). */
     CATALOG_SERVICE_URL: z.url({ protocol: /^https?$/ }).optional(),
     /** How long a call to the catalog service may take, per attempt. */

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import type { Express } from 'express';
-import { createLogger } from '../../platform/src/index.js';
+import { createLogger, type FlagSource } from '../../platform/src/index.js';
 import { createMonolith, type Monolith } from '../../monolith/src/app.js';
 import { seedModules } from '../../monolith/src/database.js';
 import { demoAccounts } from '../../monolith/src/modules/users/index.js';
@@ -18,7 +18,7 @@ export interface TestMonolith {
 
 /** A migrated, seeded monolith on its own database, for supertest. */
 export async function startTestMonolith(
-  options: { env?: Record<string, string>; paymentProvider?: PaymentProvider } = {},
+  options: { env?: Record<string, string>; paymentProvider?: PaymentProvider; flags?: FlagSource } = {},
 ): Promise<TestMonolith> {
   const database = await createTestDatabase(options.env ? { env: options.env } : {});
   await seedModules(database.config);
@@ -26,6 +26,7 @@ export async function startTestMonolith(
     config: database.config,
     logger: createLogger({ level: 'silent', name: 'test' }),
     ...(options.paymentProvider ? { paymentProvider: options.paymentProvider } : {}),
+    ...(options.flags ? { flags: options.flags } : {}),
   });
   const tokens = new Map<string, string>();
   return {

@@ -156,6 +156,11 @@ export class FlagSource {
     return this.#stages.get(flag) ?? unknownFlag;
   }
 
+  /** Whether the flags hold this toggle (a missing one leaves the decision to its default). */
+  has(flag: string): boolean {
+    return this.#stages.has(flag);
+  }
+
   /** unleash-client's verdict for this context; false (the monolith) on any problem. */
   isEnabled(flag: string, context: FlagContext): boolean {
     try {

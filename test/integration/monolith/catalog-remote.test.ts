@@ -1,12 +1,16 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, type Knex, loadConfig, migrateSchema } from '../../../platform/src/index.js';
+import { createLogger, FlagSource, type Knex, loadConfig, migrateSchema } from '../../../platform/src/index.js';
 import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
 import { createCatalogService, type CatalogService } from '../../../services/catalog/src/app.js';
 import { catalogConfigSchema } from '../../../services/catalog/src/config.js';
 import { migrations } from '../../../services/catalog/src/migrations/index.js';
 import { createTestDatabase, type TestDatabase } from '../../kit/database.js';
 import { startTestMonolith, type TestMonolith } from '../../kit/monolith.js';
+import { waitFor } from '../../kit/processes.js';
 
 let serviceDatabase: TestDatabase;
 let service: CatalogService;
@@ -79,5 +83,55 @@ describe('the monolith with CATALOG_API=remote', () => {
       .send({ items: [{ productId: fig.id, quantity: 1000 }], payment: { cardNumber: sandboxCards.approved } })
       .expect(409);
     expect(res.body).toMatchObject({ code: 'FICUS_ERR_INSUFFICIENT_STOCK', productId: fig.id, requested: 1000 });
+  });
+});
+
+describe('the monolith following the flag ficus.catalog-api', () => {
+  it('calls its own catalog until the flag is on, then the service, without a restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ficus-api-flag-'));
+    const flagsFile = join(dir, 'flags.json');
+    await writeFile(flagsFile, JSON.stringify({ version: 2, features: [] }));
+    const flags = FlagSource.fromFile(flagsFile, {
+      logger: createLogger({ level: 'silent', name: 'flags' }),
+      pollMs: 50,
+    });
+    await flags.start();
+    const url = `http://127.0.0.1:${(service.server.address() as { port: number }).port}`;
+    const u = await startTestMonolith({ env: { CATALOG_API: 'local', CATALOG_SERVICE_URL: url }, flags });
+    try {
+      // The second monolith has its own catalog tables: its product ids are the service's after this copy.
+      const own = u.monolith.dbs.get('catalog')!;
+      await own('stock_levels').del();
+      await own('products').del();
+      for (const table of ['products', 'stock_levels']) await own(table).insert(await service.db(table).select());
+      const order = async () =>
+        request(u.app)
+          .post('/api/v1/orders')
+          .set('authorization', `Bearer ${await u.token('customer')}`)
+          .send({ items: [{ productId: fig.id, quantity: 1 }], payment: { cardNumber: sandboxCards.approved } })
+          .expect(201);
+      const [ownBefore, serviceBefore] = [await available(own), await available(service.db)];
+      await order();
+      expect([await available(own), await available(service.db)]).toEqual([ownBefore - 1, serviceBefore]);
+      await writeFile(
+        flagsFile,
+        JSON.stringify({
+          version: 2,
+          features: [{ name: 'ficus.catalog-api', enabled: true, strategies: [{ name: 'default', parameters: {} }] }],
+        }),
+      );
+      await waitFor(
+        async () => (flags.has('ficus.catalog-api') ? true : undefined),
+        2000,
+        () => 'flag applied',
+        20,
+      );
+      await order();
+      expect([await available(own), await available(service.db)]).toEqual([ownBefore - 1, serviceBefore - 1]);
+    } finally {
+      await u.close();
+      flags.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

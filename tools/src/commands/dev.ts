@@ -120,7 +120,15 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
       });
     }
     const parityUrl = env['PARITY_DATABASE_URL'] ?? (await routerDatabase(databaseUrl, say));
-    const running = await startMonolith({ config, logger });
+    // The monolith follows the router's flags (ficus.<module>-api after a cutover) and knows each service's URL.
+    const monolithConfig = loadConfig(monolithConfigSchema, {
+      ...env,
+      DATABASE_URL: databaseUrl,
+      SHADOW_SECRET: shadowSecret,
+      FLAGS_FILE: env['FLAGS_FILE'] ?? 'router/flags.json',
+      ...services?.routerEnv,
+    });
+    const running = await startMonolith({ config: monolithConfig, logger });
     // The router in front: the route table names the monolith by MONOLITH_URL, services by <NAME>_SERVICE_URL.
     const routerEnv = {
       ...env,

@@ -223,4 +223,78 @@ describe('npm start with services/catalog', () => {
       proc.output,
     );
   });
+
+  it('cuts the catalog writes over to the service and reverts them, losing nothing', async () => {
+    const databaseUrl = `postgres://postgres:ficus-embedded@127.0.0.1:${env['FICUS_PG_PORT']}/ficus`;
+    const data = (command: 'cutover' | 'revert') =>
+      spawnNode(
+        [
+          'tools/bin/ficus.mjs',
+          'data',
+          command,
+          'catalog',
+          '--flags',
+          env['FLAGS_FILE']!,
+          '--audit',
+          join(dir, 'audit.jsonl'),
+        ],
+        { DATABASE_URL: databaseUrl, CATALOG_SERVICE_URL: catalog },
+      );
+    const signIn = await json<{ token: string }>(`${router}/api/v1/users/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: demoAccounts[0]!.email, password: demoAccounts[0]!.password }),
+    });
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${signIn.body.token}` };
+    const cutover = data('cutover');
+    expect(await cutover.exited, cutover.output()).toBe(0);
+    expect(cutover.output()).toMatch(/catalog: writes were frozen for \d+ ms/);
+    expect(cutover.output()).toContain('catalog: the writer is now the service');
+    // A new product through the router: written by the service, replicated back to the monolith.
+    const created = await waitFor(
+      async () => {
+        const response = await fetch(`${router}/api/v1/products`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ sku: `CUT-${Date.now()}`, name: 'Cut over', priceCents: 990, available: 3 }),
+        });
+        return response.headers.get('x-ficus-upstream') === 'catalog' ? response : undefined;
+      },
+      5000,
+      proc.output,
+      50,
+    );
+    expect(created.status).toBe(201);
+    const product = (await created.json()) as Product;
+    await waitFor(
+      async () => ((await fetch(`${monolith}/api/v1/products/${product.id}`)).status === 200 ? true : undefined),
+      5000,
+      () => "the service's write did not reach the monolith",
+      50,
+    );
+    const revert = data('revert');
+    expect(await revert.exited, revert.output()).toBe(0);
+    expect(revert.output()).toContain('catalog: the writer is now the monolith');
+    const back = await waitFor(
+      async () => {
+        const response = await fetch(`${router}/api/v1/products/${product.id}/stock`, {
+          method: 'PUT',
+          headers,
+          body: JSON.stringify({ available: 9 }),
+        });
+        return response.headers.get('x-ficus-upstream') === 'monolith' ? response : undefined;
+      },
+      5000,
+      proc.output,
+      50,
+    );
+    expect(back.status).toBe(200);
+    await waitFor(
+      async () =>
+        (await json<Product>(`${catalog}/api/v1/products/${product.id}`)).body.available === 9 ? true : undefined,
+      5000,
+      () => "the monolith's write did not reach the service after the revert",
+      50,
+    );
+  });
 });

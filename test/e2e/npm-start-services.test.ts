@@ -297,4 +297,116 @@ describe('npm start with services/catalog', () => {
       50,
     );
   });
+
+  it('under orders and catalog writes, cutover, revert and cutover again: every 2xx write kept once, stock balances', async () => {
+    const databaseUrl = `postgres://postgres:ficus-embedded@127.0.0.1:${env['FICUS_PG_PORT']}/ficus`;
+    const data = (command: 'cutover' | 'revert') =>
+      spawnNode(
+        [
+          'tools/bin/ficus.mjs',
+          'data',
+          command,
+          'catalog',
+          '--flags',
+          env['FLAGS_FILE']!,
+          '--audit',
+          join(dir, 'audit.jsonl'),
+        ],
+        { DATABASE_URL: databaseUrl, CATALOG_SERVICE_URL: catalog },
+      );
+    const signIn = async (account: (typeof demoAccounts)[number]) =>
+      (
+        await json<{ token: string }>(`${router}/api/v1/users/sign-in`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: account.email, password: account.password }),
+        })
+      ).body.token;
+    const admin = { 'content-type': 'application/json', authorization: `Bearer ${await signIn(demoAccounts[0]!)}` };
+    const customer = { 'content-type': 'application/json', authorization: `Bearer ${await signIn(demoAccounts[1]!)}` };
+    const stocked: Product[] = [];
+    for (let i = 0; i < 3; i++) {
+      // Retried while the router applies the last test's revert (503 with Retry-After, as a client would).
+      const response = await waitFor(
+        async () => {
+          const answer = await fetch(`${router}/api/v1/products`, {
+            method: 'POST',
+            headers: admin,
+            body: JSON.stringify({ sku: `LOAD-${Date.now()}-${i}`, name: 'Load', priceCents: 100, available: 100_000 }),
+          });
+          return answer.status === 503 ? undefined : answer;
+        },
+        5000,
+        proc.output,
+        100,
+      );
+      expect(response.status).toBe(201);
+      stocked.push((await response.json()) as Product);
+    }
+    const statuses: Record<string, number> = {};
+    const count = (what: string, response: Response) => {
+      const key = `${what} ${response.status}${response.status === 503 ? ` retry-after ${response.headers.get('retry-after')}` : ''}`;
+      statuses[key] = (statuses[key] ?? 0) + 1;
+    };
+    const ordered = new Map<string, number>();
+    const created: string[] = [];
+    let running = true;
+    const orders = async () => {
+      while (running) {
+        const product = stocked[Math.floor(Math.random() * stocked.length)]!;
+        const response = await fetch(`${router}/api/v1/orders`, {
+          method: 'POST',
+          headers: customer,
+          body: JSON.stringify({
+            items: [{ productId: product.id, quantity: 1 }],
+            payment: { cardNumber: '4242424242424242' },
+          }),
+        });
+        count('order', response);
+        const body = (await response.json()) as { id?: string };
+        if (response.status === 201) ordered.set(product.id, (ordered.get(product.id) ?? 0) + 1);
+        if (response.status === 201 && !body.id) throw new Error('a confirmed order without an id');
+      }
+    };
+    const products = async () => {
+      for (let i = 0; running; i++) {
+        const response = await fetch(`${router}/api/v1/products`, {
+          method: 'POST',
+          headers: admin,
+          body: JSON.stringify({ sku: `W-${Date.now()}-${i}`, name: 'Written', priceCents: 100, available: 1 }),
+        });
+        count('product', response);
+        const body = (await response.json()) as { id?: string };
+        if (response.status === 201) created.push(body.id!);
+      }
+    };
+    const load = Promise.all([orders(), orders(), products()]);
+    const windows: string[] = [];
+    try {
+      for (const command of ['cutover', 'revert', 'cutover'] as const) {
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        const run = data(command);
+        expect(await run.exited, run.output()).toBe(0);
+        windows.push(`${command} ${/frozen for (\d+) ms/.exec(run.output())?.[1]} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    } finally {
+      running = false;
+      await load;
+    }
+    console.log(`writes: ${JSON.stringify(statuses)}; freeze: ${windows.join(', ')}`);
+    const outcomes = Object.keys(statuses).map((key) => key.replace(/^\w+ /, ''));
+    expect(
+      outcomes.every((o) => o === '201' || o === '503 retry-after 1'),
+      JSON.stringify(statuses),
+    ).toBe(true);
+    // The service is the writer now; each acknowledged product is there, and each product's stock balances.
+    for (const id of created) expect((await fetch(`${catalog}/api/v1/products/${id}`)).status).toBe(200);
+    for (const product of stocked) {
+      const now = (await json<Product>(`${catalog}/api/v1/products/${product.id}`)).body;
+      expect(now.available, product.sku).toBe(100_000 - (ordered.get(product.id) ?? 0));
+    }
+    const revert = data('revert');
+    expect(await revert.exited, revert.output()).toBe(0);
+  }, 90_000);
 });

@@ -29,6 +29,35 @@ const flags = (...args: string[]) =>
     ['tools/bin/ficus.mjs', 'flags', ...args, '--flags', env['FLAGS_FILE']!, '--audit', join(dir, 'audit.jsonl')],
     { ROUTER_ADMIN_URL: admin() },
   );
+/** `ficus data cutover|revert catalog` against npm start's embedded server and this test's flags. */
+const data = (command: 'cutover' | 'revert') =>
+  spawnNode(
+    [
+      'tools/bin/ficus.mjs',
+      'data',
+      command,
+      'catalog',
+      '--flags',
+      env['FLAGS_FILE']!,
+      '--audit',
+      join(dir, 'audit.jsonl'),
+    ],
+    {
+      DATABASE_URL: `postgres://postgres:ficus-embedded@127.0.0.1:${env['FICUS_PG_PORT']}/ficus`,
+      CATALOG_SERVICE_URL: catalog,
+    },
+  );
+
+/** JSON request headers with a demo account's bearer token, signed in through the router. */
+async function signedIn(account: (typeof demoAccounts)[number]): Promise<Record<string, string>> {
+  const { body } = await json<{ token: string }>(`${router}/api/v1/users/sign-in`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: account.email, password: account.password }),
+  });
+  return { 'content-type': 'application/json', authorization: `Bearer ${body.token}` };
+}
+
 const servicePid = () => Number(/catalog +http:\S+ +\(service, pid (\d+)/.exec(proc.output())?.[1]);
 
 beforeAll(async () => {
@@ -225,27 +254,7 @@ describe('npm start with services/catalog', () => {
   });
 
   it('cuts the catalog writes over to the service and reverts them, losing nothing', async () => {
-    const databaseUrl = `postgres://postgres:ficus-embedded@127.0.0.1:${env['FICUS_PG_PORT']}/ficus`;
-    const data = (command: 'cutover' | 'revert') =>
-      spawnNode(
-        [
-          'tools/bin/ficus.mjs',
-          'data',
-          command,
-          'catalog',
-          '--flags',
-          env['FLAGS_FILE']!,
-          '--audit',
-          join(dir, 'audit.jsonl'),
-        ],
-        { DATABASE_URL: databaseUrl, CATALOG_SERVICE_URL: catalog },
-      );
-    const signIn = await json<{ token: string }>(`${router}/api/v1/users/sign-in`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: demoAccounts[0]!.email, password: demoAccounts[0]!.password }),
-    });
-    const headers = { 'content-type': 'application/json', authorization: `Bearer ${signIn.body.token}` };
+    const headers = await signedIn(demoAccounts[0]!);
     const cutover = data('cutover');
     expect(await cutover.exited, cutover.output()).toBe(0);
     expect(cutover.output()).toMatch(/catalog: writes were frozen for \d+ ms/);
@@ -299,31 +308,8 @@ describe('npm start with services/catalog', () => {
   });
 
   it('under orders and catalog writes, cutover, revert and cutover again: every 2xx write kept once, stock balances', async () => {
-    const databaseUrl = `postgres://postgres:ficus-embedded@127.0.0.1:${env['FICUS_PG_PORT']}/ficus`;
-    const data = (command: 'cutover' | 'revert') =>
-      spawnNode(
-        [
-          'tools/bin/ficus.mjs',
-          'data',
-          command,
-          'catalog',
-          '--flags',
-          env['FLAGS_FILE']!,
-          '--audit',
-          join(dir, 'audit.jsonl'),
-        ],
-        { DATABASE_URL: databaseUrl, CATALOG_SERVICE_URL: catalog },
-      );
-    const signIn = async (account: (typeof demoAccounts)[number]) =>
-      (
-        await json<{ token: string }>(`${router}/api/v1/users/sign-in`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ email: account.email, password: account.password }),
-        })
-      ).body.token;
-    const admin = { 'content-type': 'application/json', authorization: `Bearer ${await signIn(demoAccounts[0]!)}` };
-    const customer = { 'content-type': 'application/json', authorization: `Bearer ${await signIn(demoAccounts[1]!)}` };
+    const admin = await signedIn(demoAccounts[0]!);
+    const customer = await signedIn(demoAccounts[1]!);
     const stocked: Product[] = [];
     for (let i = 0; i < 3; i++) {
       // Retried while the router applies the last test's revert (503 with Retry-After, as a client would).

@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { dropDatabase, ensureDatabase, loadConfig, withDatabase } from '../../platform/src/index.js';
+import {
+  createDb,
+  databaseName,
+  dropDatabase,
+  ensureDatabase,
+  loadConfig,
+  migrateSchema,
+  withDatabase,
+} from '../../platform/src/index.js';
+import { migrations as catalogMigrations } from '../../monolith/src/modules/catalog/migrations/index.js';
 import { monolithConfigSchema, type MonolithConfig } from '../../monolith/src/config.js';
 import { migrateModules } from '../../monolith/src/database.js';
 
@@ -29,4 +38,22 @@ export async function createTestDatabase(
   });
   if (options.migrate !== false) await migrateModules(config);
   return { url, config, drop: () => dropDatabase(adminUrl, name) };
+}
+
+/**
+ * The catalog service's database for a monolith test database, on the same server:
+ * `<database>_service` with the catalog's tables (as `ficus db migrate` makes it), empty.
+ */
+export async function createServiceDatabase(monolith: TestDatabase): Promise<{ url: string; drop(): Promise<void> }> {
+  const adminUrl = inject('adminUrl');
+  const name = `${databaseName(monolith.url)}_service`;
+  await ensureDatabase(adminUrl, name);
+  const url = withDatabase(adminUrl, name);
+  const migrator = createDb(url, { poolMax: 1, searchPath: ['catalog'] });
+  try {
+    await migrateSchema(migrator, { schema: 'catalog', migrations: catalogMigrations });
+  } finally {
+    await migrator.destroy();
+  }
+  return { url, drop: () => dropDatabase(adminUrl, name) };
 }

@@ -1,28 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import {
-  createDb,
-  databaseName,
-  dropDatabase,
-  ensureDatabase,
-  type Knex,
-  migrateSchema,
-  moduleRoleName,
-  withDatabase,
-} from '../../../platform/src/index.js';
-import { migrations } from '../../../monolith/src/modules/catalog/migrations/index.js';
+import { createDb, type Knex, moduleDatabaseUrl, moduleRoleName } from '../../../platform/src/index.js';
 import { moveWriter, type WriterSwitch } from '../../../tools/src/data/cutover.js';
 import { writesAllowed } from '../../../tools/src/data/freeze.js';
 import { replicationName } from '../../../tools/src/data/names.js';
 import type { DataPair } from '../../../tools/src/data/pair.js';
 import { stopSync } from '../../../tools/src/data/stop.js';
 import { startSync } from '../../../tools/src/data/sync.js';
-import { moduleDatabaseUrl } from '../../../platform/src/index.js';
-import { createTestDatabase, type TestDatabase } from '../../kit/database.js';
+import { createServiceDatabase, createTestDatabase, type TestDatabase } from '../../kit/database.js';
 import { eventually } from '../../kit/router.js';
 
 let monolith: TestDatabase;
-let targetName: string;
+let service: { url: string; drop(): Promise<void> };
 let source: Knex;
 let target: Knex;
 let pair: DataPair;
@@ -49,12 +37,8 @@ const stockOf = async (db: Knex) =>
 beforeAll(async () => {
   monolith = await createTestDatabase();
   role = moduleRoleName(monolith.config.DB_ROLE_PREFIX, 'catalog');
-  targetName = `${databaseName(monolith.url)}_service`;
-  await ensureDatabase(inject('adminUrl'), targetName);
-  const targetUrl = withDatabase(inject('adminUrl'), targetName);
-  const migrator = createDb(targetUrl, { poolMax: 1, searchPath: ['catalog'] });
-  await migrateSchema(migrator, { schema: 'catalog', migrations });
-  await migrator.destroy();
+  service = await createServiceDatabase(monolith);
+  const targetUrl = service.url;
   source = createDb(monolith.url, { poolMax: 2 });
   target = createDb(targetUrl, { poolMax: 2 });
   await source.raw(
@@ -70,7 +54,7 @@ afterAll(async () => {
   // No slot may outlive the file: it keeps WAL on the shared test server and blocks DROP DATABASE.
   for (const p of [pair, back]) if (p) await stopSync(p).catch(() => undefined);
   await Promise.all([source?.destroy(), target?.destroy()]);
-  await dropDatabase(inject('adminUrl'), targetName);
+  await service?.drop();
   await monolith?.drop();
 });
 

@@ -1,15 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import {
-  createDb,
-  databaseName,
-  dropDatabase,
-  ensureDatabase,
-  type Knex,
-  migrateSchema,
-  withDatabase,
-} from '../../../platform/src/index.js';
-import { migrations } from '../../../monolith/src/modules/catalog/migrations/index.js';
+import { createDb, databaseName, type Knex } from '../../../platform/src/index.js';
 import { formatStatus, formatVerify } from '../../../tools/src/data/format.js';
 import { replicationName } from '../../../tools/src/data/names.js';
 import type { DataPair } from '../../../tools/src/data/pair.js';
@@ -17,11 +7,11 @@ import { dataStatus } from '../../../tools/src/data/status.js';
 import { stopSync } from '../../../tools/src/data/stop.js';
 import { startSync } from '../../../tools/src/data/sync.js';
 import { verifyData } from '../../../tools/src/data/verify.js';
-import { createTestDatabase, type TestDatabase } from '../../kit/database.js';
+import { createServiceDatabase, createTestDatabase, type TestDatabase } from '../../kit/database.js';
 import { spawnNode, waitFor } from '../../kit/processes.js';
 
 let monolith: TestDatabase;
-let targetName: string;
+let service: { url: string; drop(): Promise<void> };
 let source: Knex;
 let target: Knex;
 let pair: DataPair;
@@ -32,12 +22,8 @@ const sequenceTable = 'CREATE TABLE catalog.labels (id serial PRIMARY KEY, label
 
 beforeAll(async () => {
   monolith = await createTestDatabase();
-  targetName = `${databaseName(monolith.url)}_service`;
-  await ensureDatabase(inject('adminUrl'), targetName);
-  const targetUrl = withDatabase(inject('adminUrl'), targetName);
-  const migrator = createDb(targetUrl, { poolMax: 1, searchPath: ['catalog'] });
-  await migrateSchema(migrator, { schema: 'catalog', migrations });
-  await migrator.destroy();
+  service = await createServiceDatabase(monolith);
+  const targetUrl = service.url;
   source = createDb(monolith.url, { poolMax: 2 });
   target = createDb(targetUrl, { poolMax: 2 });
   await source.raw(sequenceTable);
@@ -61,7 +47,7 @@ afterAll(async () => {
   // No slot may outlive the file: a slot keeps WAL on the shared test server, and blocks DROP DATABASE.
   if (pair) await stopSync(pair).catch(() => undefined);
   await Promise.all([source?.destroy(), target?.destroy()]);
-  await dropDatabase(inject('adminUrl'), targetName);
+  await service?.drop();
   await monolith?.drop();
 });
 

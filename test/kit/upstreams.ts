@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, request, Agent, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, Socket } from 'node:net';
 
 /** What an echo upstream saw of a request. */
 export interface Seen {
@@ -221,4 +221,39 @@ export function misbehave(mode: Misbehaviour, res: import('node:http').ServerRes
     res.end();
   };
   more();
+}
+
+/**
+ * A TCP proxy in front of the service that forwards every request but, while `drop` is set,
+ * destroys the client's connection instead of passing the service's answer on.
+ */
+export async function droppingProxy(target: URL): Promise<{ url: string; dropNext(): void; close(): Promise<void> }> {
+  let drop = false;
+  const sockets = new Set<Socket>();
+  const server: TcpServer = createTcpServer((client) => {
+    const upstream = new Socket();
+    sockets.add(client).add(upstream);
+    upstream.connect(Number(target.port), target.hostname);
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      if (drop) {
+        drop = false;
+        client.destroy();
+        upstream.destroy();
+      } else client.write(chunk);
+    });
+    upstream.on('close', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    dropNext: () => void (drop = true),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }

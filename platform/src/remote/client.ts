@@ -65,9 +65,11 @@ function fromProblem(status: number, body: Record<string, unknown> & { code: Err
  *   vanish, a Map or class instance arrives as a plain object. Keep API types to JSON data.
  * - Every call of a writing method carries an `idempotency-key` header, a UUID made once per
  *   call and sent again on every retry of it.
- * - A call is retried (jittered backoff, `retries` times) only when it was never sent: the
- *   connection was refused or could not be made. A read is also retried after a broken
- *   connection; a write never is once sent, nor is anything after a timeout.
+ * - A call is retried (jittered backoff, `retries` times) when it was never sent (the connection
+ *   was refused or could not be made) or its connection broke before the answer: a write is sent
+ *   again with the same idempotency key, so the service answers what it did the first time (and a
+ *   key still running answers 409 in progress: asked again a second later). Nothing is retried
+ *   after a timeout (that would multiply the wait).
  * - A problem+json answer becomes a FicusError with its code, status and extensions. No answer in
  *   `timeoutMs` becomes FICUS_ERR_UPSTREAM_TIMEOUT; no connection, a broken one or an answer that
  *   is not the API's becomes FICUS_ERR_UPSTREAM_UNAVAILABLE. Both carry `api`, `method`,
@@ -128,9 +130,16 @@ export function remoteApi<T extends AsyncApi<T>>(spec: ApiSpec<T>, options: Remo
       try {
         return await attempt(method, body, key);
       } catch (error) {
+        // The service is still running the same key's first try: wait, then ask again.
+        if (error instanceof FicusError && error.code === 'FICUS_ERR_IDEMPOTENCY_IN_PROGRESS' && tries < retries) {
+          await sleep(1000);
+          continue;
+        }
         if (error instanceof FicusError) throw error;
         const failure = sendFailureOf(error as NodeJS.ErrnoException, ['UND_ERR_BODY_TIMEOUT']);
-        const retriable = failure === 'connect' || (failure === 'reset' && !writes);
+        // A broken connection after sending: a read is asked again, and so is a write, with the same
+        // idempotency key, so the service answers what it did the first time instead of doing it twice.
+        const retriable = failure === 'connect' || failure === 'reset';
         if (retriable && tries < retries) {
           await sleep(backoff(tries));
           continue;

@@ -11,6 +11,7 @@ import { migrations } from '../../../services/catalog/src/migrations/index.js';
 import { createTestDatabase, type TestDatabase } from '../../kit/database.js';
 import { startTestMonolith, type TestMonolith } from '../../kit/monolith.js';
 import { waitFor } from '../../kit/processes.js';
+import { droppingProxy } from '../../kit/upstreams.js';
 
 let serviceDatabase: TestDatabase;
 let service: CatalogService;
@@ -132,6 +133,34 @@ describe('the monolith following the flag ficus.catalog-api', () => {
       await u.close();
       flags.stop();
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('an order whose reserveStock answer is lost between the monolith and the service', () => {
+  it('is confirmed once: the call is asked again with its key, no stock leaks and nothing is applied twice', async () => {
+    const serviceUrl = new URL(`http://127.0.0.1:${(service.server.address() as { port: number }).port}`);
+    const proxy = await droppingProxy(serviceUrl);
+    const u = await startTestMonolith({ env: { CATALOG_API: 'remote', CATALOG_SERVICE_URL: proxy.url } });
+    try {
+      const own = u.monolith.dbs.get('catalog')!;
+      await own('stock_levels').del();
+      await own('products').del();
+      for (const table of ['products', 'stock_levels']) await own(table).insert(await service.db(table).select());
+      const before = await available(service.db);
+      proxy.dropNext();
+      const res = await request(u.app)
+        .post('/api/v1/orders')
+        .set('authorization', `Bearer ${await u.token('customer')}`)
+        .send({ items: [{ productId: fig.id, quantity: 3 }], payment: { cardNumber: sandboxCards.approved } })
+        .expect(201);
+      expect(res.body.status).toBe('confirmed');
+      expect(await available(service.db)).toBe(before - 3);
+      const reservations = await service.db('reservations').where({ reference: res.body.id });
+      expect(reservations.map((r: { status: string }) => r.status)).toEqual(['committed']);
+    } finally {
+      await u.close();
+      await proxy.close();
     }
   });
 });

@@ -1,4 +1,3 @@
-import { createServer, type Server, Socket } from 'node:net';
 import { request as post } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -16,6 +15,7 @@ import { catalogConfigSchema } from '../../../services/catalog/src/config.js';
 import { catalogApiSpec } from '../../../services/catalog/src/internal/api.js';
 import { migrations } from '../../../services/catalog/src/migrations/index.js';
 import { createTestDatabase, type TestDatabase } from '../../kit/database.js';
+import { droppingProxy } from '../../kit/upstreams.js';
 
 let database: TestDatabase;
 let service: CatalogService;
@@ -171,45 +171,10 @@ describe('the catalog service serves the catalog API', () => {
   });
 });
 
-/**
- * A TCP proxy in front of the service that forwards every request but, while `drop` is set,
- * destroys the client's connection instead of passing the service's answer on.
- */
-async function droppingProxy(target: URL): Promise<{ url: string; dropNext(): void; close(): Promise<void> }> {
-  let drop = false;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = new Socket();
-    sockets.add(client).add(upstream);
-    upstream.connect(Number(target.port), target.hostname);
-    client.pipe(upstream);
-    upstream.on('data', (chunk: Buffer) => {
-      if (drop) {
-        drop = false;
-        client.destroy();
-        upstream.destroy();
-      } else client.write(chunk);
-    });
-    upstream.on('close', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    client.on('error', () => undefined);
-    upstream.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    dropNext: () => void (drop = true),
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
-
 describe('a reserveStock whose answer is lost', () => {
-  it('is reported with its idempotency key, and calling again with that key returns the reservation made once', async () => {
+  it('without retries is reported with its idempotency key, and calling again with that key returns the reservation made once', async () => {
     const proxy = await droppingProxy(new URL(url));
-    const viaProxy = remoteApi(catalogApiSpec, { baseUrl: proxy.url, timeoutMs: 1000 });
+    const viaProxy = remoteApi(catalogApiSpec, { baseUrl: proxy.url, timeoutMs: 1000, retries: 0 });
     try {
       const before = await stock();
       const request = { reference: 'order-lost', lines: [{ productId: product.id, quantity: 2 }] };
@@ -226,6 +191,24 @@ describe('a reserveStock whose answer is lost', () => {
       expect(rows).toHaveLength(1);
       expect(reservation).toMatchObject({ id: rows[0].id, reference: 'order-lost', totalCents: 2000 });
       expect(await stock()).toBe(before - 2);
+    } finally {
+      await viaProxy.close();
+      await proxy.close();
+    }
+  });
+
+  it('is asked again with the same key by default, and the caller gets the one reservation made', async () => {
+    const proxy = await droppingProxy(new URL(url));
+    const viaProxy = remoteApi(catalogApiSpec, { baseUrl: proxy.url, timeoutMs: 1000 });
+    try {
+      const before = await stock();
+      const request = { reference: 'order-retried', lines: [{ productId: product.id, quantity: 1 }] };
+      proxy.dropNext();
+      const reservation = await viaProxy.reserveStock(request);
+      const rows = await reservationsFor('order-retried');
+      expect(rows).toHaveLength(1);
+      expect(reservation).toMatchObject({ id: rows[0].id, reference: 'order-retried' });
+      expect(await stock()).toBe(before - 1);
     } finally {
       await viaProxy.close();
       await proxy.close();

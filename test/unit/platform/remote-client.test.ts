@@ -134,15 +134,18 @@ describe('remoteApi', () => {
     expect(error.message).toContain(String(key));
   });
 
-  it('never sends a write again after its connection broke, but retries a read', async () => {
+  it('sends a write again after its connection broke only with the same idempotency key, as it does a read', async () => {
     const upstream = await serve((req) => req.socket.destroy());
     const api = client(upstream.url, { retries: 2 });
     const write = await failure(api.makeThing('a'));
-    expect(upstream.seen).toHaveLength(1);
+    expect(upstream.seen).toHaveLength(3);
+    const keys = upstream.seen.map((r) => r.headers['idempotency-key']);
+    expect(new Set(keys).size).toBe(1);
+    expect(keys[0]).toEqual(expect.any(String));
     expect(write.code).toBe('FICUS_ERR_UPSTREAM_UNAVAILABLE');
-    expect(write.extensions).toMatchObject({ maybeApplied: true, idempotencyKey: expect.any(String) });
+    expect(write.extensions).toMatchObject({ maybeApplied: true, idempotencyKey: keys[0] });
     const read = await failure(api.getThing('t'));
-    expect(upstream.seen).toHaveLength(1 + 3);
+    expect(upstream.seen).toHaveLength(3 + 3);
     expect(read.code).toBe('FICUS_ERR_UPSTREAM_UNAVAILABLE');
   });
 

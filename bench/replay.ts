@@ -14,15 +14,15 @@
  * the candidate and primary servers share core 0 with this script (idle while a run goes).
  * Environment: BENCH_EXCHANGES (100000), BENCH_ROUNDS (1).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import type { CapturedExchange } from '../router/src/shadow/capture.js';
-import { freePort } from '../test/kit/ports.js';
+import { pinned, pinning, startServer, stopServers } from './processes.js';
 import { productBody } from './products.js';
 
 const target = 5000;
@@ -63,9 +63,6 @@ if (process.argv[2] === 'requests-alone') {
 
 const exchanges = Number(process.env['BENCH_EXCHANGES'] ?? 100_000);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 1);
-const pinning = availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
-if (pinning) spawnSync('taskset', ['-cp', '0', String(process.pid)]);
-const pinned = (core: number, command: string[]) => (pinning ? ['taskset', '-c', String(core), ...command] : command);
 
 /** A capture as the router writes it (see router/src/shadow/capture.ts), for `count` product reads. */
 async function writeCapture(file: string, count: number, upstreamHost: string): Promise<void> {
@@ -116,29 +113,8 @@ async function writeCapture(file: string, count: number, upstreamHost: string): 
   await once(out, 'finish');
 }
 
-const children: ChildProcess[] = [];
-async function startCatalog(): Promise<string> {
-  const port = await freePort();
-  const [command, ...args] = pinned(0, [
-    process.execPath,
-    '--import',
-    'tsx',
-    'bench/servers.ts',
-    'catalog',
-    String(port),
-  ]);
-  const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('listening')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`catalog exited with ${code}`)));
-  });
-  return `http://127.0.0.1:${port}`;
-}
+/** The candidate (and primary) server: product answers, on core 0. */
+const startCatalog = async () => (await startServer(['catalog'], 0)).url;
 
 interface RunResult {
   replayed: number;
@@ -227,6 +203,6 @@ try {
   for (const { name } of variants.slice(1))
     console.log(`${name}: ≥${target.toLocaleString('en-US')} comparisons/s ${verdict(rates.get(name)! >= target)}`);
 } finally {
-  for (const child of children) child.kill('SIGTERM');
+  stopServers();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -20,11 +20,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import autocannon from 'autocannon';
-import { freePort } from '../test/kit/ports.js';
+import { pinning, startServer, stopServers } from './processes.js';
 
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 7);
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 5);
@@ -32,32 +32,12 @@ const connections = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
 const warmupSeconds = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 12);
 const path = '/api/v1/products/42';
 
-// With two or more cores and taskset (util-linux), each proxy under test gets core 1 to
-// itself while the load generator and the upstream share core 0: the proxies are measured
-// on one core each, as the targets are stated, and stop stealing time from the generator.
-// The shadow candidates are upstreams too and share core 0; the comparison worker thread is
-// the router's own, so it competes with the proxying on core 1, as it would in production.
-const pinning = availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
-if (pinning) spawnSync('taskset', ['-cp', '0', String(process.pid)]);
-
-const children: ChildProcess[] = [];
-/** Starts a server process; returns its URL, pid (taskset execs node, so the pid is node's) and process. */
-async function start(args: string[]): Promise<{ url: string; pid: number; child: ChildProcess }> {
-  const port = await freePort();
-  const command = [process.execPath, '--import', 'tsx', 'bench/servers.ts', args[0]!, String(port), ...args.slice(1)];
-  const pinned = pinning ? ['taskset', '-c', args[0] === 'upstream' ? '0' : '1', ...command] : command;
-  const child = spawn(pinned[0]!, pinned.slice(1), { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  children.push(child);
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('listening')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, child };
-}
+/**
+ * Starts a server of bench/servers.ts: the upstreams on core 0 with the load generator, each proxy
+ * on core 1. The shadow candidates are upstreams too and share core 0; the comparison worker thread
+ * is the router's own, so it competes with the proxying on core 1, as it would in production.
+ */
+const start = (args: string[]) => startServer(args, args[0] === 'upstream' ? 0 : 1, { ipc: true });
 
 /** A ficus process's ficus_shadow_samples_total by outcome, asked over IPC (see bench/servers.ts). */
 async function shadowCounts(child: ChildProcess): Promise<Record<string, number>> {
@@ -325,5 +305,5 @@ try {
     );
   }
 } finally {
-  for (const child of children) child.kill('SIGTERM');
+  stopServers();
 }

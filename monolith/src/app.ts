@@ -1,5 +1,5 @@
 import type { HttpApp, Knex, Logger, RunningServer } from '../../platform/src/index.js';
-import { createHttpApp, createTokens, FlagSource, startServer } from '../../platform/src/index.js';
+import { apiFlagOf, createHttpApp, createTokens, FlagSource, startServer } from '../../platform/src/index.js';
 import type { MonolithConfig } from './config.js';
 import { openModuleDb } from './database.js';
 import { createCatalog } from './modules/catalog/index.js';
@@ -17,8 +17,8 @@ export interface MonolithDeps {
   flags?: FlagSource | undefined;
 }
 
-/** The toggle `ficus data cutover` turns on when the catalog's writes move to its service. */
-const catalogApiFlag = 'ficus.catalog-api';
+/** The toggle `ficus data cutover catalog` turns on when the catalog's writes move to its service. */
+const catalogApiFlag = apiFlagOf('catalog');
 
 export interface Monolith extends HttpApp {
   /** Each module's knex, connected as its own role. */

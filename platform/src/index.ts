@@ -61,6 +61,7 @@ export { developmentJwtSecret, refuseDevelopmentSecret, serviceConfigSchema, tok
 export { bearerToken, createTokens, requireAuth, principalOf, type Principal, type Tokens } from './auth.js';
 export { FlagSource, type FlagContext, type FlagSourceKind, type FlagSourceStatus } from './flags/flag-source.js';
 export {
+  apiFlagOf,
   sampleOf,
   serveToggle,
   shadowFlagOf,

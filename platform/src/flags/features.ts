@@ -59,6 +59,12 @@ export interface RouteStage {
   sample?: number;
 }
 
+/**
+ * The toggle that says which implementation of an extracted module's API the monolith calls:
+ * on, the service's over HTTP (`ficus data cutover` turns it on); off or missing, its own.
+ */
+export const apiFlagOf = (module: string) => `ficus.${module}-api`;
+
 /** The shadow toggle of a route beside its serve toggle `flag`: its rollout is the sample rate. */
 export const shadowFlagOf = (flag: string) => `${flag}.shadow`;
 

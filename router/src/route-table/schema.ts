@@ -113,4 +113,6 @@ export const routeTableSchema = z.strictObject({
 export type UpstreamSpec = z.output<typeof upstreamSchema>;
 export type RouteSpec = z.output<typeof routeSchema>;
 export type ShadowRules = z.output<typeof shadowSchema>;
+/** A route's shadow rules when its table says nothing: the schema's defaults. */
+export const defaultShadowRules: Readonly<ShadowRules> = Object.freeze(shadowSchema.parse({}));
 export type PromoteRule = z.output<typeof promoteSchema>;

@@ -1,7 +1,6 @@
 import { createDb, type Knex, type Logger } from '../../../platform/src/index.js';
 import {
   examplesPerField,
-  totals,
   type Example,
   type ParityBatch,
   type ParityData,
@@ -150,26 +149,25 @@ export class PgParityStore implements ParityStore {
       ),
     ]);
     const number = (v: unknown) => Number(v ?? 0);
+    // The database sums over the minutes already: rows arrive as totals.
     return {
-      ...totals({
-        counts: counts.map((r: Record<string, unknown>) => ({
-          route: String(r['route']),
-          endpoint: String(r['endpoint']),
-          name: String(r['name']),
-          minute: 0,
-          count: number(r['count']),
-        })),
-        fields: fields.map((r: Record<string, unknown>) => ({
-          route: String(r['route']),
-          endpoint: String(r['endpoint']),
-          field: String(r['field']),
-          kind: r['kind'] as ParityData['fields'][number]['kind'],
-          minute: 0,
-          raw: number(r['raw']),
-          noise: number(r['noise']),
-          flagged: number(r['flagged']),
-        })),
-      }),
+      counts: counts.map((r: Record<string, unknown>) => ({
+        route: String(r['route']),
+        endpoint: String(r['endpoint']),
+        name: String(r['name']),
+        minute: 0,
+        count: number(r['count']),
+      })),
+      fields: fields.map((r: Record<string, unknown>) => ({
+        route: String(r['route']),
+        endpoint: String(r['endpoint']),
+        field: String(r['field']),
+        kind: r['kind'] as ParityData['fields'][number]['kind'],
+        minute: 0,
+        raw: number(r['raw']),
+        noise: number(r['noise']),
+        flagged: number(r['flagged']),
+      })),
       examples: examples.map((r: Record<string, unknown>) => ({
         id: String(r['id']),
         at: new Date(r['at'] as string).getTime(),

@@ -84,7 +84,7 @@ const countKey = (r: CountRow) => `${r.route}\u0000${r.endpoint}\u0000${r.minute
 const fieldKey = (r: FieldRow) => `${r.route}\u0000${r.endpoint}\u0000${r.minute}\u0000${r.field}\u0000${r.kind}`;
 
 /** Sums rows over minutes: the totals a report is built from. */
-export function totals(data: { counts: CountRow[]; fields: FieldRow[] }): Pick<ParityData, 'counts' | 'fields'> {
+function totals(data: { counts: CountRow[]; fields: FieldRow[] }): Pick<ParityData, 'counts' | 'fields'> {
   const counts = new Map<string, CountRow>();
   for (const row of data.counts) {
     const key = countKey({ ...row, minute: 0 });

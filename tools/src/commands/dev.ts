@@ -83,7 +83,13 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
   // signed and honoured; a new one per run, as nothing outlives the run that needs it.
   const shadowSecret = env['SHADOW_SECRET'] ?? randomBytes(32).toString('base64url');
   try {
-    const config = loadConfig(monolithConfigSchema, { ...env, DATABASE_URL: databaseUrl, SHADOW_SECRET: shadowSecret });
+    const monolithEnv = {
+      ...env,
+      DATABASE_URL: databaseUrl,
+      SHADOW_SECRET: shadowSecret,
+      FLAGS_FILE: env['FLAGS_FILE'] ?? 'router/flags.json',
+    };
+    const config = loadConfig(monolithConfigSchema, monolithEnv);
     // One readable line per request for a person at a terminal; LOG_FORMAT=json for the raw pino JSON.
     const logger = createLogger({ level: config.LOG_LEVEL, name: 'monolith', pretty: dev.LOG_FORMAT === 'pretty' });
     say('ficus: provisioning module roles and schemas, running migrations');
@@ -121,13 +127,7 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
     }
     const parityUrl = env['PARITY_DATABASE_URL'] ?? (await routerDatabase(databaseUrl, say));
     // The monolith follows the router's flags (ficus.<module>-api after a cutover) and knows each service's URL.
-    const monolithConfig = loadConfig(monolithConfigSchema, {
-      ...env,
-      DATABASE_URL: databaseUrl,
-      SHADOW_SECRET: shadowSecret,
-      FLAGS_FILE: env['FLAGS_FILE'] ?? 'router/flags.json',
-      ...services?.routerEnv,
-    });
+    const monolithConfig = loadConfig(monolithConfigSchema, { ...monolithEnv, ...services?.routerEnv });
     const running = await startMonolith({ config: monolithConfig, logger });
     // The router in front: the route table names the monolith by MONOLITH_URL, services by <NAME>_SERVICE_URL.
     const routerEnv = {

@@ -5,7 +5,7 @@ import { replicationName } from './names.js';
 import { connect, type DataPair } from './pair.js';
 import { checkSequences } from './sequences.js';
 import { removeReplication } from './stop.js';
-import { startSync } from './sync.js';
+import { startSync, subscriptionState } from './sync.js';
 import { verifyData } from './verify.js';
 
 /** What moving the writer changes outside the databases: the routes and the in-process API. */
@@ -74,12 +74,7 @@ export async function moveWriter(pair: DataPair, options: MoveOptions): Promise<
   try {
     replica = await connect('target', pair.targetUrl);
     const target = replica;
-    const { rows } = await target.raw<{ rows: { subenabled: boolean }[] }>(
-      `SELECT subenabled FROM pg_subscription
-        WHERE subname = ? AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-      [current],
-    );
-    if (!rows[0]?.subenabled)
+    if ((await subscriptionState(target, current)) !== 'enabled')
       throw new FicusError(
         'FICUS_ERR_DATA_SETUP',
         `${pair.module}: the writes can move only to a replica that is current, and ${current} is not replicating: ` +
@@ -124,10 +119,8 @@ export async function moveWriter(pair: DataPair, options: MoveOptions): Promise<
       {
         step: 'replicate back: the old writer becomes a current copy',
         run: async () => void (await startSync(back, { copyData: false })),
-        undo: async () => {
-          const [source, targetBack] = [target, writer];
-          await removeReplication(source, targetBack, returning, allParts);
-        },
+        // The replication back runs from the replica (its publisher) to the old writer.
+        undo: async () => void (await removeReplication(target, writer, returning, allParts)),
       },
       { step: 'switch the writes to the new writer', run: options.switch.flip, undo: options.switch.unflip },
       {

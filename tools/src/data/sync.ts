@@ -96,6 +96,16 @@ async function emptyTarget(target: Knex, pair: DataPair, tables: TableShape[], r
  * later step fails, whatever this call created is removed again before the error is thrown.
  * Idempotent: a pair already syncing is reported and left alone.
  */
+/** Whether this database has subscription `name`, and whether it runs. */
+export async function subscriptionState(target: Knex, name: string): Promise<'enabled' | 'disabled' | 'none'> {
+  const { rows } = await target.raw<{ rows: { subenabled: boolean }[] }>(
+    `SELECT subenabled FROM pg_subscription
+      WHERE subname = ? AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    [name],
+  );
+  return rows[0] === undefined ? 'none' : rows[0].subenabled ? 'enabled' : 'disabled';
+}
+
 export async function startSync(pair: DataPair, options: SyncOptions = {}): Promise<SyncResult> {
   const startedAt = Date.now();
   const say = pair.say ?? (() => undefined);
@@ -105,16 +115,12 @@ export async function startSync(pair: DataPair, options: SyncOptions = {}): Prom
   try {
     await requireLogicalWal(source);
     target = await connect('target', pair.targetUrl);
-    const { rows: existing } = await target.raw<{ rows: { subenabled: boolean }[] }>(
-      `SELECT subenabled FROM pg_subscription
-        WHERE subname = ? AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-      [name],
-    );
-    if (existing[0]?.subenabled) {
+    const existing = await subscriptionState(target, name);
+    if (existing === 'enabled') {
       say(`${pair.module}: already syncing (subscription ${name}); nothing changed`);
       return { name, alreadySyncing: true, tables: [], seconds: (Date.now() - startedAt) / 1000 };
     }
-    if (existing[0]) {
+    if (existing === 'disabled') {
       await target.raw(`ALTER SUBSCRIPTION ${quoteIdent(name)} ENABLE`);
       say(`${pair.module}: subscription ${name} was disabled; enabled it again`);
       const tables = await waitForInitialCopy(target, name, pair.schema, startedAt, { say, ...copyOptions(options) });

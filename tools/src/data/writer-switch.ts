@@ -1,15 +1,19 @@
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import { FicusError, stageOf, stageToggles, type Feature, type RouteStage } from '../../../platform/src/index.js';
+import {
+  apiFlagOf,
+  FicusError,
+  stageOf,
+  stageToggles,
+  type Feature,
+  type RouteStage,
+} from '../../../platform/src/index.js';
 import { loadRouteTable } from '../../../router/src/route-table/load.js';
 import { appendAudit } from '../flags/audit.js';
 import type { FlagStore } from '../flags/flag-store.js';
 import type { WriterSwitch } from './cutover.js';
 
 type Env = Record<string, string | undefined>;
-
-/** The flag that says which implementation of a module's API the monolith calls: on is the service. */
-const apiFlagOf = (module: string) => `ficus.${module}-api`;
 
 const reads = new Set(['GET', 'HEAD', 'OPTIONS']);
 

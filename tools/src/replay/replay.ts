@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../../platform/src/index.js';
 import { normalizeTarget } from '../../../router/src/normalize-path.js';
 import { matchRoute, type RouteTable } from '../../../router/src/route-table/load.js';
-import type { ShadowRules } from '../../../router/src/route-table/schema.js';
+import { defaultShadowRules, type ShadowRules } from '../../../router/src/route-table/schema.js';
 import { ask, mirrorPool } from '../../../router/src/shadow/ask.js';
 import { redactedBody, type CapturedExchange } from '../../../router/src/shadow/capture.js';
 import type { Answer, CompareJob } from '../../../router/src/shadow/compare-sample.js';
@@ -37,17 +37,6 @@ export interface ReplayResult {
   replayed: number;
   seconds: number;
 }
-
-const defaultRules: ShadowRules = {
-  writes: 'off',
-  ignore: [],
-  headers: ['content-type'],
-  ignoreHeaders: [],
-  tolerance: 0,
-  unordered: [],
-  concurrency: 16,
-  learnNoise: true,
-};
 
 /** Request headers as sent again: Host the target's, lengths recomputed, the shadow header never. */
 function requestHeaders(exchange: CapturedExchange, host: string, extra: Array<[string, string]>): string[] {
@@ -90,12 +79,14 @@ export async function replay(
 
   const routeOf = (exchange: CapturedExchange): { id: string; rules: ShadowRules } => {
     const table = options.table;
-    if (!table) return { id: exchange.route || 'default', rules: defaultRules };
+    if (!table) return { id: exchange.route || 'default', rules: defaultShadowRules };
     const byId = exchange.route ? table.routes.find((r) => r.id === exchange.route) : undefined;
     if (byId) return { id: byId.id, rules: byId.shadow };
     const target = normalizeTarget(exchange.path, 8192);
     const route = target.ok ? matchRoute(table, exchange.method, target.segments, exchange.headers) : undefined;
-    return route ? { id: route.id, rules: route.shadow } : { id: exchange.route || 'default', rules: defaultRules };
+    return route
+      ? { id: route.id, rules: route.shadow }
+      : { id: exchange.route || 'default', rules: defaultShadowRules };
   };
 
   const one = async (exchange: CapturedExchange) => {

@@ -1,6 +1,7 @@
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoAccounts } from '../kit/fixtures.js';
 import { freePort } from '../kit/ports.js';
@@ -29,6 +30,7 @@ const flags = (...args: string[]) =>
     ['tools/bin/ficus.mjs', 'flags', ...args, '--flags', env['FLAGS_FILE']!, '--audit', join(dir, 'audit.jsonl')],
     { ROUTER_ADMIN_URL: admin() },
   );
+const databaseUrl = () => `postgres://postgres:ficus-embedded@127.0.0.1:${env['FICUS_PG_PORT']}/ficus`;
 /** `ficus data cutover|revert catalog` against npm start's embedded server and this test's flags. */
 const data = (command: 'cutover' | 'revert') =>
   spawnNode(
@@ -42,10 +44,7 @@ const data = (command: 'cutover' | 'revert') =>
       '--audit',
       join(dir, 'audit.jsonl'),
     ],
-    {
-      DATABASE_URL: `postgres://postgres:ficus-embedded@127.0.0.1:${env['FICUS_PG_PORT']}/ficus`,
-      CATALOG_SERVICE_URL: catalog,
-    },
+    { DATABASE_URL: databaseUrl(), CATALOG_SERVICE_URL: catalog, MONOLITH_URL: monolith },
   );
 
 /** JSON request headers with a demo account's bearer token, signed in through the router. */
@@ -58,7 +57,14 @@ async function signedIn(account: (typeof demoAccounts)[number]): Promise<Record<
   return { 'content-type': 'application/json', authorization: `Bearer ${body.token}` };
 }
 
-const servicePid = () => Number(/catalog +http:\S+ +\(service, pid (\d+)/.exec(proc.output())?.[1]);
+/** The catalog service's pid, as npm start printed it when it last (re)started it. */
+const servicePid = () =>
+  Number(
+    [...proc.output().matchAll(/catalog +http:\S+ +\(service, pid (\d+)|catalog restarted \(pid (\d+)/g)]
+      .at(-1)
+      ?.slice(1)
+      .find(Boolean),
+  );
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ficus-services-'));
@@ -161,8 +167,7 @@ describe('npm start with services/catalog', () => {
     );
     expect(await contract.exited, contract.output()).toBe(0);
 
-    const databaseUrl = `postgres://postgres:ficus-embedded@127.0.0.1:${env['FICUS_PG_PORT']}/ficus`;
-    const readiness = spawnNode(['tools/bin/ficus.mjs', 'readiness', 'catalog'], { DATABASE_URL: databaseUrl });
+    const readiness = spawnNode(['tools/bin/ficus.mjs', 'readiness', 'catalog'], { DATABASE_URL: databaseUrl() });
     expect(await readiness.exited, readiness.output()).toBe(0);
     expect(readiness.output()).toContain(
       'it is extracted into services/catalog; its data is in sync by logical replication',
@@ -306,6 +311,104 @@ describe('npm start with services/catalog', () => {
       50,
     );
   });
+
+  it('a cutover killed, cut off from its database or facing a stopped service at any step leaves the monolith the writer, and the next one succeeds', async () => {
+    const headers = await signedIn(demoAccounts[0]!);
+    const adminDb = new pg.Client({ connectionString: databaseUrl() });
+    await adminDb.connect();
+    /** A product written through the router: 201 from `upstream` within 5 s (503s while a freeze ends are retried). */
+    const writesGoTo = async (upstream: 'monolith' | 'catalog') => {
+      const response = await waitFor(
+        async () => {
+          const answer = await fetch(`${router}/api/v1/products`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ sku: `INT-${Date.now()}`, name: 'Interrupted', priceCents: 100, available: 1 }),
+          });
+          return answer.status === 201 && answer.headers.get('x-ficus-upstream') === upstream ? answer : undefined;
+        },
+        5000,
+        () => `no write answered 201 by ${upstream}\n${proc.output()}`,
+        50,
+      );
+      const product = (await response.json()) as Product;
+      // The other side holds it too: the replication survived the interruption.
+      const copy = upstream === 'monolith' ? catalog : monolith;
+      await waitFor(
+        async () => ((await fetch(`${copy}/api/v1/products/${product.id}`)).status === 200 ? true : undefined),
+        5000,
+        () => `a write to ${upstream} did not reach the other side`,
+        50,
+      );
+    };
+    /** Starts a cutover and, when it starts `step`, does `interrupt` to it. */
+    const interrupted = async (step: string, interrupt: (run: Spawned) => Promise<void>) => {
+      const run = data('cutover');
+      await waitFor(async () => (run.output().includes(`catalog: ${step}…`) ? true : undefined), 15_000, run.output, 5);
+      await interrupt(run);
+      return { code: await run.exited, output: run.output() };
+    };
+    const kill = async (run: Spawned) => void run.child.kill('SIGKILL');
+    const cutOff = async () =>
+      void (await adminDb.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'ficus-data%'`,
+      ));
+    const beforeTheSwitch = [
+      'freeze writes on the old writer',
+      "wait for the replica to apply the old writer's last change",
+      'verify both sides hold the same rows',
+      "set the replica's sequences past the writer's",
+      'replicate back: the old writer becomes a current copy',
+      'open writes on the new writer',
+      'switch the writes to the new writer',
+    ];
+    try {
+      for (const step of beforeTheSwitch) {
+        const killed = await interrupted(step, kill);
+        expect(killed.code, `${step}: ${killed.output}`).toBe('SIGKILL');
+        await writesGoTo('monolith');
+      }
+      for (const step of beforeTheSwitch.slice(1, 4)) {
+        const cut = await interrupted(step, cutOff);
+        expect(cut.code, cut.output).not.toBe(0);
+        expect(cut.output).toContain('undone: freeze writes on the old writer');
+        await writesGoTo('monolith');
+      }
+      const pid = servicePid();
+      process.kill(pid, 'SIGSTOP');
+      try {
+        const stopped = data('cutover');
+        expect(await stopped.exited, stopped.output()).toBe(2);
+        expect(stopped.output()).toContain('is not ready: GET /readyz did not answer');
+        expect(stopped.output()).toContain('undone: freeze writes on the old writer');
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      await writesGoTo('monolith');
+      // Killed after the switch: the service is the writer, and the next cutover finishes the move.
+      const late = data('cutover');
+      await waitFor(
+        async () => (late.output().includes('switch the writes to the new writer: done') ? true : undefined),
+        15_000,
+        late.output,
+        5,
+      );
+      late.child.kill('SIGKILL');
+      await late.exited;
+      await writesGoTo('catalog');
+      // The next cutover finishes what the killed one left (or, had it finished in time, finds nothing to move).
+      const finish = data('cutover');
+      if ((await finish.exited) === 0)
+        expect(finish.output()).toContain('switched by an earlier run that did not finish; finishing it');
+      else expect(finish.output()).toContain('the writes already go to the service');
+      await writesGoTo('catalog');
+      const revert = data('revert');
+      expect(await revert.exited, revert.output()).toBe(0);
+      await writesGoTo('monolith');
+    } finally {
+      await adminDb.end();
+    }
+  }, 180_000);
 
   it('under orders and catalog writes, cutover, revert and cutover again: every 2xx write kept once, stock balances', async () => {
     const admin = await signedIn(demoAccounts[0]!);

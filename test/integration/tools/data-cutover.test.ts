@@ -23,6 +23,8 @@ function recordingSwitch(failFlip = false): WriterSwitch & { calls: string[] } {
   const calls: string[] = [];
   return {
     calls,
+    flipped: async () => false,
+    ready: async () => undefined,
     flip: async () => {
       calls.push('flip');
       if (failFlip) throw new Error('the flag store refused the change');

@@ -54,6 +54,25 @@ describe('the local flags file', () => {
     expect(await readFile(file, 'utf8')).toBe(committed.toString('utf8'));
   });
 
+  it('writes several toggles in one change, and tells what each replaced', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ficus-flags-'));
+    made.push(dir);
+    const file = join(dir, 'flags.json');
+    const store = new FileFlagStore(file);
+    await store.put(serveToggle('ficus.a', 'a', 'canary', 5, 'userId'));
+    const replaced = await store.putAll([
+      serveToggle('ficus.a', 'a', 'service', 100, 'userId'),
+      serveToggle('ficus.b', 'b', 'service', 100, 'userId'),
+    ]);
+    expect(replaced.map((f) => f?.strategies[0]?.parameters?.['rollout'])).toEqual(['5', undefined]);
+    const written = JSON.parse(await readFile(file, 'utf8')) as { features: Array<{ name: string; enabled: boolean }> };
+    expect(written.features.map((f) => [f.name, f.enabled])).toEqual([
+      ['ficus.a', true],
+      ['ficus.b', true],
+    ]);
+    expect((await store.get('ficus.a'))?.strategies[0]?.parameters?.['rollout']).toBe('100');
+  });
+
   it('keeps toggles it did not change as they were written', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ficus-flags-'));
     made.push(dir);

@@ -195,26 +195,41 @@ ${environment}`,
       .option('--audit <file>', 'audit log (default: flags-audit.jsonl beside the flags file)')
       .option('--reverse-conninfo <conninfo>', "how the new replica's server reaches the new writer (default: its URL)")
       .option('--catch-up-timeout <ms>', 'longest wait for the replica to apply the last change', wholeNumber, 10_000)
+      .option(
+        '--no-ready-check',
+        "do not ask the new writer's /readyz (at its url in the route table) before switching the writes to it",
+      )
       .option('--json', 'machine-readable output')
       .addHelpText(
         'after',
         [
           '',
           name === 'cutover'
-            ? "Steps, each logged with its duration: (a) revoke the module role's write privileges on its schema in the"
+            ? "Steps, each logged with its duration: (a) freeze the module's writes in the monolith (any write fails fast,"
             : 'Steps: the same as cutover, from the service to the monolith: freeze the service, catch the monolith up,',
           name === 'cutover'
-            ? "monolith (writes fail fast: 503 Retry-After: 1); (b) wait until the service has applied the monolith's"
-            : 'verify, set sequences, replicate the monolith back to the service, send the write routes and the API flag',
+            ? "503 Retry-After: 1), held by this command's own session; (b) wait until the service has applied the"
+            : "verify, set sequences, replicate the monolith back to the service, open the monolith's writes, switch the",
           name === 'cutover'
-            ? 'current WAL position; (c) verify, set sequences; (d) replicate the service back to the monolith (no copy);'
-            : 'back to the monolith, open its writes.',
+            ? "monolith's current WAL position; (c) verify, set sequences; (d) replicate the service back to the monolith"
+            : 'write routes to stage monolith and the API flag off; then freeze the service for good.',
           name === 'cutover'
-            ? `(e) the write routes to stage service and the flag ficus.<module>-api on; (f) open writes on the service.`
-            : '',
-          'A failure at any step undoes the steps before it and leaves the old writer the writer. The freeze window is',
-          `printed at the end.\n${environment}`,
-        ].join('\n'),
+            ? '(no copy); (e) open writes on the service; (f) check its /readyz and switch: the write routes to stage'
+            : null,
+          name === 'cutover'
+            ? 'service and the flag ficus.<module>-api on; then freeze the monolith for good and stop the replication to'
+            : null,
+          name === 'cutover' ? 'the service.' : null,
+          '',
+          'Until the switch, the old writer stays the writer: a failure undoes the steps before it, and a killed command',
+          "or a lost connection ends the freeze by itself (it is held by the command's session). The switch is one write",
+          'to the flags file; if the command stops after it, run it again: it sees the writes switched and finishes.',
+          "The route table's urls (MONOLITH_URL, <NAME>_SERVICE_URL) tell where the new writer's /readyz is.",
+          'The freeze window is printed at the end.',
+          `${environment}`,
+        ]
+          .filter((line) => line !== null)
+          .join('\n'),
       )
       .action(
         async (
@@ -225,6 +240,7 @@ ${environment}`,
             audit?: string;
             reverseConninfo?: string;
             catchUpTimeout: number;
+            readyCheck: boolean;
           },
         ) => {
           const forward = pair(module, options);
@@ -257,6 +273,7 @@ ${environment}`,
               module,
               service: service.name,
               toService: name === 'cutover',
+              readyCheck: options.readyCheck,
             }),
           });
           if (options.json) return out(`${JSON.stringify(result, null, 2)}\n`);

@@ -32,6 +32,8 @@ export function flagSwitch(options: {
   service: string;
   /** True: the writes go to the service (cutover); false: back to the monolith (revert). */
   toService: boolean;
+  /** Ask the new writer's /readyz, at its url in the route table, before the switch (default true). */
+  readyCheck?: boolean;
 }): WriterSwitch {
   const table = loadRouteTable(options.routesFile, options.env);
   const writes = table.routes.filter(
@@ -67,21 +69,56 @@ export function flagSwitch(options: {
       store: options.store.description,
       reason: options.toService ? `ficus data cutover ${options.module}` : `ficus data revert ${options.module}`,
     });
+  // The process that takes the writes: the service's upstream, or the monolith's (the default).
+  const newWriter = table.upstreams.get(options.toService ? options.service : table.defaultUpstream);
   return {
-    flip: async () => {
+    flipped: async () => {
       for (const feature of wanted) {
-        const previous = await options.store.put(feature);
-        before.set(feature.name, previous);
-        await audit(feature.name, previous, feature);
+        const current = await options.store.get(feature.name);
+        const same =
+          feature.name === apiToggle.name
+            ? (current?.enabled ?? false) === feature.enabled
+            : stageOf(current).stage === stage;
+        if (!same) return false;
+      }
+      return true;
+    },
+    ready: async () => {
+      if (!newWriter || options.readyCheck === false) return;
+      const url = new URL('/readyz', newWriter.url);
+      const answer = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+        async (response) => {
+          await response.body?.cancel();
+          return response.ok ? undefined : `answered ${response.status}`;
+        },
+        (error: Error) => `did not answer (${(error.cause as { code?: string } | undefined)?.code ?? error.name})`,
+      );
+      if (answer)
+        throw new FicusError(
+          'FICUS_ERR_DATA_SETUP',
+          `${options.toService ? options.service : 'the monolith'} at ${url.origin} is not ready: GET /readyz ${answer}; ` +
+            'start it (or fix its url in the route table) before moving the writes to it',
+        );
+    },
+    flip: async () => {
+      // One write where the store allows it: a flip is all or nothing, even for a killed command.
+      const previous = await options.store.putAll(wanted);
+      for (const [i, feature] of wanted.entries()) {
+        before.set(feature.name, previous[i]);
+        await audit(feature.name, previous[i], feature);
       }
     },
     unflip: async () => {
-      for (const feature of [...wanted].reverse()) {
-        if (!before.has(feature.name)) continue;
-        const restored = before.get(feature.name) ?? { ...feature, enabled: !feature.enabled };
-        await options.store.put(restored);
-        await audit(feature.name, feature, restored);
-      }
+      const restored = wanted
+        .filter((feature) => before.has(feature.name))
+        .map((feature) => before.get(feature.name) ?? { ...feature, enabled: !feature.enabled });
+      await options.store.putAll(restored);
+      for (const feature of restored)
+        await audit(
+          feature.name,
+          wanted.find((w) => w.name === feature.name),
+          feature,
+        );
     },
   };
 }

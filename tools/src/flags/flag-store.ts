@@ -14,6 +14,11 @@ export interface FlagStore {
   get(flag: string): Promise<Feature | undefined>;
   /** Creates or replaces the toggle; resolves with the toggle it replaced, read as part of the change. */
   put(feature: Feature): Promise<Feature | undefined>;
+  /**
+   * Creates or replaces several toggles, in one write where the store can (the flags file:
+   * all or none); resolves with the toggles they replaced, in order.
+   */
+  putAll(features: readonly Feature[]): Promise<Array<Feature | undefined>>;
 }
 
 /**
@@ -37,6 +42,10 @@ export class FileFlagStore implements FlagStore {
   }
 
   async put(feature: Feature): Promise<Feature | undefined> {
+    return (await this.putAll([feature]))[0];
+  }
+
+  async putAll(features: readonly Feature[]): Promise<Array<Feature | undefined>> {
     let release: () => Promise<void>;
     try {
       // A holder refreshes the lock while it works; one left by a killed command is stale after 10 s.
@@ -54,7 +63,7 @@ export class FileFlagStore implements FlagStore {
       );
     }
     try {
-      return await this.#write(feature);
+      return await this.#write(features);
     } finally {
       await release();
     }
@@ -66,16 +75,24 @@ export class FileFlagStore implements FlagStore {
     });
   };
 
-  async #write(feature: Feature): Promise<Feature | undefined> {
-    // Only the changed toggle is rewritten: every other part of the file stays as it was written,
+  async #write(features: readonly Feature[]): Promise<Array<Feature | undefined>> {
+    // Only the changed toggles are rewritten: every other part of the file stays as it was written,
     // not as validation reads it (key order, numbers that validation turns into strings).
     const text = existsSync(this.file) ? await readFile(this.file, 'utf8').catch(this.#unreadable) : undefined;
     const data = text === undefined ? { version: 2, features: [] } : parseFlagsFile(text, this.file);
     const written = (text === undefined ? data : JSON.parse(text)) as { features: unknown[] };
-    const index = data.features.findIndex((f) => f.name === feature.name);
-    const previous = index === -1 ? undefined : data.features[index];
-    if (index === -1) written.features.push(feature);
-    else written.features[index] = feature;
+    const previous = features.map((feature) => {
+      const index = data.features.findIndex((f) => f.name === feature.name);
+      if (index === -1) {
+        data.features.push(feature);
+        if (written !== data) written.features.push(feature);
+        return undefined;
+      }
+      const replaced = data.features[index];
+      data.features[index] = feature;
+      written.features[index] = feature;
+      return replaced;
+    });
     const temporary = join(dirname(this.file), `.${basename(this.file)}.${randomBytes(4).toString('hex')}.tmp`);
     const handle = await open(temporary, 'w');
     try {
@@ -155,6 +172,13 @@ export class UnleashFlagStore implements FlagStore {
     };
     const environment = feature.environments?.find((e) => e.name === this.#environment);
     return { name: feature.name, enabled: environment?.enabled ?? false, strategies: environment?.strategies ?? [] };
+  }
+
+  async putAll(features: readonly Feature[]): Promise<Array<Feature | undefined>> {
+    // The Admin API changes one toggle per call.
+    const previous: Array<Feature | undefined> = [];
+    for (const feature of features) previous.push(await this.put(feature));
+    return previous;
   }
 
   async put(feature: Feature): Promise<Feature | undefined> {

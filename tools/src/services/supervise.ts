@@ -41,8 +41,10 @@ export class SupervisedProcess {
 
   #spawn(): void {
     const { name, command, args, env, say } = this.options;
+    const restart = this.#child !== undefined;
     const child = spawn(command, [...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
+    if (restart && child.pid) say(`ficus: ${name} restarted (pid ${child.pid})`);
     this.#startedAt = Date.now();
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => say(`[${name}] ${line}`));

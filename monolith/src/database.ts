@@ -64,10 +64,17 @@ export function openModuleDb(
 export interface MigrateOptions {
   /** Only these modules (by name); all when omitted. */
   only?: readonly string[];
+  /** Not these (by name), e.g. modules whose writes a cutover moved to their service. */
+  except?: readonly string[];
   logger?: Logger;
 }
 
-function selected(only: readonly string[] | undefined): readonly ModuleDefinition[] {
+function selected(options: MigrateOptions): readonly ModuleDefinition[] {
+  const except = new Set(options.except);
+  return chosen(options.only).filter((m) => !except.has(m.manifest.name));
+}
+
+function chosen(only: readonly string[] | undefined): readonly ModuleDefinition[] {
   if (!only?.length) return modules;
   const unknown = only.filter((name) => !modules.some((m) => m.manifest.name === name));
   if (unknown.length)
@@ -97,14 +104,14 @@ async function eachModule(
 export async function migrateModules(config: DbConfig, options: MigrateOptions = {}): Promise<void> {
   const admin = createDb(adminUrl(config), { poolMax: 1, applicationName: 'ficus-provision' });
   try {
-    for (const definition of selected(options.only)) {
+    for (const definition of selected(options)) {
       const { role, password } = moduleCredentials(config, definition);
       await provisionModuleSchema(admin, { schema: definition.manifest.schema, role, password });
     }
   } finally {
     await admin.destroy();
   }
-  await eachModule(config, selected(options.only), async (db, definition) => {
+  await eachModule(config, selected(options), async (db, definition) => {
     const applied = await migrateSchema(db, { schema: definition.manifest.schema, migrations: definition.migrations });
     options.logger?.info(
       { module: definition.manifest.name, applied },
@@ -115,7 +122,7 @@ export async function migrateModules(config: DbConfig, options: MigrateOptions =
 
 /** Rolls back every migration of the selected modules, last module first. */
 export async function rollbackModules(config: DbConfig, options: MigrateOptions = {}): Promise<void> {
-  await eachModule(config, [...selected(options.only)].reverse(), async (db, definition) => {
+  await eachModule(config, [...selected(options)].reverse(), async (db, definition) => {
     const [, undone] = (await db.migrate.rollback(migratorConfig(definition), true)) as [number, string[]];
     options.logger?.info({ module: definition.manifest.name, undone }, 'rolled back');
   });
@@ -123,7 +130,7 @@ export async function rollbackModules(config: DbConfig, options: MigrateOptions 
 
 /** Loads the demo data of every module that has some. Idempotent. */
 export async function seedModules(config: DbConfig, options: MigrateOptions = {}): Promise<void> {
-  await eachModule(config, selected(options.only), async (db, definition) => {
+  await eachModule(config, selected(options), async (db, definition) => {
     if (!definition.seed) return;
     await definition.seed(db);
     options.logger?.info({ module: definition.manifest.name }, 'seeded');

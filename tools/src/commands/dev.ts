@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
 import {
+  createDb,
   createLogger,
   databaseName,
   ensureDatabase,
   exitOnSignals,
   loadConfig,
+  moduleRoleName,
   port,
   postgresUrl,
   withDatabase,
@@ -14,12 +16,16 @@ import {
 import { startMonolith } from '../../../monolith/src/app.js';
 import { monolithConfigSchema } from '../../../monolith/src/config.js';
 import { migrateModules, seedModules } from '../../../monolith/src/database.js';
+import { modules } from '../../../monolith/src/modules.js';
 import { demoAccounts } from '../../../monolith/src/modules/users/index.js';
 import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
 import type { RunningPostgres } from '../embedded-postgres.js';
 import { routerConfigSchema } from '../../../router/src/config.js';
 import { startRouter } from '../../../router/src/main.js';
-import { startSync } from '../data/sync.js';
+import { writesAllowed } from '../data/freeze.js';
+import { replicationName } from '../data/names.js';
+import { type DataPair, withPair } from '../data/pair.js';
+import { startSync, subscriptionState } from '../data/sync.js';
 import { migrateServiceDatabases } from '../services/database.js';
 import { discoverServices } from '../services/manifest.js';
 import { type RunningService, startServices } from '../services/run-services.js';
@@ -47,6 +53,38 @@ async function routerDatabase(databaseUrl: string, say: (line: string) => void):
   } catch (error) {
     say(`ficus: the router keeps parity in memory: database ${name} cannot be created (${(error as Error).message})`);
     return undefined;
+  }
+}
+
+/** The monolith modules whose tables refuse their role's writes: frozen by a cutover. */
+async function frozenModules(databaseUrl: string, rolePrefix: string): Promise<string[]> {
+  const admin = createDb(databaseUrl, { poolMax: 1, applicationName: 'ficus-dev' });
+  try {
+    const frozen: string[] = [];
+    for (const { manifest } of modules)
+      if (!(await writesAllowed(admin, manifest.schema, moduleRoleName(rolePrefix, manifest.schema))))
+        frozen.push(manifest.name);
+    return frozen;
+  } finally {
+    await admin.destroy();
+  }
+}
+
+/**
+ * Whether a cutover made the pair's target the writer: the monolith replicates from it, and
+ * it no longer from the monolith (both at once: a cutover was interrupted before its switch).
+ */
+async function writesMoved(pair: DataPair): Promise<boolean> {
+  const back = { ...pair, sourceUrl: pair.targetUrl, targetUrl: pair.sourceUrl };
+  try {
+    return await withPair(
+      pair,
+      async ({ source, target }) =>
+        (await subscriptionState(source, replicationName(back))) !== 'none' &&
+        (await subscriptionState(target, replicationName(pair))) === 'none',
+    );
+  } catch {
+    return false;
   }
 }
 
@@ -92,10 +130,16 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
     const config = loadConfig(monolithConfigSchema, monolithEnv);
     // One readable line per request for a person at a terminal; LOG_FORMAT=json for the raw pino JSON.
     const logger = createLogger({ level: config.LOG_LEVEL, name: 'monolith', pretty: dev.LOG_FORMAT === 'pretty' });
+    // A module whose writes a cutover moved to its service keeps only a frozen copy here.
+    const moved = await frozenModules(databaseUrl, config.DB_ROLE_PREFIX);
+    for (const name of moved)
+      say(
+        `ficus: ${name}: its writes are on its service (cut over); the monolith's copy is neither migrated nor seeded`,
+      );
     say('ficus: provisioning module roles and schemas, running migrations');
-    await migrateModules(config);
+    await migrateModules(config, { except: moved });
     say('ficus: loading demo data');
-    await seedModules(config);
+    await seedModules(config, { except: moved });
     const found = discoverServices('.');
     if (found.length) {
       say(`ficus: services ${found.map((s) => s.name).join(', ')}: own databases, migrations, processes`);
@@ -110,6 +154,11 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
           targetUrl: adminUrl,
           say,
         };
+        // After a cutover the service is the writer and the monolith its copy: nothing to copy forward.
+        if (await writesMoved(pair)) {
+          say(`ficus: ${service.name} takes ${service.module}'s writes (cut over); the monolith keeps a copy`);
+          continue;
+        }
         // A server without logical replication (a DATABASE_URL of the user's) still runs the demo.
         await startSync(pair, { reset: true }).catch((error: Error) =>
           say(

@@ -1,14 +1,15 @@
 import type { Knex, Logger } from '../../../../../platform/src/index.js';
-import type { CatalogApi } from '../../catalog/index.js';
-import type { PaymentsApi } from '../../payments/index.js';
 import { updateOrder } from './order-repository.js';
 import { codeOf, failureCodeOf } from './saga-failure.js';
 
-/** What undoing an order needs: its table, and the calls that give stock and money back. */
+/**
+ * What undoing an order needs: its table, and the calls that give stock and money back (the
+ * catalog's and payments' APIs, as PlaceOrderDeps checks; only the saga imports those modules).
+ */
 export interface CompensateDeps {
   db: Knex;
-  catalog: Pick<CatalogApi, 'releaseReservation'>;
-  payments: Pick<PaymentsApi, 'refund'>;
+  catalog: { releaseReservation(reservationId: string): Promise<void> };
+  payments: { refund(chargeId: string): Promise<unknown> };
 }
 
 /**

@@ -1,6 +1,5 @@
 import type { Logger } from '../../../../../platform/src/index.js';
 import { FicusError, learnOutcome } from '../../../../../platform/src/index.js';
-import type { Reservation } from '../../catalog/index.js';
 import { compensate, type CompensateDeps } from './compensate.js';
 import { updateOrder } from './order-repository.js';
 import { codeOf, failureCodeOf, withOrderId } from './saga-failure.js';
@@ -29,7 +28,7 @@ export async function settleUnknownReservation(
   log: Logger,
   orderId: string,
   error: FicusError,
-  repeat: () => Promise<Reservation>,
+  repeat: () => Promise<{ id: string }>,
 ): Promise<FicusError> {
   const idempotencyKey = reserveKeyOf(orderId);
   const record = (changes: Parameters<typeof updateOrder>[2]) =>

@@ -74,7 +74,22 @@ export {
 } from './flags/features.js';
 export { watchForChanges } from './watch-file.js';
 export { sendFailureOf, type SendFailure } from './remote/send-failure.js';
-export { defineApi, switchApi, type ApiSpec, type ApiMethods, type AsyncApi } from './remote/spec.js';
+export {
+  defineApi,
+  switchApi,
+  type ApiSpec,
+  type ApiMethods,
+  type AsyncApi,
+  type IdempotencyKeys,
+  type KeyedApi,
+} from './remote/spec.js';
+export {
+  isOutcomeUnknown,
+  learnOutcome,
+  outcomeOf,
+  type LearnOutcomeOptions,
+  type WriteOutcome,
+} from './remote/learn-outcome.js';
 export { remoteApi, type RemoteApi, type RemoteApiOptions, type RemoteControls } from './remote/client.js';
 export { apiRouter, type ApiImplementation, type ApiRouterOptions } from './remote/server.js';
 export { apiIdempotencyMigration, apiIdempotencyTable } from './remote/idempotency.js';

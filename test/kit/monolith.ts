@@ -1,6 +1,6 @@
 import request from 'supertest';
 import type { Express } from 'express';
-import { createLogger, type FlagSource } from '../../platform/src/index.js';
+import { createLogger, type FlagSource, type Logger } from '../../platform/src/index.js';
 import { createMonolith, type Monolith } from '../../monolith/src/app.js';
 import { seedModules } from '../../monolith/src/database.js';
 import { demoAccounts } from '../../monolith/src/modules/users/index.js';
@@ -18,13 +18,19 @@ export interface TestMonolith {
 
 /** A migrated, seeded monolith on its own database, for supertest. */
 export async function startTestMonolith(
-  options: { env?: Record<string, string>; paymentProvider?: PaymentProvider; flags?: FlagSource } = {},
+  options: {
+    env?: Record<string, string>;
+    paymentProvider?: PaymentProvider;
+    flags?: FlagSource;
+    /** Where the monolith logs (silent when omitted), e.g. a capturingLogger. */
+    logger?: Logger;
+  } = {},
 ): Promise<TestMonolith> {
   const database = await createTestDatabase(options.env ? { env: options.env } : {});
   await seedModules(database.config);
   const monolith = createMonolith({
     config: database.config,
-    logger: createLogger({ level: 'silent', name: 'test' }),
+    logger: options.logger ?? createLogger({ level: 'silent', name: 'test' }),
     ...(options.paymentProvider ? { paymentProvider: options.paymentProvider } : {}),
     ...(options.flags ? { flags: options.flags } : {}),
   });

@@ -223,37 +223,82 @@ export function misbehave(mode: Misbehaviour, res: import('node:http').ServerRes
   more();
 }
 
+export interface DroppingProxy {
+  url: string;
+  /** Cuts the connection instead of passing on the next answer, whatever the request. */
+  dropNext(): void;
+  /**
+   * Cuts every answer to a request whose path ends with `suffix` (the request still reaches the
+   * service and is applied), until called with undefined; `then` runs after each cut.
+   */
+  dropAnswersTo(suffix: string | undefined, then?: () => void): void;
+  /** The paths of the requests whose answers were cut, in order. */
+  dropped: string[];
+  /** Stops listening and cuts every connection: the next ones are refused, as by a service gone down. */
+  down(): void;
+  /** Listens again on the same port after down(). */
+  up(): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
- * A TCP proxy in front of the service that forwards every request but, while `drop` is set,
- * destroys the client's connection instead of passing the service's answer on.
+ * A TCP proxy in front of the service that forwards every request but, for the answers it is told
+ * to drop, destroys the client's connection instead of passing the service's answer on.
  */
-export async function droppingProxy(target: URL): Promise<{ url: string; dropNext(): void; close(): Promise<void> }> {
-  let drop = false;
+export async function droppingProxy(target: URL): Promise<DroppingProxy> {
+  let dropNext = false;
+  let dropSuffix: string | undefined;
+  let afterDrop: (() => void) | undefined;
+  const dropped: string[] = [];
   const sockets = new Set<Socket>();
   const server: TcpServer = createTcpServer((client) => {
     const upstream = new Socket();
     sockets.add(client).add(upstream);
     upstream.connect(Number(target.port), target.hostname);
-    client.pipe(upstream);
+    // One request at a time on a connection (the clients here do not pipeline): the path of the
+    // last request line sent is the one the next answer is for.
+    let path = '';
+    client.on('data', (chunk: Buffer) => {
+      path = /^[A-Z]+ (\S+) HTTP\//.exec(chunk.toString('latin1', 0, 2048))?.[1] ?? path;
+      upstream.write(chunk);
+    });
+    client.on('end', () => upstream.end());
     upstream.on('data', (chunk: Buffer) => {
-      if (drop) {
-        drop = false;
-        client.destroy();
-        upstream.destroy();
-      } else client.write(chunk);
+      const cut = dropNext || (dropSuffix !== undefined && path.endsWith(dropSuffix));
+      if (!cut) return void client.write(chunk);
+      dropNext = false;
+      dropped.push(path);
+      client.destroy();
+      upstream.destroy();
+      afterDrop?.();
     });
     upstream.on('close', () => client.destroy());
     client.on('close', () => upstream.destroy());
     client.on('error', () => undefined);
     upstream.on('error', () => undefined);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
+  const down = () => {
+    server.close();
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+  };
   return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    dropNext: () => void (drop = true),
+    url: `http://127.0.0.1:${port}`,
+    dropNext: () => void (dropNext = true),
+    dropAnswersTo: (suffix, then) => {
+      dropSuffix = suffix;
+      afterDrop = then;
+    },
+    dropped,
+    down,
+    up: () => listen(port),
     close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      const closed = server.listening ? once(server, 'close') : undefined;
+      down();
+      await closed;
     },
   };
 }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { FicusError, type FieldError, errorCodes, type ErrorCode } from '../errors.js';
 import { sendFailureOf } from './send-failure.js';
-import { type ApiSpec, type AsyncApi, methodPath, methodsOf } from './spec.js';
+import { type ApiSpec, type AsyncApi, type IdempotencyKeys, methodPath, methodsOf } from './spec.js';
 
 export interface RemoteApiOptions {
   /**
@@ -21,15 +21,8 @@ export interface RemoteApiOptions {
   connections?: number;
 }
 
-/** What a remote implementation adds to the API it implements. */
-export interface RemoteControls<T> {
-  /**
-   * The same API, whose writing calls carry `key` instead of a new one: repeats a call whose
-   * outcome is unknown (FICUS_ERR_UPSTREAM_TIMEOUT / _UNAVAILABLE with `maybeApplied`), and the
-   * service answers what the first call did without doing it twice.
-   * @example await catalog.withIdempotencyKey(error.extensions.idempotencyKey).reserveStock(request)
-   */
-  withIdempotencyKey(key: string): T;
+/** What a remote implementation adds to the API it implements: chosen keys, and closing. */
+export interface RemoteControls<T> extends IdempotencyKeys<T> {
   /** Closes the connections. */
   close(): Promise<void>;
 }
@@ -73,8 +66,10 @@ function fromProblem(status: number, body: Record<string, unknown> & { code: Err
  * - A problem+json answer becomes a FicusError with its code, status and extensions. No answer in
  *   `timeoutMs` becomes FICUS_ERR_UPSTREAM_TIMEOUT; no connection, a broken one or an answer that
  *   is not the API's becomes FICUS_ERR_UPSTREAM_UNAVAILABLE. Both carry `api`, `method`,
- *   `maybeApplied` and, for writes, `idempotencyKey`: repeat with that key (withIdempotencyKey)
- *   to learn the outcome, or compensate.
+ *   `maybeApplied` (true once any attempt may have reached the service) and, for writes,
+ *   `idempotencyKey`; so does a FICUS_ERR_IDEMPOTENCY_IN_PROGRESS that outlasts the waits, with
+ *   `maybeApplied: true`. Repeat with that key (withIdempotencyKey, or learnOutcome) to learn the
+ *   outcome, or compensate.
  * @example const catalog = remoteApi(catalogApiSpec, { baseUrl: config.CATALOG_SERVICE_URL });
  */
 export function remoteApi<T extends AsyncApi<T>>(spec: ApiSpec<T>, options: RemoteApiOptions): RemoteApi<T> {
@@ -126,17 +121,24 @@ export function remoteApi<T extends AsyncApi<T>>(spec: ApiSpec<T>, options: Remo
     const writes = spec.methods[method as keyof T & string].writes;
     const key = writes ? (givenKey ?? randomUUID()) : undefined;
     const body = JSON.stringify({ args });
+    // Once an attempt may have reached the service, the call may have been applied, whatever
+    // later attempts meet (a service gone down after applying it refuses the next connection).
+    let sent = false;
     for (let tries = 0; ; tries++) {
       try {
         return await attempt(method, body, key);
       } catch (error) {
-        // The service is still running the same key's first try: wait, then ask again.
-        if (error instanceof FicusError && error.code === 'FICUS_ERR_IDEMPOTENCY_IN_PROGRESS' && tries < retries) {
-          await sleep(1000);
-          continue;
+        if (error instanceof FicusError && error.code === 'FICUS_ERR_IDEMPOTENCY_IN_PROGRESS') {
+          // The service is still running the same key's first try: wait, then ask again.
+          if (tries < retries) {
+            await sleep(1000);
+            continue;
+          }
+          throw stillRunning(error, method, key);
         }
         if (error instanceof FicusError) throw error;
         const failure = sendFailureOf(error as NodeJS.ErrnoException, ['UND_ERR_BODY_TIMEOUT']);
+        sent ||= failure !== 'connect';
         // A broken connection after sending: a read is asked again, and so is a write, with the same
         // idempotency key, so the service answers what it did the first time instead of doing it twice.
         const retriable = failure === 'connect' || failure === 'reset';
@@ -144,19 +146,37 @@ export function remoteApi<T extends AsyncApi<T>>(spec: ApiSpec<T>, options: Remo
           await sleep(backoff(tries));
           continue;
         }
-        throw transportError(failure, method, key, tries + 1, error);
+        throw transportError(failure, method, key, { attempts: tries + 1, sent }, error);
       }
     }
+  }
+
+  /** A key still running after the waits: its outcome is unknown, as after a lost answer. */
+  function stillRunning(error: FicusError, method: string, key: string | undefined): FicusError {
+    return new FicusError(
+      error.code,
+      `${spec.name}.${method}: ${error.message}; it may still be applied: call again with the key later, or compensate`,
+      {
+        status: error.status,
+        extensions: {
+          ...error.extensions,
+          api: spec.name,
+          method,
+          ...(key ? { idempotencyKey: key } : {}),
+          maybeApplied: true,
+        },
+        cause: error,
+      },
+    );
   }
 
   function transportError(
     failure: string,
     method: string,
     key: string | undefined,
-    attempts: number,
+    { attempts, sent: maybeApplied }: { attempts: number; sent: boolean },
     cause: unknown,
   ): FicusError {
-    const maybeApplied = failure !== 'connect';
     const extensions = { api: spec.name, method, ...(key ? { idempotencyKey: key } : {}), maybeApplied };
     const what = `${spec.name}.${method}`;
     const outcome = !maybeApplied
@@ -172,9 +192,11 @@ export function remoteApi<T extends AsyncApi<T>>(spec: ApiSpec<T>, options: Remo
       );
     }
     const code = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
-    const happened = maybeApplied
-      ? `the connection to the ${service} broke after the call was sent (${code})`
-      : `could not connect to the ${service} (${code}, ${attempts} attempt${attempts > 1 ? 's' : ''})`;
+    const happened =
+      failure !== 'connect'
+        ? `the connection to the ${service} broke after the call was sent (${code})`
+        : `could not connect to the ${service} (${code}, ${attempts} attempt${attempts > 1 ? 's' : ''})` +
+          (maybeApplied ? ' after an earlier attempt was sent' : '');
     return new FicusError('FICUS_ERR_UPSTREAM_UNAVAILABLE', `${what}: ${happened}; ${outcome}`, { extensions, cause });
   }
 

@@ -49,23 +49,61 @@ export function methodPath(spec: ApiSpec<unknown>, method: string): string {
   return `/internal/api/${spec.name}/${method}`;
 }
 
+/** What an API offers a caller that wants to choose the idempotency keys of its writes. */
+export interface IdempotencyKeys<T> {
+  /**
+   * The same API, whose writing calls carry `key` instead of a new one. A caller that derives the
+   * key from its own ids (an order's) can repeat a call whose outcome is unknown
+   * (`maybeApplied`), now or later, and the service answers what that call did without doing it
+   * twice. Use one view for one call and its repeats: a different method with the key is refused.
+   * @example await catalog.withIdempotencyKey(`orders:${orderId}:reserve`).reserveStock(request)
+   */
+  withIdempotencyKey(key: string): T;
+}
+
+/** An API whose writing calls can be given their idempotency key. */
+export type KeyedApi<T> = T & IdempotencyKeys<T>;
+
+type Methods = Record<string, (...args: unknown[]) => Promise<unknown>>;
+
 /**
  * One implementation or the other per call, as `mode()` says at that moment: branch by
  * abstraction for an API that has a local and a remote implementation.
+ *
+ * `withIdempotencyKey(key)` passes the key to the remote implementation; the local one has no
+ * keys (its calls run in this process: their outcome is known when they return or throw). A
+ * keyed view asks `mode()` once, at its first call, and stays with that implementation: a key
+ * means something only to the side that saw it (a service's keys stay in its database; ficus data
+ * moves the data, not the keys), so a repeat must not follow a flag that flipped in between.
  * @example switchApi(catalogApiSpec, { local, remote }, () => flags.catalogApi())
  */
 export function switchApi<T extends AsyncApi<T>>(
   spec: ApiSpec<T>,
-  implementations: { local: T; remote: T },
+  implementations: { local: T; remote?: KeyedApi<T> | undefined },
   mode: () => 'local' | 'remote',
-): T {
-  const api: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-  for (const method of methodsOf(spec)) {
-    // async: a mode() that throws rejects the call, as any failure of the API does.
-    api[method] = async (...args) => {
-      const target = implementations[mode()] as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-      return target[method]!(...args);
-    };
-  }
-  return api as unknown as T;
+): KeyedApi<T> {
+  const { local, remote } = implementations;
+  const pick = (chosen: 'local' | 'remote', key: string | undefined): Methods => {
+    if (chosen === 'local') return local as unknown as Methods;
+    if (!remote) {
+      throw new FicusError(
+        'FICUS_ERR_CONFIG',
+        `the ${spec.name} API is set to remote, but it has no remote implementation`,
+      );
+    }
+    return (key === undefined ? remote : remote.withIdempotencyKey(key)) as unknown as Methods;
+  };
+  const view = (key?: string): T => {
+    let pinned: 'local' | 'remote' | undefined;
+    const api: Methods = {};
+    for (const method of methodsOf(spec)) {
+      // async: a mode() that throws rejects the call, as any failure of the API does.
+      api[method] = async (...args) => {
+        const chosen = key === undefined ? mode() : (pinned ??= mode());
+        return pick(chosen, key)[method]!(...args);
+      };
+    }
+    return api as unknown as T;
+  };
+  return Object.assign(view(), { withIdempotencyKey: (key: string) => view(key) });
 }

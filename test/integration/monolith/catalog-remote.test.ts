@@ -3,46 +3,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, FlagSource, type Knex, loadConfig, migrateSchema } from '../../../platform/src/index.js';
+import { createLogger, FlagSource, type Knex } from '../../../platform/src/index.js';
 import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
-import { createCatalogService, type CatalogService } from '../../../services/catalog/src/app.js';
-import { catalogConfigSchema } from '../../../services/catalog/src/config.js';
-import { migrations } from '../../../services/catalog/src/migrations/index.js';
-import { createTestDatabase, type TestDatabase } from '../../kit/database.js';
+import { copyCatalog, startTestCatalogService, type TestCatalogService } from '../../kit/catalog-service.js';
 import { startTestMonolith, type TestMonolith } from '../../kit/monolith.js';
 import { waitFor } from '../../kit/processes.js';
 import { droppingProxy } from '../../kit/upstreams.js';
 
-let serviceDatabase: TestDatabase;
-let service: CatalogService;
+let service: TestCatalogService;
 let t: TestMonolith;
 let fig: { id: string };
 
 beforeAll(async () => {
-  serviceDatabase = await createTestDatabase({ migrate: false });
-  const config = loadConfig(catalogConfigSchema, {
-    DATABASE_URL: serviceDatabase.url,
-    LOG_LEVEL: 'silent',
-    DB_POOL_MAX: '4',
-  });
-  service = createCatalogService({ config, logger: createLogger({ level: 'silent', name: 'test' }) });
-  await migrateSchema(service.db, { schema: config.DB_SCHEMA, migrations });
-  await new Promise<void>((resolve) => service.server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(service.server.address() as { port: number }).port}`;
-  t = await startTestMonolith({ env: { CATALOG_API: 'remote', CATALOG_SERVICE_URL: url } });
-  // The service's copy of the catalog, as replication (ficus data sync) would make it.
+  service = await startTestCatalogService();
+  t = await startTestMonolith({ env: { CATALOG_API: 'remote', CATALOG_SERVICE_URL: service.url } });
   const monolithCatalog = t.monolith.dbs.get('catalog')!;
-  for (const table of ['products', 'stock_levels']) {
-    await service.db(table).insert(await monolithCatalog(table).select());
-  }
+  await copyCatalog(monolithCatalog, service.db);
   fig = await monolithCatalog('products').where({ sku: 'FIG-001' }).first('id');
 });
 afterAll(async () => {
   await t?.close();
-  service?.server.closeAllConnections();
-  await new Promise((resolve) => service?.server.close(resolve));
   await service?.close();
-  await serviceDatabase?.drop();
 });
 
 const available = async (db: Knex) =>
@@ -97,14 +78,14 @@ describe('the monolith following the flag ficus.catalog-api', () => {
       pollMs: 50,
     });
     await flags.start();
-    const url = `http://127.0.0.1:${(service.server.address() as { port: number }).port}`;
-    const u = await startTestMonolith({ env: { CATALOG_API: 'local', CATALOG_SERVICE_URL: url }, flags });
+    const u = await startTestMonolith({
+      env: { CATALOG_API: 'local', CATALOG_SERVICE_URL: service.url },
+      flags,
+    });
     try {
       // The second monolith has its own catalog tables: its product ids are the service's after this copy.
       const own = u.monolith.dbs.get('catalog')!;
-      await own('stock_levels').del();
-      await own('products').del();
-      for (const table of ['products', 'stock_levels']) await own(table).insert(await service.db(table).select());
+      await copyCatalog(service.db, own);
       const order = async () =>
         request(u.app)
           .post('/api/v1/orders')
@@ -139,14 +120,10 @@ describe('the monolith following the flag ficus.catalog-api', () => {
 
 describe('an order whose reserveStock answer is lost between the monolith and the service', () => {
   it('is confirmed once: the call is asked again with its key, no stock leaks and nothing is applied twice', async () => {
-    const serviceUrl = new URL(`http://127.0.0.1:${(service.server.address() as { port: number }).port}`);
-    const proxy = await droppingProxy(serviceUrl);
+    const proxy = await droppingProxy(new URL(service.url));
     const u = await startTestMonolith({ env: { CATALOG_API: 'remote', CATALOG_SERVICE_URL: proxy.url } });
     try {
-      const own = u.monolith.dbs.get('catalog')!;
-      await own('stock_levels').del();
-      await own('products').del();
-      for (const table of ['products', 'stock_levels']) await own(table).insert(await service.db(table).select());
+      await copyCatalog(service.db, u.monolith.dbs.get('catalog')!);
       const before = await available(service.db);
       proxy.dropNext();
       const res = await request(u.app)

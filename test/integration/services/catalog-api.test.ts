@@ -1,37 +1,21 @@
 import { request as post } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createLogger,
-  createTokens,
-  type FicusError,
-  type Knex,
-  loadConfig,
-  migrateSchema,
-  remoteApi,
-} from '../../../platform/src/index.js';
+import { createTokens, type FicusError, type Knex, remoteApi } from '../../../platform/src/index.js';
 import { catalogApiSpec as monolithSpec } from '../../../monolith/src/modules/catalog/index.js';
-import { createCatalogService, type CatalogService } from '../../../services/catalog/src/app.js';
-import { catalogConfigSchema } from '../../../services/catalog/src/config.js';
 import { catalogApiSpec } from '../../../services/catalog/src/internal/api.js';
-import { migrations } from '../../../services/catalog/src/migrations/index.js';
-import { createTestDatabase, type TestDatabase } from '../../kit/database.js';
+import { startTestCatalogService, type TestCatalogService } from '../../kit/catalog-service.js';
 import { droppingProxy } from '../../kit/upstreams.js';
 
-let database: TestDatabase;
-let service: CatalogService;
+let service: TestCatalogService;
 let url: string;
 let product: { id: string };
 const client = () => remoteApi(catalogApiSpec, { baseUrl: url, timeoutMs: 1000 });
 let catalog: ReturnType<typeof client>;
 
 beforeAll(async () => {
-  database = await createTestDatabase({ migrate: false });
-  const config = loadConfig(catalogConfigSchema, { DATABASE_URL: database.url, LOG_LEVEL: 'silent', DB_POOL_MAX: '4' });
-  service = createCatalogService({ config, logger: createLogger({ level: 'silent', name: 'test' }) });
-  await migrateSchema(service.db, { schema: config.DB_SCHEMA, migrations });
-  await new Promise<void>((resolve) => service.server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(service.server.address() as { port: number }).port}`;
-  const tokens = createTokens({ secret: config.JWT_SECRET, ttlSeconds: 300 });
+  service = await startTestCatalogService();
+  url = service.url;
+  const tokens = createTokens({ secret: service.config.JWT_SECRET, ttlSeconds: 300 });
   const admin = (await tokens.sign({ userId: '00000000-0000-4000-8000-0000000000aa', role: 'admin' })).token;
   const created = await post(`${url}/api/v1/products`, {
     method: 'POST',
@@ -44,10 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await catalog?.close();
-  service?.server.closeAllConnections();
-  await new Promise((resolve) => service?.server.close(resolve));
   await service?.close();
-  await database?.drop();
 });
 
 const stock = async (db: Knex = service.db) =>

@@ -149,6 +149,38 @@ describe('remoteApi', () => {
     expect(read.code).toBe('FICUS_ERR_UPSTREAM_UNAVAILABLE');
   });
 
+  it('keeps maybeApplied once an attempt was sent, when the service then refuses connections', async () => {
+    const upstream = await serve((req) => {
+      // Received (and, for all the client knows, applied); then the service is gone.
+      req.socket.destroy();
+      for (const server of servers) server.close();
+    });
+    const error = await failure(client(upstream.url, { retries: 2 }).makeThing('a'));
+    expect(upstream.seen).toHaveLength(1);
+    expect(error.code).toBe('FICUS_ERR_UPSTREAM_UNAVAILABLE');
+    expect(error.extensions).toMatchObject({
+      maybeApplied: true,
+      idempotencyKey: upstream.seen[0]!.headers['idempotency-key'],
+    });
+    expect(error.message).toContain('after an earlier attempt was sent');
+    expect(error.message).toContain('may have been applied');
+  });
+
+  it('reports a key still running after its waits with maybeApplied, to be asked again later', async () => {
+    const upstream = await serve((_req, res) => {
+      res.writeHead(409, { 'content-type': 'application/problem+json', 'retry-after': '1' });
+      res.end(
+        JSON.stringify({ code: 'FICUS_ERR_IDEMPOTENCY_IN_PROGRESS', detail: 'has not finished', method: 'makeThing' }),
+      );
+    });
+    const error = await failure(client(upstream.url, { retries: 0 }).withIdempotencyKey('k-running').makeThing('a'));
+    expect(error).toMatchObject({
+      code: 'FICUS_ERR_IDEMPOTENCY_IN_PROGRESS',
+      status: 409,
+      extensions: { api: 'things', method: 'makeThing', idempotencyKey: 'k-running', maybeApplied: true },
+    });
+  });
+
   it('reports an answer that is not the API (a 502 page) as FICUS_ERR_UPSTREAM_UNAVAILABLE', async () => {
     const upstream = await serve((_req, res) => {
       res.writeHead(502, { 'content-type': 'text/html' });

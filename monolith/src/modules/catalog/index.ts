@@ -4,7 +4,7 @@
  * http/, internal/ or migrations/.
  */
 import type { Router } from 'express';
-import type { Knex, ModuleDefinition, RemoteApiOptions, Tokens } from '../../../../platform/src/index.js';
+import type { KeyedApi, Knex, ModuleDefinition, RemoteApiOptions, Tokens } from '../../../../platform/src/index.js';
 import { FicusError, parseManifest, remoteApi, switchApi } from '../../../../platform/src/index.js';
 import { catalogRoutes } from './http/routes.js';
 import { type CatalogApi, catalogApi, catalogApiSpec } from './internal/api.js';
@@ -37,9 +37,15 @@ export interface CatalogDeps {
 
 /**
  * The catalog's routes and its API. The API is branch by abstraction: the local implementation,
- * and, given `remote`, the catalog service's over HTTP, picked per call by `mode()`.
+ * and, given `remote`, the catalog service's over HTTP, picked per call by `mode()`. Its
+ * `withIdempotencyKey(key)` lets a caller choose the key of a write, to ask the service again
+ * what it did (the local implementation needs no keys).
  */
-export function createCatalog(deps: CatalogDeps): { api: CatalogApi; routes: Router; close(): Promise<void> } {
+export function createCatalog(deps: CatalogDeps): {
+  api: KeyedApi<CatalogApi>;
+  routes: Router;
+  close(): Promise<void>;
+} {
   const local = catalogApi(deps.db);
   const remote = deps.remote ? remoteApi(catalogApiSpec, deps.remote) : undefined;
   const mode = deps.mode ?? (() => 'local');
@@ -51,7 +57,7 @@ export function createCatalog(deps: CatalogDeps): { api: CatalogApi; routes: Rou
     return chosen;
   };
   return {
-    api: switchApi(catalogApiSpec, { local, remote: remote ?? local }, checkedMode),
+    api: switchApi(catalogApiSpec, { local, remote }, checkedMode),
     routes: catalogRoutes(deps.db, deps.tokens),
     close: async () => {
       await remote?.close();

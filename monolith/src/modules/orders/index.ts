@@ -4,7 +4,7 @@
  * This file is the module's only public surface.
  */
 import type { Router } from 'express';
-import type { Knex, Logger, ModuleDefinition, Tokens } from '../../../../platform/src/index.js';
+import type { KeyedApi, Knex, Logger, ModuleDefinition, Tokens } from '../../../../platform/src/index.js';
 import { parseManifest } from '../../../../platform/src/index.js';
 import type { CatalogApi } from '../catalog/index.js';
 import type { PaymentsApi } from '../payments/index.js';
@@ -31,7 +31,8 @@ export interface OrdersDeps {
   db: Knex;
   tokens: Tokens;
   logger: Logger;
-  catalog: CatalogApi;
+  /** The catalog's API as createCatalog makes it: the saga chooses the idempotency key of its reservation. */
+  catalog: KeyedApi<CatalogApi>;
   payments: PaymentsApi;
 }
 

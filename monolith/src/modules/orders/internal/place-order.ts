@@ -1,12 +1,21 @@
-import type { Knex, Logger } from '../../../../../platform/src/index.js';
-import { FicusError, retriableDatabaseError } from '../../../../../platform/src/index.js';
+import type { IdempotencyKeys, Logger } from '../../../../../platform/src/index.js';
+import { FicusError, isOutcomeUnknown } from '../../../../../platform/src/index.js';
 import type { CatalogApi, Reservation } from '../../catalog/index.js';
 import type { Charge, PaymentsApi } from '../../payments/index.js';
+import { compensate, type CompensateDeps } from './compensate.js';
 import { getOrder, insertPendingOrder, priceLines, updateOrder, type Order } from './order-repository.js';
+import { codeOf, withOrderId } from './saga-failure.js';
+import { reserveKeyOf, settleUnknownReservation } from './settle-unknown-reservation.js';
 
-export interface PlaceOrderDeps {
-  db: Knex;
-  catalog: CatalogApi;
+/**
+ * What the saga needs of the catalog. reserveStock is reachable only through withIdempotencyKey:
+ * the saga gives it a key derived from the order (reserveKeyOf), so it can always ask the catalog
+ * service again what that call did.
+ */
+type SagaCatalog = Omit<CatalogApi, 'reserveStock'> & IdempotencyKeys<Pick<CatalogApi, 'reserveStock'>>;
+
+export interface PlaceOrderDeps extends CompensateDeps {
+  catalog: SagaCatalog;
   payments: PaymentsApi;
   logger: Logger;
 }
@@ -17,76 +26,27 @@ export interface PlaceOrderRequest {
   cardNumber: string;
 }
 
-function codeOf(error: unknown): string {
-  return error instanceof FicusError ? error.code : (retriableDatabaseError(error)?.code ?? 'FICUS_ERR_INTERNAL');
-}
-
-/** Adds the order id to a saga failure so the client can look the order up; unexpected errors become a 500 that says the order was undone. */
-function withOrderId(thrown: unknown, orderId: string): FicusError {
-  // A write the database paused (a cutover of another module's data): a clean, retriable failure.
-  const error = retriableDatabaseError(thrown) ?? thrown;
-  if (!(error instanceof FicusError)) {
-    return new FicusError('FICUS_ERR_INTERNAL', `placing order ${orderId} failed and was undone; try again`, {
-      extensions: { orderId },
-      cause: error,
-    });
-  }
-  return new FicusError(error.code, error.message, {
-    status: error.status,
-    errors: error.errors,
-    extensions: { ...error.extensions, orderId },
-    cause: error,
-  });
-}
-
-/**
- * Undoes what the saga did, each step on its own so one failing compensation does not skip
- * the others, and records the outcome on the order. A compensation that fails is logged and
- * written to the order's failure code for an operator (or a retry job) to finish.
- */
-async function compensate(
-  deps: PlaceOrderDeps,
-  log: Logger,
-  orderId: string,
-  done: { reservationId: string; refundChargeId?: string | undefined },
-  outcome: { status: 'rejected' | 'payment_failed'; error: unknown; chargeId?: string | undefined },
-): Promise<void> {
-  const failed: string[] = [];
-  if (done.refundChargeId) {
-    await deps.payments.refund(done.refundChargeId).catch((error: unknown) => {
-      failed.push('refund');
-      log.error({ err: error, chargeId: done.refundChargeId }, 'compensation failed: could not refund the charge');
-    });
-  }
-  await deps.catalog.releaseReservation(done.reservationId).catch((error: unknown) => {
-    failed.push('release-stock');
-    log.error(
-      { err: error, reservationId: done.reservationId },
-      'compensation failed: could not release reserved stock',
-    );
-  });
-  const code = codeOf(outcome.error);
-  await updateOrder(deps.db, orderId, {
-    status: outcome.status,
-    failure_code: failed.length ? `${code}; compensation failed: ${failed.join(', ')}` : code,
-    charge_id: outcome.chargeId ?? null,
-  }).catch((error: unknown) => log.error({ err: error }, 'could not record the failed order'));
-}
-
 /**
  * The place-order saga: record the order, reserve stock (catalog), charge (payments), confirm.
  * Once stock is held, every failure gives it back (and refunds a charge), so a failed order
- * never keeps stock or money. The order row records how far it got.
+ * never keeps stock or money; a reservation whose answer was lost is asked for again by its key
+ * and given back too (settleUnknownReservation). The order row records how far it got.
  */
 export async function placeOrder(deps: PlaceOrderDeps, request: PlaceOrderRequest): Promise<Order> {
   const { db, catalog, payments } = deps;
   const orderId = await insertPendingOrder(db, request.userId, request.lines);
   const log = deps.logger.child({ orderId });
 
+  // One view, so a repeat goes to the implementation that saw the key.
+  const reserving = catalog.withIdempotencyKey(reserveKeyOf(orderId));
+  const stock = { reference: orderId, lines: request.lines };
   let reservation: Reservation;
   try {
-    reservation = await catalog.reserveStock({ reference: orderId, lines: request.lines });
+    reservation = await reserving.reserveStock(stock);
   } catch (error) {
+    if (isOutcomeUnknown(error)) {
+      throw await settleUnknownReservation(deps, log, orderId, error, () => reserving.reserveStock(stock));
+    }
     await updateOrder(db, orderId, { status: 'rejected', failure_code: codeOf(error) });
     throw withOrderId(error, orderId);
   }

@@ -1,0 +1,67 @@
+import type { Logger } from '../../../../../platform/src/index.js';
+import { FicusError, learnOutcome } from '../../../../../platform/src/index.js';
+import { compensate, type CompensateDeps } from './compensate.js';
+import { updateOrder } from './order-repository.js';
+import { codeOf, failureCodeOf, withOrderId } from './saga-failure.js';
+
+/**
+ * The idempotency key of an order's reserveStock. Derived from the order id, so the saga, a retry
+ * job or an operator can ask the catalog service again what that call did.
+ */
+export const reserveKeyOf = (orderId: string): string => `orders:${orderId}:reserve`;
+
+/**
+ * Rejects an order whose reserveStock may have been applied (`maybeApplied`: its answer was lost),
+ * so the catalog service may hold stock for it. `repeat` asks again with the order's key until the
+ * service says what it did (learnOutcome):
+ * - it holds a reservation (made the first time, or now): released, and the order is rejected with
+ *   the first failure's code. The saga does not go on with it: its client has waited through the
+ *   retries already, and may have given up and ordered again;
+ * - it refused (insufficient stock): nothing to give back; the order is rejected for that reason;
+ * - no answer: the release is left to an operator. The order's failure code names the pending
+ *   release and its key (written before asking, so a process that stops meanwhile leaves the same
+ *   mark), and an error is logged with the key.
+ * Returns the error for the client.
+ */
+export async function settleUnknownReservation(
+  deps: CompensateDeps,
+  log: Logger,
+  orderId: string,
+  error: FicusError,
+  repeat: () => Promise<{ id: string }>,
+): Promise<FicusError> {
+  const idempotencyKey = reserveKeyOf(orderId);
+  const record = (changes: Parameters<typeof updateOrder>[2]) =>
+    updateOrder(deps.db, orderId, changes).catch((failure: unknown) =>
+      log.error({ err: failure, idempotencyKey, ...changes }, 'could not record the failed order'),
+    );
+  await record({
+    status: 'rejected',
+    failure_code: failureCodeOf(error.code, [`release-stock (idempotency key ${idempotencyKey})`]),
+  });
+  log.warn({ code: error.code, idempotencyKey }, 'the answer to reserveStock was lost: asking the catalog again');
+
+  const outcome = await learnOutcome(repeat);
+  if (outcome.state === 'not-applied') {
+    await record({ failure_code: codeOf(outcome.error) });
+    return withOrderId(outcome.error, orderId);
+  }
+  if (outcome.state === 'applied') {
+    const reservationId = outcome.value.id;
+    log.info({ idempotencyKey, reservationId }, 'the catalog held stock for the rejected order: releasing it');
+    await record({ reservation_id: reservationId });
+    await compensate(deps, log, orderId, { reservationId }, { status: 'rejected', error });
+  } else {
+    log.error(
+      { err: outcome.error, code: error.code, idempotencyKey },
+      'compensation failed: could not learn whether the catalog holds stock for the rejected order; ' +
+        'repeat its reserveStock with this idempotency key and release the reservation it answers',
+    );
+  }
+  return new FicusError(
+    error.code,
+    `order ${orderId} was rejected: the catalog service's answer to reserving its stock was lost (${error.code}); ` +
+      'nothing was charged; place the order again',
+    { status: error.status, extensions: { orderId }, cause: error },
+  );
+}

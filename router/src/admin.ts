@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { Router, type RequestHandler } from 'express';
 import { bearerToken, createHttpApp, FicusError, type HttpApp, type Logger } from '../../platform/src/index.js';
+import { retiredStage } from './decide.js';
 import type { FicusRouter } from './server.js';
 import { buildReport } from './shadow/report.js';
 import { addressMatcher } from './trusted-addresses.js';
@@ -59,7 +60,7 @@ function requireToken(token: string | undefined): RequestHandler | undefined {
 function routesView(router: FicusRouter) {
   const { state, flags, counters } = router;
   return state.table.routes.map((route) => {
-    const { stage, percent, sample = 0 } = flags.stage(route.flag);
+    const { stage, percent, sample = 0 } = route.stage === 'retired' ? retiredStage : flags.stage(route.flag);
     const service = state.upstream(route.service);
     return {
       id: route.id,

@@ -1,4 +1,4 @@
-import type { Stage } from '../../platform/src/flags/features.js';
+import type { DecidedStage } from './decide.js';
 import type { UpstreamFailure } from './proxy/status-code.js';
 
 /**
@@ -11,7 +11,7 @@ export interface ServedEvent {
   path: string;
   /** Route id, or `default` when no route matched. */
   routeId: string;
-  stage: Stage | 'custom';
+  stage: DecidedStage;
   /** The upstream whose response the client got; `router` when the router answered itself. */
   upstream: string;
   status: number;

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, request, Agent, type IncomingHttpHeaders, type Server } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, Socket } from 'node:net';
+import { connect, createServer as createTcpServer, type AddressInfo, type Server as TcpServer, Socket } from 'node:net';
 
 /** What an echo upstream saw of a request. */
 export interface Seen {
@@ -301,4 +301,27 @@ export async function droppingProxy(target: URL): Promise<DroppingProxy> {
       await closed;
     },
   };
+}
+
+/** Asks for an upgrade on a raw socket; resolves with the answer's head (and the socket, left open when `close` is false). */
+export async function openTunnel(
+  base: string,
+  path: string,
+  protocol: string,
+  close = true,
+): Promise<{ head: string; socket: Socket }> {
+  const url = new URL(base);
+  const socket = connect(Number(url.port), url.hostname);
+  socket.on('error', () => undefined);
+  const head = await new Promise<string>((resolve) => {
+    let data = '';
+    socket.on('data', (chunk: Buffer) => {
+      data += chunk.toString();
+      if (data.includes('\r\n\r\n')) resolve(data);
+    });
+    socket.once('close', () => resolve(data));
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: ${protocol}\r\n\r\n`);
+  });
+  if (close) socket.destroy();
+  return { head, socket };
 }

@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { FicusError } from '../../../platform/src/index.js';
 import { compilePattern, comparePatterns, matchPattern, patternCovers, type PathPattern } from './pattern.js';
-import { routeTableSchema, type RouteSpec, type UpstreamSpec } from './schema.js';
+import { defaultShadowRules, routeTableSchema, type RouteSpec, type ShadowRules, type UpstreamSpec } from './schema.js';
 
-export interface CompiledRoute extends Omit<RouteSpec, 'flag'> {
+export interface CompiledRoute extends Omit<RouteSpec, 'flag' | 'fallback' | 'shadow'> {
   flag: string;
+  fallback: 'monolith' | 'none';
+  shadow: ShadowRules;
   pattern: PathPattern;
   methods: ReadonlySet<string> | undefined;
   headers: ReadonlyArray<[string, string]>;
@@ -80,8 +82,9 @@ function compareRoutes(a: CompiledRoute, b: CompiledRoute): number {
 
 /**
  * Parses and validates a route table: schema first (zod), then semantic checks (duplicate ids
- * and flags, unknown upstreams, unsafe patterns, unreachable routes). Every problem is reported
- * at once with file, line, route id and field. Returns a frozen, compiled table.
+ * and flags, unknown upstreams, unsafe patterns, unreachable routes, a retired route's fallback
+ * or shadow rules). Every problem is reported at once with file, line, route id and field.
+ * Returns a frozen, compiled table, defaults filled in.
  */
 export function parseRouteTable(text: string, source: string): RouteTable {
   const counter = new LineCounter();
@@ -132,10 +135,24 @@ export function parseRouteTable(text: string, source: string): RouteTable {
         `flag "${flag}" already drives route "${flags.get(flag)}"; each route needs its own`,
       );
     flags.set(flag, route.id);
+    const retired = route.stage === 'retired';
+    // Both would promise what a retired route cannot do: the monolith no longer has its module.
+    if (retired && route.fallback === 'monolith')
+      at(
+        ['routes', index, 'fallback'],
+        'a retired route cannot fall back to the monolith: its module is gone from it; remove fallback (a retired route has none)',
+      );
+    if (retired && route.shadow)
+      at(
+        ['routes', index, 'shadow'],
+        'a retired route has no shadow traffic: the monolith has no answer left to compare with; remove shadow',
+      );
     if (typeof pattern === 'string') return;
     compiled.push({
       ...route,
       flag,
+      fallback: route.fallback ?? (retired ? 'none' : 'monolith'),
+      shadow: route.shadow ?? defaultShadowRules,
       pattern,
       methods: route.match.methods
         ? new Set(route.match.methods.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])))

@@ -79,14 +79,30 @@ const routeSchema = z.strictObject({
     headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'expected a header name'), z.string()).optional(),
   }),
   /** The upstream that takes this route over from the default upstream. */
-  service: name,
+  service: z
+    .string({
+      error: (issue) =>
+        issue.input === undefined
+          ? 'missing: name the upstream that takes this route over (on a retired route, the service that serves all of it)'
+          : undefined,
+    })
+    .pipe(name),
   /** Unleash toggle that decides the stage; `ficus.<id>` by default. */
   flag: z
     .string()
     .regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, . _ -')
     .optional(),
-  /** What serves the request when the service fails: `monolith` (the default upstream) or `none`. */
-  fallback: z.enum(['monolith', 'none']).default('monolith'),
+  /**
+   * `retired`: the module is gone from the monolith, so the service serves every request of the
+   * route whatever its flags say, with no fallback and no shadow traffic. Declared here rather
+   * than in a flag because there is nothing left to set back to. Omitted: the flag decides.
+   */
+  stage: z.literal('retired').optional(),
+  /**
+   * What serves the request when the service fails: `monolith` (the default upstream) or `none`.
+   * Default `monolith`, and `none` on a retired route (the load step fills it in, knowing the stage).
+   */
+  fallback: z.enum(['monolith', 'none']).optional(),
   /**
    * Upgrade protocols (the `Upgrade` header) this route tunnels; others are refused with 400.
    * Only WebSocket unless the route allows more (e.g. `[websocket, h2c]`).
@@ -96,8 +112,8 @@ const routeSchema = z.strictObject({
     .default(['websocket']),
   /** Which context field keeps a user on one side during a canary. */
   stickiness: z.enum(['userId', 'sessionId', 'default']).default('userId'),
-  /** Comparison rules of this route's shadow traffic. */
-  shadow: shadowSchema.prefault({}),
+  /** Comparison rules of this route's shadow traffic; `defaultShadowRules` when omitted. */
+  shadow: shadowSchema.optional(),
   /** The parity gate on promotion; `false` turns it off for this route. */
   promote: z.union([z.literal(false), promoteSchema]).prefault({}),
 });

@@ -3,7 +3,7 @@ import type { ServedEvent } from '../../../router/src/served-event.js';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, routeTableYaml, routerForms, startRouterForm, type FormRouter } from '../../kit/router.js';
-import { startEchoUpstream, type EchoUpstream, type Seen } from '../../kit/upstreams.js';
+import { openTunnel, startEchoUpstream, type EchoUpstream, type Seen } from '../../kit/upstreams.js';
 
 // One suite, run against both forms of the router: a route, a decision, a fallback, a tunnel and
 // a served event mean the same in the standalone router and in the express middleware.
@@ -421,27 +421,4 @@ async function rawGet(base: string, path: string): Promise<{ status: number; bod
     req.once('error', reject);
     req.end();
   });
-}
-
-/** Asks for an upgrade on a raw socket; resolves with the answer's head (and the socket, left open when `close` is false). */
-async function openTunnel(
-  base: string,
-  path: string,
-  protocol: string,
-  close = true,
-): Promise<{ head: string; socket: Socket }> {
-  const url = new URL(base);
-  const socket = connect(Number(url.port), url.hostname);
-  socket.on('error', () => undefined);
-  const head = await new Promise<string>((resolve) => {
-    let data = '';
-    socket.on('data', (chunk: Buffer) => {
-      data += chunk.toString();
-      if (data.includes('\r\n\r\n')) resolve(data);
-    });
-    socket.once('close', () => resolve(data));
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: ${protocol}\r\n\r\n`);
-  });
-  if (close) socket.destroy();
-  return { head, socket };
 }

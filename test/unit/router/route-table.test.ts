@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matchRoute, parseRouteTable } from '../../../router/src/route-table/load.js';
 import { normalizeTarget } from '../../../router/src/normalize-path.js';
+import { defaultShadowRules } from '../../../router/src/route-table/schema.js';
 
 const upstreams = `
 upstreams:
@@ -143,6 +144,87 @@ describe('route table', () => {
     service: orders
 `),
     ).toContain(reason);
+  });
+
+  describe('a retired route (stage: retired)', () => {
+    it('is served by its service alone: no fallback unless written, default shadow rules, its flag kept', () => {
+      const t = table(`
+  - id: old-products
+    match: { path: /api/v1/products/** }
+    service: catalog
+    stage: retired
+  - id: old-orders
+    match: { path: /api/v1/orders/** }
+    service: orders
+    stage: retired
+    fallback: none
+    flag: legacy.orders
+  - id: live
+    match: { path: /api/v1/users/** }
+    service: orders
+`);
+      const byId = (id: string) => t.routes.find((r) => r.id === id)!;
+      expect(byId('old-products')).toMatchObject({ stage: 'retired', fallback: 'none', flag: 'ficus.old-products' });
+      expect(byId('old-products').shadow).toEqual(defaultShadowRules);
+      expect(byId('old-orders')).toMatchObject({ stage: 'retired', fallback: 'none', flag: 'legacy.orders' });
+      expect(byId('live').stage).toBeUndefined();
+      expect(byId('live').fallback).toBe('monolith');
+    });
+
+    it('refuses fallback: monolith, saying the module is gone from the monolith', () => {
+      const message = invalid(`
+  - id: old-products
+    match: { path: /api/v1/products/** }
+    service: catalog
+    stage: retired
+    fallback: monolith
+`);
+      expect(message).toContain(
+        'routes.yaml:13: routes[0] (id "old-products"): fallback: a retired route cannot fall back to the monolith: its module is gone from it',
+      );
+    });
+
+    it('refuses shadow rules: there is no monolith answer to compare with', () => {
+      const message = invalid(`
+  - id: old-products
+    match: { path: /api/v1/products/** }
+    service: catalog
+    stage: retired
+    shadow: { ignore: [$.generatedAt] }
+`);
+      expect(message).toContain(
+        'routes.yaml:13: routes[0] (id "old-products"): shadow: a retired route has no shadow traffic',
+      );
+    });
+
+    it('must name its service, and one that is not the monolith', () => {
+      const missing = invalid(`
+  - id: old-products
+    match: { path: /api/v1/products/** }
+    stage: retired
+`);
+      expect(missing).toContain(
+        'routes[0] (id "old-products"): service: missing: name the upstream that takes this route over (on a retired route, the service that serves all of it)',
+      );
+      const monolith = invalid(`
+  - id: old-products
+    match: { path: /api/v1/products/** }
+    service: monolith
+    stage: retired
+`);
+      expect(monolith).toContain('routes[0] (id "old-products"): service: is the default upstream');
+    });
+
+    it('knows no other declared stage: the others are flags', () => {
+      expect(
+        invalid(`
+  - id: x
+    match: { path: /x }
+    service: catalog
+    stage: service
+`),
+      ).toMatch(/routes\[0\] \(id "x"\): stage: .*"retired"/);
+    });
   });
 
   it('reports YAML syntax errors with their line', () => {

@@ -62,6 +62,12 @@ describe('ficus usage errors', () => {
       "argument 'bogus' is invalid. Allowed choices",
       'ficus flags set',
     ],
+    [
+      ['flags', 'set', 'catalog-read', '--stage', 'retired'],
+      'retired is not a flag stage: a route is retired in the route table',
+      'ficus flags set',
+    ],
+    [['flags', 'status', '--stale-after', '30'], 'Use a duration such as 30m, 1h or 7d.', 'ficus flags status'],
     [['flags', 'rollback'], "missing required argument 'route'", 'ficus flags rollback'],
     [['db', 'nope'], "unknown command 'nope'", 'ficus db'],
     [['db', 'migrate', '--bogus'], "unknown option '--bogus'", 'ficus db migrate'],
@@ -75,7 +81,13 @@ describe('ficus usage errors', () => {
     if (command) expect(written).toContain(`(run ${command} --help for usage)`);
   });
 
-  const helpAndVersion = [['--help'], ['--version'], ['flags', 'set', '--help'], ['boundaries', 'graph', '--help']];
+  const helpAndVersion = [
+    ['--help'],
+    ['--version'],
+    ['flags', 'set', '--help'],
+    ['flags', 'status', '--help'],
+    ['boundaries', 'graph', '--help'],
+  ];
   helpAndVersion.push(['router', '--help']);
   it.each(helpAndVersion.map((args) => [args]))('ficus %j exits 0', async (args) => {
     expect(await ficus(...args)).toBe(0);

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { FicusError, moduleRoleName, withDatabase } from '../../../platform/src/index.js';
 import { moveWriter } from '../data/cutover.js';
 import { flagSwitch } from '../data/writer-switch.js';
-import { storeFor } from './flags.js';
+import { storeFor } from '../flags/flag-store.js';
 import { formatStatus, formatVerify } from '../data/format.js';
 import type { DataPair } from '../data/pair.js';
 import { dataStatus } from '../data/status.js';

@@ -1,5 +1,4 @@
 import { userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { FicusError } from '../../../platform/src/index.js';
 import {
@@ -12,11 +11,13 @@ import {
   type Stage,
 } from '../../../platform/src/flags/features.js';
 import { loadRouteTable, type CompiledRoute } from '../../../router/src/route-table/load.js';
-import { appendAudit } from '../flags/audit.js';
-import { FileFlagStore, UnleashFlagStore, type FlagStore } from '../flags/flag-store.js';
+import { appendAudit, auditFileOf } from '../flags/audit.js';
+import { FileFlagStore, storeFor, type FlagStore } from '../flags/flag-store.js';
+import { refuseRetired } from '../flags/retired.js';
+import { describeStage, flagsStatus, type StatusOptions } from '../flags/status.js';
 import { formatDifferences } from '../parity/format.js';
 import { judgePromotion, promotes } from '../parity/gate.js';
-import { parseSince } from '../parity/since.js';
+import { parseDuration, parseSince } from '../duration.js';
 import { paritySource, type ParitySourceOptions } from '../parity/source.js';
 
 type Env = Record<string, string | undefined>;
@@ -36,45 +37,10 @@ interface SetOptions extends CommonOptions, ParitySourceOptions {
   reason?: string;
 }
 
-function describe(stage: RouteStage): string {
-  if (stage.stage === 'shadow') return `shadow ${stage.sample} %`;
-  const serving = stage.stage === 'canary' ? `canary ${stage.percent} %` : stage.stage;
-  return stage.sample ? `${serving} (shadow ${stage.sample} %)` : serving;
-}
-
 /** A route's stage as its two toggles in the store say. */
 async function stageIn(store: FlagStore, flag: string): Promise<RouteStage> {
   const [serve, shadow] = await Promise.all([store.get(flag), store.get(shadowFlagOf(flag))]);
   return withSample(stageOf(serve), sampleOf(shadow));
-}
-
-/** What a service's `/readyz` says within a second: `ready`, `not ready (503)`, or why it did not answer. */
-async function readiness(url: string): Promise<string> {
-  try {
-    const response = await fetch(new URL('/readyz', url), { signal: AbortSignal.timeout(1000) });
-    await response.body?.cancel();
-    return response.ok ? 'ready' : `not ready (${response.status})`;
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    return `down (${cause ?? (error as Error).name})`;
-  }
-}
-
-export function storeFor(options: { flags: string }, env: Env): FlagStore {
-  if (env['UNLEASH_URL']) {
-    if (!env['UNLEASH_ADMIN_TOKEN'])
-      throw new FicusError(
-        'FICUS_ERR_CONFIG',
-        'UNLEASH_URL is set but UNLEASH_ADMIN_TOKEN is not; set an Unleash admin token, or unset UNLEASH_URL to use the flags file',
-      );
-    return new UnleashFlagStore({
-      apiUrl: env['UNLEASH_URL'],
-      adminToken: env['UNLEASH_ADMIN_TOKEN'],
-      project: env['UNLEASH_PROJECT'] ?? 'default',
-      environment: env['UNLEASH_ENVIRONMENT'] ?? 'development',
-    });
-  }
-  return new FileFlagStore(options.flags);
 }
 
 function routeById(options: CommonOptions, env: Env, id: string): CompiledRoute {
@@ -151,7 +117,7 @@ async function checkGate(
   throw new FicusError(
     'FICUS_ERR_PARITY_GATE',
     [
-      `${route.id} stays ${describe(from)}: its parity is below the bar for ${change.stage}`,
+      `${route.id} stays ${describeStage(from)}: its parity is below the bar for ${change.stage}`,
       ...problem.map((line) => `  - ${line}`),
       ...(details.length ? ['  top differences:', ...details.map((line) => `    ${line}`)] : []),
       `  see: npx ficus parity ${route.id}; override: --force --reason "<why>" (audited)`,
@@ -167,6 +133,7 @@ async function changeStage(
   change: Change,
 ): Promise<void> {
   const route = routeById(options, env, routeId);
+  refuseRetired(route, options.routes, `cannot set ${route.id} to ${change.stage}`);
   const store = storeFor(options, env);
   const gate = await checkGate(route, await stageIn(store, route.flag), change, env, out);
   const [serve, shadow] = stageToggles(route, change.stage, change.percent, change.sample);
@@ -178,7 +145,7 @@ async function changeStage(
   // Report and audit what the store now holds, not what was meant to be written.
   const to = await stageIn(store, route.flag);
   const who = env['FICUS_ACTOR'] ?? env['USER'] ?? userInfo().username;
-  await appendAudit(options.audit ?? join(dirname(options.flags), 'flags-audit.jsonl'), {
+  await appendAudit(auditFileOf(options.flags, options.audit), {
     at: new Date().toISOString(),
     who,
     route: route.id,
@@ -188,12 +155,26 @@ async function changeStage(
     store: store.description,
     ...gate,
   });
-  out(`${route.id}: ${describe(from)} → ${describe(to)} (${store.description})`);
+  out(`${route.id}: ${describeStage(from)} → ${describeStage(to)} (${store.description})`);
   out(
     store instanceof FileFlagStore
       ? 'Routers reading this file apply it within a second.'
       : 'Routers apply it at their next Unleash refresh.',
   );
+}
+
+const flagStages: readonly Stage[] = ['monolith', 'shadow', 'canary', 'service'];
+
+/** `--stage`: a stage a flag can hold. `retired` is not one: it is declared in the route table. */
+function parseStage(value: string): Stage {
+  if (value === 'retired')
+    throw new InvalidArgumentError(
+      'retired is not a flag stage: a route is retired in the route table (stage: retired in routes.yaml) once its ' +
+        'module is gone from the monolith, which npx ficus retire <module> does.',
+    );
+  if (!(flagStages as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`Allowed choices are ${flagStages.join(', ')}.`);
+  return value as Stage;
 }
 
 /** `--percent`: digits only, so `0x64`, `1e2`, `1.5` and `-1` are refused rather than read as numbers. */
@@ -242,7 +223,7 @@ export function flagsCommand(
   out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
 ): Command {
   const flags = new Command('flags').description(
-    'show and change route stages (monolith, shadow, canary N %, service); roll back in one command',
+    'show and change route stages (monolith, shadow, canary N %, service), list flags to clean up; roll back in one command',
   );
   const common = (command: Command) =>
     command
@@ -263,45 +244,33 @@ export function flagsCommand(
   common(
     flags
       .command('status')
-      .description("each route with its path, service, stage, flag, and whether the service's /readyz answers"),
+      .description(
+        "each route with its path, service, stage, flag, and whether the service's /readyz answers; then flags to clean up",
+      ),
   )
-    .option('--json', 'machine-readable output')
+    .option('--json', 'machine-readable output, the cleanup report included')
     .option('--no-probe', "do not ask each service's /readyz")
-    .action(async (options: CommonOptions & { json?: boolean; probe: boolean }) => {
-      const table = loadRouteTable(options.routes, env);
-      const store = storeFor(options, env);
-      const urls = new Map([...table.upstreams].map(([name, upstream]) => [name, upstream.url]));
-      const health = new Map(
-        await Promise.all(
-          [...new Set(table.routes.map((r) => r.service))].map(
-            async (name) => [name, options.probe ? await readiness(urls.get(name)!) : 'not asked'] as const,
-          ),
-        ),
-      );
-      const rows = await Promise.all(
-        table.routes.map(async (route) => ({
-          route: route.id,
-          path: route.pattern.source,
-          service: route.service,
-          url: urls.get(route.service)!,
-          ready: health.get(route.service)!,
-          flag: route.flag,
-          ...(await stageIn(store, route.flag)),
-        })),
-      );
-      if (options.json) return out(JSON.stringify({ store: store.description, routes: rows }, null, 2));
-      out(`stages from ${store.description}`);
-      const cells = (r: (typeof rows)[number]) => [r.route, r.path, r.service, describe(r), r.flag, r.url, r.ready];
-      const header = ['ROUTE', 'PATH', 'SERVICE', 'STAGE', 'FLAG', 'URL', 'READYZ'];
-      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => cells(r)[i]!.length)));
-      const line = (row: string[]) =>
-        row
-          .map((c, i) => c.padEnd(widths[i] ?? 0))
-          .join('  ')
-          .trimEnd();
-      out(line(header));
-      for (const row of rows) out(line(cells(row)));
-    });
+    .addOption(
+      new Option('--stale-after <duration>', 'a flag at 100 % unchanged this long (by the audit log) is stale')
+        .default('30d')
+        // Checked here, so a bad value is a usage error; kept as written, for messages.
+        .argParser((value) => {
+          parseDuration(value);
+          return value;
+        }),
+    )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Below the routes, the flags to clean up:',
+        '  - toggles of retired routes (stage: retired in the route table): the router no longer reads them; delete them;',
+        '  - stale flags: a serve toggle at 100 % (stage service) whose last audit entry is older than --stale-after',
+        '    (with no entry: the audit log itself is older): retire the module (npx ficus retire <module>) once nobody',
+        '    will go back, or keep the flag as the way back.',
+      ].join('\n'),
+    )
+    .action((options: StatusOptions) => flagsStatus(options, env, out));
 
   common(
     flags
@@ -310,8 +279,8 @@ export function flagsCommand(
       .argument('<route>', 'route id from the route table'),
   )
     .addOption(
-      new Option('--stage <stage>', 'where the route is served')
-        .choices(['monolith', 'shadow', 'canary', 'service'])
+      new Option('--stage <stage>', `where the route is served: ${flagStages.join(', ')}`)
+        .argParser(parseStage)
         .makeOptionMandatory(),
     )
     .addOption(
@@ -343,6 +312,9 @@ export function flagsCommand(
         'promote: false turns it off), counting the samples of the window (--since to choose another). Below it the',
         'change is refused with the numbers and the top differences; --force --reason "..."',
         'goes on and the audit log records it. Moves back (rollback) are never gated.',
+        '',
+        'A retired route (stage: retired in the route table) has no flag stage: set and rollback refuse it, since the',
+        'monolith no longer has its module. Retiring is npx ficus retire <module>, not a --stage.',
         '',
         'Examples:',
         '  npx ficus flags set catalog-read --stage shadow --sample 25',

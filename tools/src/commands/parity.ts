@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { FicusError } from '../../../platform/src/index.js';
 import { formatExample, formatRouteParity } from '../parity/format.js';
-import { parseSince } from '../parity/since.js';
+import { parseSince } from '../duration.js';
 import { paritySource, type ParitySourceOptions } from '../parity/source.js';
 
 type Env = Record<string, string | undefined>;

@@ -1,5 +1,4 @@
 import { userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
 import {
   apiFlagOf,
   FicusError,
@@ -9,8 +8,9 @@ import {
   type RouteStage,
 } from '../../../platform/src/index.js';
 import { loadRouteTable } from '../../../router/src/route-table/load.js';
-import { appendAudit } from '../flags/audit.js';
+import { appendAudit, auditFileOf } from '../flags/audit.js';
 import type { FlagStore } from '../flags/flag-store.js';
+import { refuseRetired } from '../flags/retired.js';
 import type { WriterSwitch } from './cutover.js';
 
 type Env = Record<string, string | undefined>;
@@ -44,6 +44,9 @@ export function flagSwitch(options: {
       'FICUS_ERR_CONFIG',
       `no route in ${options.routesFile} sends writes to ${options.service}: add its <module>-write route (ficus extract writes one)`,
     );
+  const verb = options.toService ? 'cutover' : 'revert';
+  // Before anything moves: once retired, there is no monolith writer to switch from or back to.
+  for (const route of writes) refuseRetired(route, options.routesFile, `ficus data ${verb} ${options.module}`);
   const stage = options.toService ? 'service' : 'monolith';
   const apiToggle: Feature = {
     name: apiFlagOf(options.module),
@@ -59,7 +62,7 @@ export function flagSwitch(options: {
       ? { stage: feature?.enabled ? 'service' : 'monolith', percent: undefined }
       : stageOf(feature);
   const audit = (name: string, from: Feature | undefined, to: Feature | undefined) =>
-    appendAudit(options.audit ?? join(dirname(options.flagsFile), 'flags-audit.jsonl'), {
+    appendAudit(auditFileOf(options.flagsFile, options.audit), {
       at: new Date().toISOString(),
       who: options.env['FICUS_ACTOR'] ?? options.env['USER'] ?? userInfo().username,
       route: writes.find((r) => r.flag === name)?.id ?? `${options.module} API`,
@@ -67,7 +70,7 @@ export function flagSwitch(options: {
       from: stageOfToggle(from, name),
       to: stageOfToggle(to, name),
       store: options.store.description,
-      reason: options.toService ? `ficus data cutover ${options.module}` : `ficus data revert ${options.module}`,
+      reason: `ficus data ${verb} ${options.module}`,
     });
   // The process that takes the writes: the service's upstream, or the monolith's (the default).
   const newWriter = table.upstreams.get(options.toService ? options.service : table.defaultUpstream);

@@ -19,6 +19,8 @@ export interface FlagStore {
    * all or none); resolves with the toggles they replaced, in order.
    */
   putAll(features: readonly Feature[]): Promise<Array<Feature | undefined>>;
+  /** How a person deletes these toggles from this store: a sentence for `ficus flags status`. */
+  howToDelete(flags: readonly string[]): string;
 }
 
 /**
@@ -39,6 +41,10 @@ export class FileFlagStore implements FlagStore {
 
   async get(flag: string) {
     return (await this.#read()).features.find((f) => f.name === flag);
+  }
+
+  howToDelete(flags: readonly string[]): string {
+    return `remove ${flags.map((f) => `"${f}"`).join(', ')} from the features of ${this.file} (and commit the file)`;
   }
 
   async put(feature: Feature): Promise<Feature | undefined> {
@@ -117,7 +123,7 @@ interface AdminStrategy {
 }
 
 /** An Unleash server's Admin API (`UNLEASH_ADMIN_TOKEN`): creates missing toggles, sets their rollout, turns them on or off. */
-export class UnleashFlagStore implements FlagStore {
+class UnleashFlagStore implements FlagStore {
   readonly description: string;
   readonly #base: string;
   readonly #token: string;
@@ -129,6 +135,11 @@ export class UnleashFlagStore implements FlagStore {
     this.#token = options.adminToken;
     this.#environment = options.environment;
     this.description = `Unleash ${api} (project ${options.project}, environment ${options.environment})`;
+  }
+
+  howToDelete(flags: readonly string[]): string {
+    // The Admin API's DELETE of a feature archives it, as the UI's "archive" does; it can be revived.
+    return `archive ${flags.join(', ')} on ${this.description}: in its UI, or DELETE ${this.#base}/<flag> with an admin token`;
   }
 
   async #call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
@@ -218,4 +229,22 @@ export class UnleashFlagStore implements FlagStore {
     if (toggled.status !== 200) this.#fail(`turning ${feature.name} ${feature.enabled ? 'on' : 'off'}`, toggled);
     return previous;
   }
+}
+
+/** The Unleash server's Admin API when UNLEASH_URL is set (with an admin token), else the local flags file. */
+export function storeFor(options: { flags: string }, env: Record<string, string | undefined>): FlagStore {
+  if (env['UNLEASH_URL']) {
+    if (!env['UNLEASH_ADMIN_TOKEN'])
+      throw new FicusError(
+        'FICUS_ERR_CONFIG',
+        'UNLEASH_URL is set but UNLEASH_ADMIN_TOKEN is not; set an Unleash admin token, or unset UNLEASH_URL to use the flags file',
+      );
+    return new UnleashFlagStore({
+      apiUrl: env['UNLEASH_URL'],
+      adminToken: env['UNLEASH_ADMIN_TOKEN'],
+      project: env['UNLEASH_PROJECT'] ?? 'default',
+      environment: env['UNLEASH_ENVIRONMENT'] ?? 'development',
+    });
+  }
+  return new FileFlagStore(options.flags);
 }

@@ -36,7 +36,8 @@ export function createMonolith(deps: MonolithDeps): Monolith {
   const tokens = createTokens({ secret: config.JWT_SECRET, ttlSeconds: config.JWT_TTL_SECONDS });
 
   const catalog = createCatalog({
-    db: db('catalog'),
+    // Absent when catalog is retired: then only the service's API is left.
+    db: dbs.get('catalog'),
     tokens,
     remote: config.CATALOG_SERVICE_URL
       ? { baseUrl: config.CATALOG_SERVICE_URL, timeoutMs: config.CATALOG_API_TIMEOUT_MS }

@@ -4,5 +4,17 @@ import { ordersModule } from './modules/orders/index.js';
 import { paymentsModule } from './modules/payments/index.js';
 import { usersModule } from './modules/users/index.js';
 
-/** Every module of the monolith, in dependency order (a module after those it depends on). */
-export const modules: readonly ModuleDefinition[] = [catalogModule, usersModule, paymentsModule, ordersModule];
+const all: readonly ModuleDefinition[] = [catalogModule, usersModule, paymentsModule, ordersModule];
+
+/**
+ * Every module the monolith composes, in dependency order (a module after those it depends on):
+ * each is migrated, seeded, connected to as its own role and mounted. A retired module
+ * (`"retired"` in its module.json, written by `ficus retire`) is not among them: its service owns
+ * it, and the other modules reach it through its remote API.
+ */
+export const modules: readonly ModuleDefinition[] = all.filter((m) => !m.manifest.retired);
+
+/** The names of the retired modules. */
+export const retiredModules: ReadonlySet<string> = new Set(
+  all.filter((m) => m.manifest.retired).map((m) => m.manifest.name),
+);

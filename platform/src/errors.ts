@@ -28,6 +28,7 @@ export const errorCodes = {
   FICUS_ERR_FLAG_SOURCE: { status: 500, title: 'Flag source problem' },
   FICUS_ERR_EXTRACT: { status: 500, title: 'Module cannot be extracted' },
   FICUS_ERR_DATA_SETUP: { status: 500, title: 'Replication cannot be set up' },
+  FICUS_ERR_RETIRE: { status: 500, title: 'Module cannot be retired' },
   FICUS_ERR_DATA_SYNC: { status: 500, title: 'Replication failed' },
   FICUS_ERR_PARITY_SOURCE: { status: 502, title: 'Parity results unavailable' },
   FICUS_ERR_PARITY_GATE: { status: 409, title: 'Parity below the promotion bar' },

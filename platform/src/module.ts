@@ -13,6 +13,12 @@ export const moduleManifestSchema = z.strictObject({
   /** Modules whose index.ts this module may import. */
   dependsOn: z.array(name).default([]),
   description: z.string().optional(),
+  /**
+   * Written by `ficus retire`: the module's service owns it now. The monolith no longer
+   * migrates, connects to or mounts it; its other modules reach it through its remote API.
+   * @example { "at": "2026-12-04T10:00:00.000Z", "service": "catalog" }
+   */
+  retired: z.strictObject({ at: z.iso.datetime(), service: name }).optional(),
 });
 
 export type ModuleManifest = z.output<typeof moduleManifestSchema>;

@@ -10,6 +10,7 @@ import { flagsCommand } from './commands/flags.js';
 import { parityCommand } from './commands/parity.js';
 import { replayCommand } from './commands/replay.js';
 import { readinessCommand } from './commands/readiness.js';
+import { retireCommand } from './commands/retire.js';
 import { routerCommand } from './commands/router.js';
 import { ficusVersion } from './ficus-package.js';
 
@@ -49,6 +50,7 @@ function buildCli(env: Env): Command {
   program.addCommand(dataCommand(env));
   program.addCommand(parityCommand(env));
   program.addCommand(replayCommand(env));
+  program.addCommand(retireCommand(env));
   program.addCommand(routerCommand(env));
   usageErrorsExitTwo(program, 'ficus');
   return program;

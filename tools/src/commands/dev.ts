@@ -16,7 +16,7 @@ import {
 import { startMonolith } from '../../../monolith/src/app.js';
 import { monolithConfigSchema } from '../../../monolith/src/config.js';
 import { migrateModules, seedModules } from '../../../monolith/src/database.js';
-import { modules } from '../../../monolith/src/modules.js';
+import { modules, retiredModules } from '../../../monolith/src/modules.js';
 import { demoAccounts } from '../../../monolith/src/modules/users/index.js';
 import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
 import type { RunningPostgres } from '../embedded-postgres.js';
@@ -154,6 +154,10 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
           targetUrl: adminUrl,
           say,
         };
+        if (retiredModules.has(service.module)) {
+          say(`ficus: ${service.module} is retired: ${service.name} owns its data`);
+          continue;
+        }
         // After a cutover the service is the writer and the monolith its copy: nothing to copy forward.
         if (await writesMoved(pair)) {
           say(`ficus: ${service.name} takes ${service.module}'s writes (cut over); the monolith keeps a copy`);

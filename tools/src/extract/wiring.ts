@@ -29,11 +29,11 @@ function inline(node: unknown, quoted = false): void {
 }
 
 /** The YAML text of a document, in the layout of the committed files: `[GET]` but `{ a: 1 }`. */
-function yamlText(doc: Document): string {
+export function yamlText(doc: Document): string {
   return doc.toString({ lineWidth: 0 }).replace(/^(\s*(?:- )?[\w-]+: )\[ (.*) \]$/gm, '$1[$2]');
 }
 
-function parseYaml(text: string, file: string): Document {
+export function parseYaml(text: string, file: string): Document {
   const doc = parseDocument(text);
   if (doc.errors.length) {
     throw new FicusError('FICUS_ERR_EXTRACT', `${file} is not valid YAML (${doc.errors[0]!.message}); fix it first`);

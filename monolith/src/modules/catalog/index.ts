@@ -3,7 +3,7 @@
  * This file is the module's only public surface: other modules import from here, never from
  * http/, internal/ or migrations/.
  */
-import type { Router } from 'express';
+import express, { type Router } from 'express';
 import type { KeyedApi, Knex, ModuleDefinition, RemoteApiOptions, Tokens } from '../../../../platform/src/index.js';
 import { FicusError, parseManifest, remoteApi, switchApi } from '../../../../platform/src/index.js';
 import { catalogRoutes } from './http/routes.js';
@@ -24,7 +24,8 @@ export const catalogModule: ModuleDefinition = {
 };
 
 export interface CatalogDeps {
-  db: Knex;
+  /** The module's own tables; absent once the module is retired (only the service's API is left). */
+  db: Knex | undefined;
   tokens: Tokens;
   /** The catalog service (CATALOG_SERVICE_URL), for the remote implementation of the API. */
   remote?: RemoteApiOptions | undefined;
@@ -46,8 +47,21 @@ export function createCatalog(deps: CatalogDeps): {
   routes: Router;
   close(): Promise<void>;
 } {
-  const local = catalogApi(deps.db);
   const remote = deps.remote ? remoteApi(catalogApiSpec, deps.remote) : undefined;
+  if (!deps.db) {
+    if (!remote)
+      throw new FicusError(
+        'FICUS_ERR_CONFIG',
+        'catalog is retired (monolith/src/modules/catalog/module.json "retired"): the monolith calls the catalog ' +
+          'service for it; set CATALOG_SERVICE_URL',
+      );
+    return {
+      api: remote,
+      routes: express.Router(),
+      close: () => remote.close(),
+    };
+  }
+  const local = catalogApi(deps.db);
   const mode = deps.mode ?? (() => 'local');
   const checkedMode = () => {
     const chosen = mode();

@@ -262,7 +262,7 @@ describe('npm start with services/catalog', () => {
     const headers = await signedIn(demoAccounts[0]!);
     const cutover = data('cutover');
     expect(await cutover.exited, cutover.output()).toBe(0);
-    expect(cutover.output()).toMatch(/catalog: writes were frozen for \d+ ms/);
+    expect(cutover.output()).toMatch(/catalog: the writer is now the service; writes were frozen for \d+ ms/);
     expect(cutover.output()).toContain('catalog: the writer is now the service');
     // A new product through the router: written by the service, replicated back to the monolith.
     const created = await waitFor(

@@ -174,7 +174,6 @@ export async function moveWriter(pair: DataPair, options: MoveOptions): Promise<
     const freezeMs = performance.now() - frozenAt;
     await finish(pair, writer, target, { ...options, catchUpMs, current, back, timed, frozen });
     frozen = undefined;
-    say(`${pair.module}: writes were frozen for ${Math.round(freezeMs)} ms`);
     return { steps, freezeMs, replication: returning, finished: false };
   } finally {
     await Promise.all([frozen?.release(), writer.destroy(), replica?.destroy()]);

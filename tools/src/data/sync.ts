@@ -194,8 +194,14 @@ async function create(
         );
       });
     made.subscription = true;
-    say(`${pair.module}: publication, slot and subscription ${name} created; copying ${tables.length} tables`);
-    return await waitForInitialCopy(target, name, pair.schema, startedAt, { say, ...copyOptions(options) });
+    const copying = options.copyData !== false;
+    say(
+      `${pair.module}: publication, slot and subscription ${name} created; ` +
+        (copying ? `copying ${tables.length} tables` : 'nothing to copy (both sides hold the same rows)'),
+    );
+    // Without a copy the tables are ready at once: no line per table.
+    const tableSay = copying ? say : () => undefined;
+    return await waitForInitialCopy(target, name, pair.schema, startedAt, { say: tableSay, ...copyOptions(options) });
   } catch (error) {
     await removeReplication(source, target, name, made).catch((cleanup: unknown) =>
       say(`${pair.module}: could not remove everything after the failure: ${(cleanup as Error).message}`),

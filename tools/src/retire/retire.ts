@@ -114,7 +114,7 @@ export async function planRetire(options: RetireOptions): Promise<RetirePlan> {
     const served = now - Date.parse(servedSince);
     if (served < options.servedForMs)
       throw refuse(
-        `${service.name} has served all of ${module} for ${ago(served)} (since ${servedSince}), less than ` +
+        `the service ${service.name} has served every route of ${module} for ${ago(served)} (since ${servedSince}), less than ` +
           `--served-for ${ago(options.servedForMs)}: keep the way back open a while, or pass --served-for 0`,
       );
   }
@@ -143,7 +143,7 @@ export async function planRetire(options: RetireOptions): Promise<RetirePlan> {
 /** The plan in words, for the confirmation. */
 export function describeRetire(plan: RetirePlan, options: Pick<RetireOptions, 'routesFile'>): string[] {
   return [
-    `Retiring ${plan.module}: ${plan.service.name} keeps serving it, and there is no way back to the monolith.`,
+    `Retiring ${plan.module}: the service ${plan.service.name} keeps serving it, and there is no way back to the monolith.`,
     ...(plan.routes.length ? [`  ${options.routesFile}: ${plan.routes.join(', ')} → stage retired (no fallback)`] : []),
     `  ${plan.manifestFile}: "retired" (the monolith no longer migrates, connects to or mounts ${plan.module}; ` +
       'its other modules call the service)',

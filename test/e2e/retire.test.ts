@@ -78,7 +78,7 @@ describe('ficus retire on a copy of the starter', () => {
     await dev.exited;
     dev = spawnNode(['tools/bin/ficus.mjs', 'dev'], env, copy);
     await ready(dev);
-    expect(dev.output()).toContain('catalog is retired: catalog owns its data');
+    expect(dev.output()).toContain('catalog is retired: the service catalog owns its data');
     // The monolith has no catalog any more: not mounted, no schema; the router sends it all to the service.
     expect((await fetch(`${monolith}/api/v1/products`)).status).toBe(404);
     const admin = new pg.Client({ connectionString: databaseUrl });

@@ -155,12 +155,12 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
           say,
         };
         if (retiredModules.has(service.module)) {
-          say(`ficus: ${service.module} is retired: ${service.name} owns its data`);
+          say(`ficus: ${service.module} is retired: the service ${service.name} owns its data`);
           continue;
         }
         // After a cutover the service is the writer and the monolith its copy: nothing to copy forward.
         if (await writesMoved(pair)) {
-          say(`ficus: ${service.name} takes ${service.module}'s writes (cut over); the monolith keeps a copy`);
+          say(`ficus: ${service.module}: its writes are on the service ${service.name}; the monolith keeps a copy`);
           continue;
         }
         // A server without logical replication (a DATABASE_URL of the user's) still runs the demo.

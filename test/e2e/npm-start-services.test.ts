@@ -31,18 +31,15 @@ const flags = (...args: string[]) =>
     { ROUTER_ADMIN_URL: admin() },
   );
 const databaseUrl = () => `postgres://postgres:ficus-embedded@127.0.0.1:${env['FICUS_PG_PORT']}/ficus`;
-/** `ficus data cutover|revert catalog` against npm start's embedded server and this test's flags. */
-const data = (command: 'cutover' | 'revert') =>
+/** `ficus data cutover|revert|status catalog` against npm start's embedded server and this test's flags. */
+const data = (command: 'cutover' | 'revert' | 'status') =>
   spawnNode(
     [
       'tools/bin/ficus.mjs',
       'data',
       command,
       'catalog',
-      '--flags',
-      env['FLAGS_FILE']!,
-      '--audit',
-      join(dir, 'audit.jsonl'),
+      ...(command === 'status' ? [] : ['--flags', env['FLAGS_FILE']!, '--audit', join(dir, 'audit.jsonl')]),
     ],
     { DATABASE_URL: databaseUrl(), CATALOG_SERVICE_URL: catalog, MONOLITH_URL: monolith },
   );
@@ -264,6 +261,11 @@ describe('npm start with services/catalog', () => {
     expect(await cutover.exited, cutover.output()).toBe(0);
     expect(cutover.output()).toMatch(/catalog: the writer is now the service; writes were frozen for \d+ ms/);
     expect(cutover.output()).toContain('catalog: the writer is now the service');
+    const status = data('status');
+    expect(await status.exited, status.output()).toBe(0);
+    expect(status.output()).toMatch(
+      /from the service to the monolith \(cut over: the service is the writer\)\): streaming/,
+    );
     // A new product through the router: written by the service, replicated back to the monolith.
     const created = await waitFor(
       async () => {

@@ -135,11 +135,25 @@ ${environment}`,
       }),
   );
   data.addCommand(
-    pairCommand('status', 'per table replication state and rows on both sides, lag, worker and errors')
+    pairCommand(
+      'status',
+      'per table replication state and rows on both sides, lag, worker and errors; after a cutover, of the replication back',
+    )
       .option('--json', 'machine-readable output')
       .addHelpText('after', environment)
       .action(async (module: string, options: PairOptions) => {
-        const status = await dataStatus(pair(module, options));
+        const forward = pair(module, options);
+        let status = await dataStatus(forward);
+        // After a cutover the rows flow the other way: the service is the writer, the monolith its copy.
+        if (status.state === 'not syncing' && status.leftovers.length === 0) {
+          const back = await dataStatus({
+            ...forward,
+            sourceUrl: forward.targetUrl,
+            targetUrl: forward.sourceUrl,
+            direction: 'the service to the monolith (cut over: the service is the writer)',
+          });
+          if (back.state !== 'not syncing') status = back;
+        }
         out(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
       }),
   );

@@ -17,7 +17,9 @@ const count = (n: number | null, estimated = false) =>
   n === null ? '—' : `${estimated ? '~' : ''}${n.toLocaleString('en')}`;
 
 export function formatStatus(status: DataStatus): string {
-  const lines = [`${status.module} (schema ${status.schema}, replication ${status.name}): ${status.state}`];
+  const lines = [
+    `${status.module} (schema ${status.schema}, replication ${status.name} from ${status.direction}): ${status.state}`,
+  ];
   if (status.subscription) {
     const s = status.subscription;
     lines.push(

@@ -26,6 +26,8 @@ export interface DataStatus {
   module: string;
   schema: string;
   name: string;
+  /** Which way the rows flow: from the monolith to the service, or back after a cutover. */
+  direction: string;
   /** `not syncing`, `disabled`, `copying`, `streaming`, or `stalled` (enabled, but no worker runs). */
   state: string;
   subscription?: {
@@ -96,7 +98,12 @@ export async function dataStatus(pair: DataPair): Promise<DataStatus> {
         estimated: sourceCount.estimated || (targetCount?.estimated ?? false),
       });
     }
-    const base = { module: pair.module, schema: pair.schema, name };
+    const base = {
+      module: pair.module,
+      schema: pair.schema,
+      name,
+      direction: pair.direction ?? 'the monolith to the service',
+    };
     if (!subscription) return { ...base, state: 'not syncing', leftovers: await leftoversOf(source, name), tables };
     const { states, ...flags } = subscription;
     const copying = [...states.values()].some((state) => state !== 'ready');

@@ -2,32 +2,14 @@ import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { routerConfigSchema } from '../../../router/src/config.js';
 import { main } from '../../../tools/src/cli.js';
+import { captureCliOutput } from '../../kit/cli.js';
 import { repoRoot } from '../../kit/processes.js';
 
-/**
- * `main` in this process: a usage error anywhere must come back as exit code 2, never reach
- * process.exit (which would end the test run, and whose code 1 means "violations" to CI).
- */
-let written = '';
-beforeEach(() => {
-  written = '';
-  const capture = (chunk: string | Uint8Array) => {
-    written += String(chunk);
-    return true;
-  };
-  vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-  vi.spyOn(process.stderr, 'write').mockImplementation(capture);
-  vi.spyOn(process, 'exit').mockImplementation((code) => {
-    throw new Error(`process.exit(${String(code)}) called`);
-  });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
+/** `main` in this process, its output captured: exit codes and messages as a user sees them. */
+const cli = captureCliOutput();
 
 const made: string[] = [];
 afterAll(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
@@ -77,8 +59,8 @@ describe('ficus usage errors', () => {
     [['router', 'now'], 'too many arguments', 'ficus router'],
   ])('ficus %j exits 2 with the parser message and a hint to --help', async (args, message, command) => {
     expect(await ficus(...args)).toBe(2);
-    expect(written).toContain(message);
-    if (command) expect(written).toContain(`(run ${command} --help for usage)`);
+    expect(cli.output()).toContain(message);
+    if (command) expect(cli.output()).toContain(`(run ${command} --help for usage)`);
   });
 
   const helpAndVersion = [
@@ -91,16 +73,17 @@ describe('ficus usage errors', () => {
   helpAndVersion.push(['router', '--help']);
   it.each(helpAndVersion.map((args) => [args]))('ficus %j exits 0', async (args) => {
     expect(await ficus(...args)).toBe(0);
-    expect(written).not.toContain('error:');
+    expect(cli.output()).not.toContain('error:');
   });
 });
 
 describe('ficus router --help', () => {
   it('lists every variable of the router config, with its default', async () => {
     expect(await ficus('router', '--help')).toBe(0);
-    for (const key of Object.keys(routerConfigSchema.shape)) expect(written).toMatch(new RegExp(`^ {2}${key} `, 'm'));
-    expect(written).toMatch(/^ {2}ROUTER_PORT +8080$/m);
-    expect(written).toMatch(/^ {2}ADMIN_TOKEN +\(unset\)$/m);
+    for (const key of Object.keys(routerConfigSchema.shape))
+      expect(cli.output()).toMatch(new RegExp(`^ {2}${key} `, 'm'));
+    expect(cli.output()).toMatch(/^ {2}ROUTER_PORT +8080$/m);
+    expect(cli.output()).toMatch(/^ {2}ADMIN_TOKEN +\(unset\)$/m);
   });
 });
 
@@ -108,8 +91,8 @@ describe('ficus flags set --percent', () => {
   it('is required with --stage canary, and says so', async () => {
     const { flags, audit, args } = await flagsCopy();
     expect(await ficus('flags', 'set', 'catalog-read', '--stage', 'canary', ...args)).toBe(2);
-    expect(written).toContain('error: --percent is required with --stage canary');
-    expect(written).toContain('(run ficus flags set --help for usage)');
+    expect(cli.output()).toContain('error: --percent is required with --stage canary');
+    expect(cli.output()).toContain('(run ficus flags set --help for usage)');
     expect(await readFile(flags, 'utf8')).toBe(await readFile(join(repoRoot, 'router/flags.json'), 'utf8'));
     expect(existsSync(audit)).toBe(false);
   });
@@ -117,8 +100,8 @@ describe('ficus flags set --percent', () => {
   it.each(['150', '0x64', 'abc', '-1', '1.5', '1e1', ''])('refuses %j, naming the option', async (percent) => {
     const { audit, args } = await flagsCopy();
     expect(await ficus('flags', 'set', 'catalog-read', '--stage', 'canary', '--percent', percent, ...args)).toBe(2);
-    expect(written).toContain(`error: option '--percent <n>' argument '${percent}' is invalid.`);
-    expect(written).toContain('whole number of percent from 0 to 100');
+    expect(cli.output()).toContain(`error: option '--percent <n>' argument '${percent}' is invalid.`);
+    expect(cli.output()).toContain('whole number of percent from 0 to 100');
     expect(existsSync(audit)).toBe(false);
   });
 
@@ -129,7 +112,7 @@ describe('ficus flags set --percent', () => {
   ])('refuses %j as a usage error', async (stage, message) => {
     const { audit, args } = await flagsCopy();
     expect(await ficus('flags', 'set', 'catalog-read', ...stage, ...args)).toBe(2);
-    expect(written).toContain(message);
+    expect(cli.output()).toContain(message);
     expect(existsSync(audit)).toBe(false);
   });
 
@@ -151,7 +134,7 @@ describe('ficus flags set --percent', () => {
         'flag mechanics under test',
       ),
     ).toBe(0);
-    expect(written).toContain('catalog-read: monolith → canary 10 %');
+    expect(cli.output()).toContain('catalog-read: monolith → canary 10 %');
     expect(await ficus('flags', 'set', 'catalog-read', '--stage', 'monolith', ...args)).toBe(0);
     expect((await readFile(flags)).equals(committed)).toBe(true);
     expect((await readFile(audit, 'utf8')).trim().split('\n')).toHaveLength(2);

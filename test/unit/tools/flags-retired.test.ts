@@ -2,28 +2,16 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stageToggles } from '../../../platform/src/flags/features.js';
 import { flagSwitch } from '../../../tools/src/data/writer-switch.js';
 import { FileFlagStore } from '../../../tools/src/flags/flag-store.js';
 import { main } from '../../../tools/src/cli.js';
+import { captureCliOutput } from '../../kit/cli.js';
 import { routeTableYaml } from '../../kit/router.js';
 
-/** `main` in this process, its output captured (as in cli.test.ts): exit codes and messages as a user sees them. */
-let written = '';
-beforeEach(() => {
-  written = '';
-  const capture = (chunk: string | Uint8Array) => {
-    written += String(chunk);
-    return true;
-  };
-  vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-  vi.spyOn(process.stderr, 'write').mockImplementation(capture);
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
+/** `main` in this process, its output captured: exit codes and messages as a user sees them. */
+const cli = captureCliOutput();
 
 const day = 86_400_000;
 const daysAgo = (days: number) => new Date(Date.now() - days * day).toISOString();
@@ -77,21 +65,21 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 describe('ficus flags status with a retired route', () => {
   it('shows the route as retired, its leftover toggles as deletable and a flag 40 days at 100 % as stale, with what to do', async () => {
     expect(await ficus('status', '--no-probe')).toBe(0);
-    expect(written).toMatch(/^old-read +\/api\/v1\/products\/\*\* +catalog +retired +ficus\.old-read /m);
-    expect(written).toContain('flag ficus.old-read can be deleted: route old-read is retired');
-    expect(written).toContain('flag ficus.old-read.shadow can be deleted: route old-read is retired');
-    expect(written).toMatch(
+    expect(cli.output()).toMatch(/^old-read +\/api\/v1\/products\/\*\* +catalog +retired +ficus\.old-read /m);
+    expect(cli.output()).toContain('flag ficus.old-read can be deleted: route old-read is retired');
+    expect(cli.output()).toContain('flag ficus.old-read.shadow can be deleted: route old-read is retired');
+    expect(cli.output()).toMatch(
       /flag ficus\.catalog-write is stale: route catalog-write has been at service unchanged since \S+ \(40 days\)/,
     );
-    expect(written).not.toContain('ficus.orders-read is stale');
-    expect(written).toContain(`remove "ficus.old-read", "ficus.old-read.shadow" from the features of ${flags}`);
+    expect(cli.output()).not.toContain('ficus.orders-read is stale');
+    expect(cli.output()).toContain(`remove "ficus.old-read", "ficus.old-read.shadow" from the features of ${flags}`);
     // services/catalog/service.json of this repository names the module.
-    expect(written).toContain('retire the module (npx ficus retire catalog)');
+    expect(cli.output()).toContain('retire the module (npx ficus retire catalog)');
   });
 
   it('puts the same findings, with their advice, in --json', async () => {
     expect(await ficus('status', '--no-probe', '--json')).toBe(0);
-    const report = JSON.parse(written) as {
+    const report = JSON.parse(cli.output()) as {
       routes: Array<{ route: string; stage: string }>;
       cleanup: { staleAfter: string; findings: Array<Record<string, unknown>> };
     };
@@ -112,12 +100,12 @@ describe('ficus flags status with a retired route', () => {
 
   it('takes the threshold from --stale-after, and refuses a duration it cannot read', async () => {
     expect(await ficus('status', '--no-probe', '--json', '--stale-after', '60d')).toBe(0);
-    expect((JSON.parse(written) as { cleanup: { findings: Array<{ kind: string }> } }).cleanup.findings).toEqual([
+    expect((JSON.parse(cli.output()) as { cleanup: { findings: Array<{ kind: string }> } }).cleanup.findings).toEqual([
       expect.objectContaining({ kind: 'deletable' }),
       expect.objectContaining({ kind: 'deletable' }),
     ]);
     expect(await ficus('status', '--no-probe', '--stale-after', 'a month')).toBe(2);
-    expect(written).toContain(
+    expect(cli.output()).toContain(
       "option '--stale-after <duration>' argument 'a month' is invalid. Use a duration such as",
     );
   });
@@ -131,17 +119,19 @@ describe('ficus flags set and rollback on a retired route', () => {
   ])('ficus flags %j refuses, naming the route table, and changes nothing', async (args, attempt) => {
     const before = [await readFile(flags, 'utf8'), await readFile(audit, 'utf8')];
     expect(await ficus(...args)).toBe(1);
-    expect(written).toContain(
+    expect(cli.output()).toContain(
       `ficus: FICUS_ERR_ROUTE_RETIRED: ${attempt}: route old-read is retired in ${routes} (stage: retired)`,
     );
-    expect(written).toContain('the monolith no longer has its module, there is nothing to set it back to');
+    expect(cli.output()).toContain('the monolith no longer has its module, there is nothing to set it back to');
     expect([await readFile(flags, 'utf8'), await readFile(audit, 'utf8')]).toEqual(before);
   });
 
   it('--stage retired is a usage error that points at ficus retire', async () => {
     expect(await ficus('set', 'catalog-write', '--stage', 'retired')).toBe(2);
-    expect(written).toContain("option '--stage <stage>' argument 'retired' is invalid. retired is not a flag stage");
-    expect(written).toContain('npx ficus retire <module>');
+    expect(cli.output()).toContain(
+      "option '--stage <stage>' argument 'retired' is invalid. retired is not a flag stage",
+    );
+    expect(cli.output()).toContain('npx ficus retire <module>');
   });
 
   it('ficus data revert and cutover refuse a module whose write route is retired, before anything moves', async () => {

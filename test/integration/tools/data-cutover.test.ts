@@ -29,7 +29,6 @@ function recordingSwitch(failFlip = false): WriterSwitch & { calls: string[] } {
       calls.push('flip');
       if (failFlip) throw new Error('the flag store refused the change');
     },
-    unflip: async () => void calls.push('unflip'),
   };
 }
 

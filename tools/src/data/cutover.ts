@@ -14,10 +14,11 @@ export interface WriterSwitch {
   flipped(): Promise<boolean>;
   /** Fails, saying why, unless the new writer's process is up and ready to take the writes. */
   ready(): Promise<void>;
-  /** Sends the module's writes (routes, the monolith's API) to the new writer: the point of no return. */
+  /**
+   * Sends the module's writes (routes, the monolith's API) to the new writer, all or nothing:
+   * the point of no return.
+   */
   flip(): Promise<void>;
-  /** Undoes `flip`. */
-  unflip(): Promise<void>;
 }
 
 export interface MoveOptions {
@@ -158,7 +159,6 @@ export async function moveWriter(pair: DataPair, options: MoveOptions): Promise<
           await frozen!.assertHeld();
           await options.switch.flip();
         },
-        undo: options.switch.unflip,
       },
     ];
     const done: Step[] = [];

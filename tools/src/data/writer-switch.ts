@@ -20,7 +20,7 @@ const reads = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * The flags a change of writer flips: every route of the module's service that takes writes
  * (to stage service, or back to monolith), and the module's API flag, so the monolith's other
- * modules call the new writer too. What the flags were is kept, so `unflip` restores exactly that.
+ * modules call the new writer too, in one change of the flag store (all or nothing), audited.
  */
 export function flagSwitch(options: {
   store: FlagStore;
@@ -55,7 +55,6 @@ export function flagSwitch(options: {
     strategies: [{ name: 'default', parameters: {}, constraints: [] }],
   };
   const wanted = [...writes.map((route) => stageToggles(route, stage, stage === 'service' ? 100 : 0, 0)[0]), apiToggle];
-  const before = new Map<string, Feature | undefined>();
   // The API flag's "stage" is which implementation the monolith calls: the service's or its own.
   const stageOfToggle = (feature: Feature | undefined, name: string): RouteStage =>
     name === apiToggle.name
@@ -106,22 +105,7 @@ export function flagSwitch(options: {
     flip: async () => {
       // One write where the store allows it: a flip is all or nothing, even for a killed command.
       const previous = await options.store.putAll(wanted);
-      for (const [i, feature] of wanted.entries()) {
-        before.set(feature.name, previous[i]);
-        await audit(feature.name, previous[i], feature);
-      }
-    },
-    unflip: async () => {
-      const restored = wanted
-        .filter((feature) => before.has(feature.name))
-        .map((feature) => before.get(feature.name) ?? { ...feature, enabled: !feature.enabled });
-      await options.store.putAll(restored);
-      for (const feature of restored)
-        await audit(
-          feature.name,
-          wanted.find((w) => w.name === feature.name),
-          feature,
-        );
+      for (const [i, feature] of wanted.entries()) await audit(feature.name, previous[i], feature);
     },
   };
 }

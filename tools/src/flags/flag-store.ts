@@ -186,9 +186,15 @@ class UnleashFlagStore implements FlagStore {
   }
 
   async putAll(features: readonly Feature[]): Promise<Array<Feature | undefined>> {
-    // The Admin API changes one toggle per call.
+    // The Admin API changes one toggle per call: a failure part way puts back those changed.
     const previous: Array<Feature | undefined> = [];
-    for (const feature of features) previous.push(await this.put(feature));
+    try {
+      for (const feature of features) previous.push(await this.put(feature));
+    } catch (error) {
+      for (const [i, replaced] of [...previous.entries()].reverse())
+        await this.put(replaced ?? { ...features[i]!, enabled: false }).catch(() => undefined);
+      throw error;
+    }
     return previous;
   }
 

@@ -66,13 +66,24 @@ describe('ficus retire on a copy of the starter', () => {
     const tooSoon = await ficus('retire', 'catalog', '--yes');
     expect(tooSoon.code, tooSoon.output).toBe(1);
     expect(tooSoon.output).toContain('less than --served-for 7 days');
+    // Not a terminal, no --yes: the plan is shown, nothing is done.
+    const unconfirmed = await ficus('retire', 'catalog', '--served-for', '0');
+    expect(unconfirmed.code, unconfirmed.output).toBe(1);
+    expect(unconfirmed.output).toContain("the monolith's schema catalog is DROPPED with its rows");
+    expect(unconfirmed.output).toContain('retire needs a confirmation: run it in a terminal, or pass --yes');
+    expect(await readFile(join(copy, 'router/routes.yaml'), 'utf8')).not.toMatch(/^\s+stage: retired/m);
     const retired = await ficus('retire', 'catalog', '--yes', '--served-for', '0');
     expect(retired.code, retired.output).toBe(0);
     console.log(retired.output);
     expect(retired.output).toContain("the monolith's schema catalog dropped");
-    expect(await readFile(join(copy, 'router/routes.yaml'), 'utf8')).toMatch(/id: catalog-read[\s\S]*stage: retired/);
+    expect(await readFile(join(copy, 'router/routes.yaml'), 'utf8')).toMatch(
+      /id: catalog-read[\s\S]*^\s+stage: retired/m,
+    );
     const manifest = JSON.parse(await readFile(join(copy, 'monolith/src/modules/catalog/module.json'), 'utf8'));
     expect(manifest.retired).toMatchObject({ service: 'catalog' });
+    const again = await ficus('retire', 'catalog', '--yes', '--served-for', '0');
+    expect(again.code, again.output).toBe(1);
+    expect(again.output).toContain('catalog was retired on');
 
     dev.child.kill('SIGINT');
     await dev.exited;

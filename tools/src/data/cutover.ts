@@ -5,7 +5,7 @@ import { quoteIdent, replicationName } from './names.js';
 import { connect, type DataPair } from './pair.js';
 import { checkSequences } from './sequences.js';
 import { removeReplication } from './stop.js';
-import { startSync, subscriptionState } from './sync.js';
+import { serverVersion, startSync, subscriptionState } from './sync.js';
 import { verifyData } from './verify.js';
 
 /** What moving the writer changes outside the databases: the routes and the in-process API. */
@@ -114,6 +114,14 @@ export async function moveWriter(pair: DataPair, options: MoveOptions): Promise<
         'FICUS_ERR_DATA_SETUP',
         `${pair.module}: the writes can move only to a replica that is current, and ${current} is not replicating: ` +
           `run ficus data sync ${pair.module} (or check ficus data status ${pair.module}) first`,
+      );
+    const versions = await Promise.all([serverVersion(writer), serverVersion(target)]);
+    if (versions.some((v) => v < 160000))
+      throw new FicusError(
+        'FICUS_ERR_DATA_SETUP',
+        `${pair.module}: moving the writer needs PostgreSQL 16 or newer on both servers (found ` +
+          `${versions.map((v) => `${Math.floor(v / 10000)}`).join(' and ')}): replication runs both ways for a moment, ` +
+          'each side sending only its own changes (origin = none, PostgreSQL 16+); upgrade first',
       );
     await timed('prepare both sides', async () => {
       await Promise.all([installFreezeGuard(writer, pair.schema), installFreezeGuard(target, pair.schema)]);

@@ -96,6 +96,12 @@ async function emptyTarget(target: Knex, pair: DataPair, tables: TableShape[], r
  * later step fails, whatever this call created is removed again before the error is thrown.
  * Idempotent: a pair already syncing is reported and left alone.
  */
+/** The server's version as PostgreSQL numbers it (server_version_num), e.g. 180004. */
+export async function serverVersion(db: Knex): Promise<number> {
+  const { rows } = await db.raw<{ rows: { n: string }[] }>("SELECT current_setting('server_version_num') AS n");
+  return Number(rows[0]?.n);
+}
+
 /** Whether this database has subscription `name`, and whether it runs. */
 export async function subscriptionState(target: Knex, name: string): Promise<'enabled' | 'disabled' | 'none'> {
   const { rows } = await target.raw<{ rows: { subenabled: boolean }[] }>(
@@ -176,10 +182,8 @@ async function create(
     const conninfo = pair.publisherConninfo ?? pair.sourceUrl;
     // A replica kept frozen (the old writer after a cutover) refuses writes to its tables' owner;
     // since PostgreSQL 16 the apply worker writes as that owner unless it runs as the subscription's.
-    const { rows: version } = await target.raw<{ rows: { n: string }[] }>(
-      "SELECT current_setting('server_version_num') AS n",
-    );
-    const asOwner = options.copyData === false && Number(version[0]?.n) >= 160000 ? ', run_as_owner = true' : '';
+    const asOwner =
+      options.copyData === false && (await serverVersion(target)) >= 160000 ? ', run_as_owner = true' : '';
     await target
       .raw(
         `CREATE SUBSCRIPTION ${quoteIdent(name)} CONNECTION ${quoteLiteral(conninfo)} PUBLICATION ${quoteIdent(name)}

@@ -66,6 +66,15 @@ describe('ficus retire on a copy of the starter', () => {
     const tooSoon = await ficus('retire', 'catalog', '--yes');
     expect(tooSoon.code, tooSoon.output).toBe(1);
     expect(tooSoon.output).toContain('less than --served-for 7 days');
+    // Something outside the schema that DROP SCHEMA … CASCADE would take with it: refused, named.
+    const sql = new pg.Client({ connectionString: databaseUrl });
+    await sql.connect();
+    await sql.query('CREATE VIEW orders.product_names AS SELECT id, name FROM catalog.products');
+    const dependent = await ficus('retire', 'catalog', '--yes', '--served-for', '0');
+    expect(dependent.code, dependent.output).toBe(1);
+    expect(dependent.output).toContain("view orders.product_names depends on the monolith's catalog tables");
+    await sql.query('DROP VIEW orders.product_names');
+    await sql.end();
     // Not a terminal, no --yes: the plan is shown, nothing is done.
     const unconfirmed = await ficus('retire', 'catalog', '--served-for', '0');
     expect(unconfirmed.code, unconfirmed.output).toBe(1);

@@ -1,7 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { apiFlagOf, FicusError, moduleRoleName, parseManifest, stageOf } from '../../../platform/src/index.js';
+import {
+  apiFlagOf,
+  FicusError,
+  type Knex,
+  moduleRoleName,
+  parseManifest,
+  stageOf,
+} from '../../../platform/src/index.js';
 import { loadRouteTable } from '../../../router/src/route-table/load.js';
 import { writesAllowed } from '../data/freeze.js';
 import { quoteIdent, replicationName } from '../data/names.js';
@@ -126,6 +133,15 @@ export async function planRetire(options: RetireOptions): Promise<RetirePlan> {
         `the monolith's ${options.pair.schema} tables still take writes: finish the cutover first ` +
           `(npx ficus data cutover ${module} picks up an interrupted one)`,
       );
+    if (!options.keepSchema) {
+      const outside = await dependentsOutside(source, options.pair.schema);
+      if (outside.length)
+        throw refuse(
+          `${outside.join(', ')} depend${outside.length > 1 ? '' : 's'} on the monolith's ${options.pair.schema} ` +
+            'tables, and dropping the schema would drop that with it: remove the dependency first (a module may not ' +
+            "reference another's tables), or pass --keep-schema",
+        );
+    }
     const { rowCount } = await source.raw('SELECT 1 FROM pg_subscription WHERE subname = ?', [replicationName(back)]);
     return rowCount ? replicationName(back) : undefined;
   });
@@ -138,6 +154,30 @@ export async function planRetire(options: RetireOptions): Promise<RetirePlan> {
     replication,
     dropSchema: !options.keepSchema,
   };
+}
+
+/**
+ * What outside the schema DROP SCHEMA … CASCADE would take with it: foreign keys and views of
+ * other schemas that reference its tables.
+ */
+async function dependentsOutside(db: Knex, schema: string): Promise<string[]> {
+  const { rows } = await db.raw<{ rows: Array<{ what: string }> }>(
+    `SELECT DISTINCT format('foreign key %s of %I.%I', con.conname, dn.nspname, dc.relname) AS what
+       FROM pg_constraint con
+       JOIN pg_class dc ON dc.oid = con.conrelid JOIN pg_namespace dn ON dn.oid = dc.relnamespace
+       JOIN pg_class rc ON rc.oid = con.confrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+      WHERE con.contype = 'f' AND rn.nspname = ? AND dn.nspname <> ?
+     UNION
+     SELECT DISTINCT format('view %I.%I', vn.nspname, v.relname)
+       FROM pg_depend d
+       JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+       JOIN pg_namespace vn ON vn.oid = v.relnamespace
+       JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace
+      WHERE d.classid = 'pg_rewrite'::regclass AND tn.nspname = ? AND vn.nspname <> ?
+      ORDER BY 1`,
+    [schema, schema, schema, schema],
+  );
+  return rows.map((r) => r.what);
 }
 
 /** The plan in words, for the confirmation. */

@@ -387,6 +387,18 @@ describe('npm start with services/catalog', () => {
         process.kill(pid, 'SIGCONT');
       }
       await writesGoTo('monolith');
+      // The service killed as the switch nears: npm start restarts it, so the cutover either stops
+      // before the switch (the monolith stays the writer) or finds it back and moves the writes.
+      const racing = await interrupted('open writes on the new writer', async () => {
+        process.kill(servicePid(), 'SIGKILL');
+      });
+      await writesGoTo(racing.code === 0 ? 'catalog' : 'monolith');
+      if (racing.code === 0) {
+        const back = data('revert');
+        expect(await back.exited, back.output()).toBe(0);
+        await writesGoTo('monolith');
+      } else expect(racing.output).toContain('undone: freeze writes on the old writer');
+      await waitFor(async () => ((await fetch(`${catalog}/readyz`)).ok ? true : undefined), 15_000, proc.output);
       // Killed after the switch: the service is the writer, and the next cutover finishes the move.
       const late = data('cutover');
       await waitFor(

@@ -7,6 +7,9 @@ import {
   ensureDatabase,
   loadConfig,
   migrateSchema,
+  moduleDatabaseUrl,
+  moduleRoleName,
+  provisionModuleSchema,
   withDatabase,
 } from '../../platform/src/index.js';
 import { migrations as catalogMigrations } from '../../monolith/src/modules/catalog/migrations/index.js';
@@ -42,14 +45,26 @@ export async function createTestDatabase(
 
 /**
  * The catalog service's database for a monolith test database, on the same server:
- * `<database>_service` with the catalog's tables (as `ficus db migrate` makes it), empty.
+ * `<database>_service` with the catalog's tables, owned by the module's role (as `ficus db migrate`
+ * makes it), empty.
  */
 export async function createServiceDatabase(monolith: TestDatabase): Promise<{ url: string; drop(): Promise<void> }> {
   const adminUrl = inject('adminUrl');
   const name = `${databaseName(monolith.url)}_service`;
   await ensureDatabase(adminUrl, name);
   const url = withDatabase(adminUrl, name);
-  const migrator = createDb(url, { poolMax: 1, searchPath: ['catalog'] });
+  // As `ficus db migrate` makes it: the schema owned by the module's role, migrated as that role.
+  const role = moduleRoleName(monolith.config.DB_ROLE_PREFIX, 'catalog');
+  const admin = createDb(url, { poolMax: 1 });
+  try {
+    await provisionModuleSchema(admin, { schema: 'catalog', role, password: monolith.config.DB_ROLE_PASSWORD });
+  } finally {
+    await admin.destroy();
+  }
+  const migrator = createDb(moduleDatabaseUrl(url, role, monolith.config.DB_ROLE_PASSWORD), {
+    poolMax: 1,
+    searchPath: ['catalog'],
+  });
   try {
     await migrateSchema(migrator, { schema: 'catalog', migrations: catalogMigrations });
   } finally {

@@ -125,10 +125,11 @@ export async function moveWriter(pair: DataPair, options: MoveOptions): Promise<
       );
     await timed('prepare both sides', async () => {
       await Promise.all([installFreezeGuard(writer, pair.schema), installFreezeGuard(target, pair.schema)]);
+      // With replication both ways during the move, each side sends only its own changes; and the
+      // replica's tables refuse their owner's writes (below), so it applies as the subscription's owner.
+      await target.raw(`ALTER SUBSCRIPTION ${quoteIdent(current)} SET (origin = none, run_as_owner = true)`);
       // A replica some interrupted run left writable is closed again; only the writer takes writes.
       await freezeWrites(target, pair.schema, options.role);
-      // With replication both ways during the move, each side sends only its own changes.
-      await target.raw(`ALTER SUBSCRIPTION ${quoteIdent(current)} SET (origin = none)`);
     });
     let frozenAt = 0;
     const plan: Step[] = [

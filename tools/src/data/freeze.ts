@@ -5,27 +5,46 @@ import { qualified, quoteIdent } from './names.js';
 const writes = 'INSERT, UPDATE, DELETE, TRUNCATE';
 
 /**
- * Freezes a module's writes for good (the old writer after a cutover, kept as a copy): its role
- * loses the write privileges on every table of its schema, at once for every pooled connection,
- * so any write fails fast (42501, answered as 503 FICUS_ERR_WRITES_FROZEN with Retry-After) while
- * reads go on. Run on an admin connection; the role owns the tables and keeps the right to
- * re-grant, which only `unfreezeWrites` uses.
+ * The tables a freeze closes: every table of the schema but knex's migration bookkeeping, which
+ * each side's own migrations must still take (a frozen copy's process runs them when it starts).
  */
-export async function freezeWrites(admin: Knex, schema: string, role: string): Promise<void> {
-  await admin.raw(`REVOKE ${writes} ON ALL TABLES IN SCHEMA ${quoteIdent(schema)} FROM ${quoteIdent(role)}`);
+async function freezableTables(admin: Knex, schema: string): Promise<string[]> {
+  const { rows } = await admin.raw<{ rows: Array<{ table: string }> }>(
+    `SELECT c.relname AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = ? AND c.relkind IN ('r', 'p') AND left(c.relname, 15) <> 'knex_migrations'
+      ORDER BY c.relname`,
+    [schema],
+  );
+  return rows.map((r) => r.table);
 }
 
-/** Gives the module role its writes back (the undo of `freezeWrites`). */
+/**
+ * Freezes a module's writes for good (the old writer after a cutover, kept as a copy): its role
+ * loses the write privileges on the schema's tables, at once for every pooled connection, so any
+ * write fails fast (42501, answered as 503 FICUS_ERR_WRITES_FROZEN with Retry-After) while reads
+ * go on. Run on an admin connection; the role owns the tables and keeps the right to re-grant,
+ * which only `unfreezeWrites` uses.
+ */
+export async function freezeWrites(admin: Knex, schema: string, role: string): Promise<void> {
+  const tables = await freezableTables(admin, schema);
+  if (tables.length === 0) return;
+  const list = tables.map((table) => qualified(schema, table)).join(', ');
+  await admin.raw(`REVOKE ${writes} ON TABLE ${list} FROM ${quoteIdent(role)}`);
+}
+
+/** Gives the module role its writes back on every table of the schema (the undo of `freezeWrites`). */
 export async function unfreezeWrites(admin: Knex, schema: string, role: string): Promise<void> {
   await admin.raw(`GRANT ${writes} ON ALL TABLES IN SCHEMA ${quoteIdent(schema)} TO ${quoteIdent(role)}`);
 }
 
-/** Whether the role can write every table of the schema (false while frozen). */
+/** Whether the role can write every table a freeze closes (false while frozen). */
 export async function writesAllowed(admin: Knex, schema: string, role: string): Promise<boolean> {
+  const tables = await freezableTables(admin, schema);
+  if (tables.length === 0) return true;
   const { rows } = await admin.raw<{ rows: Array<{ frozen: string | number }> }>(
-    `SELECT count(*) AS frozen FROM pg_tables
-      WHERE schemaname = ? AND NOT has_table_privilege(?, format('%I.%I', schemaname, tablename), 'INSERT')`,
-    [schema, role],
+    `SELECT count(*) AS frozen FROM unnest(?::text[]) AS t(name)
+      WHERE NOT has_table_privilege(?, format('%I.%I', ?::text, t.name), 'INSERT')`,
+    [tables, role, schema],
   );
   return Number(rows[0]?.frozen ?? 0) === 0;
 }
@@ -37,9 +56,9 @@ const guardTrigger = 'ficus_freeze_guard';
 
 /**
  * Makes a schema freezable for as long as one session holds its lock (`holdFreeze`): a statement
- * trigger on each table refuses a write (42501, like a revoked privilege) while the lock is held
- * by another session, and holds the lock shared until its transaction ends, so the freezer's
- * exclusive lock waits for every write transaction already under way. Replicated changes do not
+ * trigger on each table a freeze closes refuses a write (42501, like a revoked privilege) while
+ * the lock is held by another session, and holds the lock shared until its transaction ends, so
+ * the freezer's exclusive lock waits for every write transaction already under way. Replicated changes do not
  * fire it (apply workers run with session_replication_role = replica). Idempotent; triggers are
  * created only where missing, as creating one briefly blocks the table's writes.
  */
@@ -57,9 +76,9 @@ export async function installFreezeGuard(admin: Knex, schema: string): Promise<v
     END $$`);
   const { rows } = await admin.raw<{ rows: Array<{ table: string }> }>(
     `SELECT c.relname AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = ? AND c.relkind IN ('r', 'p')
+      WHERE n.nspname = ? AND c.relname = ANY(?::text[])
         AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = ?)`,
-    [schema, guardTrigger],
+    [schema, await freezableTables(admin, schema), guardTrigger],
   );
   for (const { table } of rows) {
     await admin.raw(

@@ -40,7 +40,11 @@ export function createMonolith(deps: MonolithDeps): Monolith {
     db: dbs.get('catalog'),
     tokens,
     remote: config.CATALOG_SERVICE_URL
-      ? { baseUrl: config.CATALOG_SERVICE_URL, timeoutMs: config.CATALOG_API_TIMEOUT_MS }
+      ? {
+          baseUrl: config.CATALOG_SERVICE_URL,
+          timeoutMs: config.CATALOG_API_TIMEOUT_MS,
+          token: config.CATALOG_API_TOKEN,
+        }
       : undefined,
     // The API flag a cutover flips, when the flags hold it; else the configured implementation.
     mode: () =>

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  apiTokenSetting,
   platformConfigSchema,
   postgresUrl,
   refuseDevelopmentSecret,
@@ -53,6 +54,8 @@ export const monolithConfigSchema = platformConfigSchema
     CATALOG_SERVICE_URL: z.url({ protocol: /^https?$/ }).optional(),
     /** How long a call to the catalog service may take, per attempt. */
     CATALOG_API_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
+    /** The catalog service's INTERNAL_API_TOKEN, sent with every call of its API. */
+    CATALOG_API_TOKEN: apiTokenSetting.optional(),
   })
   .superRefine((config, ctx) => {
     const missing = moduleUrlKeys.filter((key) => !config[key]);
@@ -72,6 +75,15 @@ export const monolithConfigSchema = platformConfigSchema
     }
     refuseDevelopmentSecret(config, ctx);
     if (config.NODE_ENV !== 'production') return;
+    // A production catalog service refuses every call without its token; a flag (a cutover) may
+    // send calls there at any moment, so the missing token is reported now, not on the first order.
+    if (config.CATALOG_SERVICE_URL && !config.CATALOG_API_TOKEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CATALOG_API_TOKEN'],
+        message: "required in production with CATALOG_SERVICE_URL: set it to the catalog service's INTERNAL_API_TOKEN",
+      });
+    }
     if (config.DB_ROLE_PASSWORD === devRolePassword && missing.length > 0) {
       ctx.addIssue({
         code: 'custom',

@@ -44,6 +44,7 @@ export const errorCodes = {
   FICUS_ERR_IDEMPOTENCY_KEY_REUSED: { status: 409, title: 'Idempotency key used for another call' },
   FICUS_ERR_IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'Call with this idempotency key still running' },
   FICUS_ERR_ADMIN_UNAUTHORIZED: { status: 401, title: 'Admin token required' },
+  FICUS_ERR_API_UNAUTHORIZED: { status: 401, title: 'Internal API token required' },
   FICUS_ERR_INTERNAL: { status: 500, title: 'Internal server error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

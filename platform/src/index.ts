@@ -93,3 +93,4 @@ export {
 export { remoteApi, type RemoteApi, type RemoteApiOptions, type RemoteControls } from './remote/client.js';
 export { apiRouter, type ApiImplementation, type ApiRouterOptions } from './remote/server.js';
 export { apiIdempotencyMigration, apiIdempotencyTable } from './remote/idempotency.js';
+export { apiTokenSetting, apiTokenVariable, serviceTokenVariable } from './remote/api-token.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { platformConfigSchema, port, postgresUrl } from './config.js';
+import { apiTokenSetting, serviceTokenVariable } from './remote/api-token.js';
 
 /** JWT_SECRET when none is set, so development needs no setup; refused in production. */
 export const developmentJwtSecret = 'ficus-development-secret-change-me-in-production';
@@ -21,11 +22,12 @@ const booleanFlag = z.enum(['true', 'false']).transform((value) => value === 'tr
 
 /**
  * The environment of an extracted service: the platform settings, its own database, the
- * shared token secret. `ficus extract` writes a `config.ts` that calls this with the
- * service's port and schema.
- * @example serviceConfigSchema({ port: 3101, schema: 'catalog' })
+ * shared token secret, the token of its internal API. `ficus extract` writes a `config.ts` that
+ * calls this with the service's port and schema, and `internalApi: true` when the service serves
+ * its module's API (apiRouter).
+ * @example serviceConfigSchema({ port: 3101, schema: 'catalog', internalApi: true })
  */
-export function serviceConfigSchema(defaults: { port: number; schema: string }) {
+export function serviceConfigSchema(defaults: { port: number; schema: string; internalApi?: boolean }) {
   return platformConfigSchema
     .extend({
       PORT: port.default(defaults.port),
@@ -39,6 +41,25 @@ export function serviceConfigSchema(defaults: { port: number; schema: string }) 
       /** Run pending migrations before listening (`false` where a deploy job migrates). */
       MIGRATE_ON_START: booleanFlag.default(true),
       ...tokenConfigShape,
+      /**
+       * The bearer token every call of the service's API (/internal/api/) must carry; its callers
+       * hold the same one (the monolith: <NAME>_API_TOKEN). Unset: the API answers anyone, with a
+       * warning at startup; refused in production.
+       */
+      INTERNAL_API_TOKEN: apiTokenSetting.optional(),
     })
-    .superRefine(refuseDevelopmentSecret);
+    .superRefine((config, ctx) => {
+      refuseDevelopmentSecret(config, ctx);
+      // Production fails closed: an API that can move stock must not be open to whoever reaches
+      // the port because a variable was forgotten. Development stays one command (a warning).
+      if (defaults.internalApi && config.NODE_ENV === 'production' && !config.INTERNAL_API_TOKEN) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [serviceTokenVariable],
+          message:
+            "required in production: every call of this service's API (/internal/api/) must carry it; " +
+            'set 32+ characters (e.g. openssl rand -base64 32) and give its callers the same token',
+        });
+      }
+    });
 }

@@ -142,6 +142,14 @@ describe('npm start with services/catalog', () => {
 
   it('starts the catalog service with its replica, and the router reaches it at stage service with the same body', async () => {
     expect(proc.output()).toContain(`catalog       ${catalog}`);
+    // npm start gives the service a token of the run (and the monolith the same): its API is not open.
+    const open = await fetch(`${catalog}/internal/api/catalog/listProducts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"args":[{}]}',
+    });
+    expect(open.status).toBe(401);
+    expect(((await open.json()) as { code: string }).code).toBe('FICUS_ERR_API_UNAUTHORIZED');
     expect(proc.output()).toMatch(/copied catalog\.products: [\d,]+ rows/);
     const direct = await json<{ items: Product[] }>(`${monolith}/api/v1/products`);
     const before = await fetch(`${router}/api/v1/products`);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createLogger, type Knex, loadConfig, migrateSchema } from '../../platform/src/index.js';
 import { createCatalogService, type CatalogService } from '../../services/catalog/src/app.js';
 import { type CatalogConfig, catalogConfigSchema } from '../../services/catalog/src/config.js';
@@ -11,13 +12,24 @@ export interface TestCatalogService {
   db: Knex;
   /** Where it listens, on 127.0.0.1. */
   url: string;
+  /** The token its API requires (INTERNAL_API_TOKEN): a caller's CATALOG_API_TOKEN, remoteApi's `token`. */
+  token: string;
   close(): Promise<void>;
 }
 
-/** The extracted catalog service on a migrated, empty database of its own, listening on 127.0.0.1. */
+/**
+ * The extracted catalog service on a migrated, empty database of its own, listening on 127.0.0.1,
+ * its API requiring a token of its own.
+ */
 export async function startTestCatalogService(): Promise<TestCatalogService> {
   const database = await createTestDatabase({ migrate: false });
-  const config = loadConfig(catalogConfigSchema, { DATABASE_URL: database.url, LOG_LEVEL: 'silent', DB_POOL_MAX: '4' });
+  const token = randomBytes(32).toString('base64url');
+  const config = loadConfig(catalogConfigSchema, {
+    DATABASE_URL: database.url,
+    LOG_LEVEL: 'silent',
+    DB_POOL_MAX: '4',
+    INTERNAL_API_TOKEN: token,
+  });
   const service = createCatalogService({ config, logger: createLogger({ level: 'silent', name: 'test' }) });
   await migrateSchema(service.db, { schema: config.DB_SCHEMA, migrations });
   await new Promise<void>((resolve) => service.server.listen(0, '127.0.0.1', resolve));
@@ -25,6 +37,7 @@ export async function startTestCatalogService(): Promise<TestCatalogService> {
     service,
     config,
     db: service.db,
+    token,
     url: `http://127.0.0.1:${(service.server.address() as { port: number }).port}`,
     async close() {
       service.server.closeAllConnections();

@@ -95,6 +95,12 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('gives the monolith and the catalog service one required token for the catalog API', () => {
+    const caller = compose.services['monolith']!.environment!['CATALOG_API_TOKEN'];
+    expect(caller).toMatch(/^\$\{CATALOG_API_TOKEN:\?/);
+    expect(compose.services['catalog']!.environment!['INTERNAL_API_TOKEN']).toBe(caller);
+  });
+
   it('publishes ports on loopback only', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       for (const mapping of service.ports ?? []) expect(mapping, name).toMatch(/^127\.0\.0\.1:/);

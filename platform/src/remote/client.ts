@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { FicusError, type FieldError, errorCodes, type ErrorCode } from '../errors.js';
+import { sharedTokenAdvice } from './api-token.js';
 import { sendFailureOf } from './send-failure.js';
 import { type ApiSpec, type AsyncApi, type IdempotencyKeys, methodPath, methodsOf } from './spec.js';
 
@@ -15,7 +16,13 @@ export interface RemoteApiOptions {
   timeoutMs?: number;
   /** Further attempts after one that was never sent (connection refused or failed). Default 2. */
   retries?: number;
-  /** Headers added to every call (a service token, a request id); called once per call. */
+  /**
+   * The service's token (its INTERNAL_API_TOKEN), sent as `authorization: Bearer <token>` with
+   * every call; over `headers`. The service refusing it is FICUS_ERR_API_UNAUTHORIZED, not retried.
+   * @example remoteApi(catalogApiSpec, { baseUrl, token: config.CATALOG_API_TOKEN })
+   */
+  token?: string | undefined;
+  /** Headers added to every call (a request id); called once per call. */
   headers?: () => Record<string, string>;
   /** Connections to the service at most. Default 16. */
   connections?: number;
@@ -63,14 +70,18 @@ function fromProblem(status: number, body: Record<string, unknown> & { code: Err
  *   again with the same idempotency key, so the service answers what it did the first time (and a
  *   key still running answers 409 in progress: asked again a second later). Nothing is retried
  *   after a timeout (that would multiply the wait).
- * - A problem+json answer becomes a FicusError with its code, status and extensions. No answer in
- *   `timeoutMs` becomes FICUS_ERR_UPSTREAM_TIMEOUT; no connection, a broken one or an answer that
- *   is not the API's becomes FICUS_ERR_UPSTREAM_UNAVAILABLE. Both carry `api`, `method`,
+ * - With `token`, every call carries `authorization: Bearer <token>`. A 401
+ *   FICUS_ERR_API_UNAUTHORIZED (token missing or not the service's) is not retried: it becomes a
+ *   FicusError of that code with status 502 that says to give both sides the same token, and
+ *   `maybeApplied: false` unless an earlier attempt was sent.
+ * - Any other problem+json answer becomes a FicusError with its code, status and extensions. No
+ *   answer in `timeoutMs` becomes FICUS_ERR_UPSTREAM_TIMEOUT; no connection, a broken one or an
+ *   answer that is not the API's becomes FICUS_ERR_UPSTREAM_UNAVAILABLE. Both carry `api`, `method`,
  *   `maybeApplied` (true once any attempt may have reached the service) and, for writes,
  *   `idempotencyKey`; so does a FICUS_ERR_IDEMPOTENCY_IN_PROGRESS that outlasts the waits, with
  *   `maybeApplied: true`. Repeat with that key (withIdempotencyKey, or learnOutcome) to learn the
  *   outcome, or compensate.
- * @example const catalog = remoteApi(catalogApiSpec, { baseUrl: config.CATALOG_SERVICE_URL });
+ * @example const catalog = remoteApi(catalogApiSpec, { baseUrl, token: config.CATALOG_API_TOKEN });
  */
 export function remoteApi<T extends AsyncApi<T>>(spec: ApiSpec<T>, options: RemoteApiOptions): RemoteApi<T> {
   const url = new URL(options.baseUrl);
@@ -91,6 +102,7 @@ export function remoteApi<T extends AsyncApi<T>>(spec: ApiSpec<T>, options: Remo
       path: `${prefix}${methodPath(spec, method)}`,
       headers: {
         ...options.headers?.(),
+        ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
         'content-type': 'application/json',
         accept: 'application/json, application/problem+json',
         ...(key === undefined ? {} : { 'idempotency-key': key }),
@@ -130,12 +142,16 @@ export function remoteApi<T extends AsyncApi<T>>(spec: ApiSpec<T>, options: Remo
       } catch (error) {
         if (error instanceof FicusError && error.code === 'FICUS_ERR_IDEMPOTENCY_IN_PROGRESS') {
           // The service is still running the same key's first try: wait, then ask again.
+          sent = true;
           if (tries < retries) {
             await sleep(1000);
             continue;
           }
           throw stillRunning(error, method, key);
         }
+        // A configuration error on one side or the other: asking again would meet the same refusal.
+        if (error instanceof FicusError && error.code === 'FICUS_ERR_API_UNAUTHORIZED')
+          throw refusedToken(error, method, key, sent);
         if (error instanceof FicusError) throw error;
         const failure = sendFailureOf(error as NodeJS.ErrnoException, ['UND_ERR_BODY_TIMEOUT']);
         sent ||= failure !== 'connect';
@@ -149,6 +165,33 @@ export function remoteApi<T extends AsyncApi<T>>(spec: ApiSpec<T>, options: Remo
         throw transportError(failure, method, key, { attempts: tries + 1, sent }, error);
       }
     }
+  }
+
+  /**
+   * The service refused the token (or its absence). That attempt was refused before anything
+   * ran; only an earlier attempt of the call, sent before a broken connection, may have been
+   * applied. To the caller's own clients it is a 502: their credentials are not what failed.
+   */
+  function refusedToken(error: FicusError, method: string, key: string | undefined, maybeApplied: boolean) {
+    const sentToken = options.token === undefined ? 'no token was sent' : "the token sent is not the service's";
+    return new FicusError(
+      error.code,
+      `${spec.name}.${method}: the ${service} refused the call (401, ${sentToken}); ${sharedTokenAdvice(spec.name)}; ` +
+        outcomeOf(maybeApplied, key, 'it was not applied (refused before it ran)'),
+      {
+        status: 502,
+        extensions: { api: spec.name, method, ...(key ? { idempotencyKey: key } : {}), maybeApplied },
+        cause: error,
+      },
+    );
+  }
+
+  /** What the caller may assume of a failed call, in words. */
+  function outcomeOf(maybeApplied: boolean, key: string | undefined, notApplied: string): string {
+    if (!maybeApplied) return notApplied;
+    return key
+      ? `it may have been applied: call again with idempotency key ${key} to learn its outcome, or compensate`
+      : 'it may have been run; it changes nothing, so it is safe to call again';
   }
 
   /** A key still running after the waits: its outcome is unknown, as after a lost answer. */
@@ -179,11 +222,7 @@ export function remoteApi<T extends AsyncApi<T>>(spec: ApiSpec<T>, options: Remo
   ): FicusError {
     const extensions = { api: spec.name, method, ...(key ? { idempotencyKey: key } : {}), maybeApplied };
     const what = `${spec.name}.${method}`;
-    const outcome = !maybeApplied
-      ? 'it was not applied (never sent)'
-      : key
-        ? `it may have been applied: call again with idempotency key ${key} to learn its outcome, or compensate`
-        : 'it may have been run; it changes nothing, so it is safe to call again';
+    const outcome = outcomeOf(maybeApplied, key, 'it was not applied (never sent)');
     if (failure === 'timeout') {
       return new FicusError(
         'FICUS_ERR_UPSTREAM_TIMEOUT',

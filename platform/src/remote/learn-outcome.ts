@@ -24,10 +24,17 @@ export function isOutcomeUnknown(error: unknown): error is FicusError {
 
 /**
  * Refusals that say nothing about the first call: the key's own (still running; used for another
- * method, which no caller means). So does access refused (401, 403: a token may have expired
- * since the first call, which got in). Every other 4xx the same request met the first time too.
+ * method, which no caller means), and access refused (401, 403, FICUS_ERR_API_UNAUTHORIZED). A
+ * refused repeat did nothing, since the token is checked before the key is looked up; but the
+ * first call may have got in before the tokens changed (the service redeployed with a new
+ * INTERNAL_API_TOKEN, the caller not yet), so "not applied" could leave its effect uncompensated.
+ * Every other 4xx the same request met the first time too.
  */
-const sayNothing = new Set(['FICUS_ERR_IDEMPOTENCY_IN_PROGRESS', 'FICUS_ERR_IDEMPOTENCY_KEY_REUSED']);
+const sayNothing = new Set([
+  'FICUS_ERR_IDEMPOTENCY_IN_PROGRESS',
+  'FICUS_ERR_IDEMPOTENCY_KEY_REUSED',
+  'FICUS_ERR_API_UNAUTHORIZED',
+]);
 
 /**
  * What one answer to a repeat with the key says. A result: applied (the service replays the first

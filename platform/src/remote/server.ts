@@ -4,6 +4,7 @@ import { FicusError, toProblem } from '../errors.js';
 import { sendProblem } from '../http/problem.js';
 import type { Logger } from '../logger.js';
 import { isDryRun } from '../request-context.js';
+import { requireApiToken, serviceTokenVariable } from './api-token.js';
 import {
   claimKey,
   findKey,
@@ -14,7 +15,7 @@ import {
   recordAnswer,
   type StoredAnswer,
 } from './idempotency.js';
-import { type ApiSpec, type AsyncApi, methodPath, methodsOf } from './spec.js';
+import { type ApiSpec, type AsyncApi, apiPath, methodPath, methodsOf } from './spec.js';
 
 /**
  * What the router calls: the API itself, or a function that builds it on a knex. Given the
@@ -29,6 +30,13 @@ export interface ApiRouterOptions {
   logger: Logger;
   /** How long an answer is kept for retries; older keys are deleted (checked at most once a minute). Default 24 h. */
   retentionMs?: number;
+  /**
+   * The bearer token every call must carry (`authorization: Bearer <token>`), the service's
+   * INTERNAL_API_TOKEN; its callers send it with remoteApi's `token`. Without it the API answers
+   * anyone who can reach the service, and says so once in a warning.
+   * @example apiRouter(catalogApiSpec, (trx) => catalogApi(trx), { db, logger, token: config.INTERNAL_API_TOKEN })
+   */
+  token?: string | undefined;
 }
 
 const dayMs = 24 * 60 * 60 * 1000;
@@ -42,6 +50,9 @@ type Call = (api: Methods) => Promise<unknown>;
  * Serves `POST /internal/api/<name>/:method` (mount it at the service's root) for a remote
  * client made by remoteApi from the same spec: `{ "args": [...] }` in, `{ "result": ... }` or
  * problem+json out.
+ *
+ * With `token`, a call without `authorization: Bearer <token>` is answered 401
+ * FICUS_ERR_API_UNAUTHORIZED before anything else (no method listed, no key recorded, nothing run).
  *
  * Writing methods need an `idempotency-key` header. A call with a key already answered gets that
  * stored answer again (success or problem, with `idempotent-replayed: true`) and is not run; the
@@ -79,6 +90,14 @@ export function apiRouter<T extends AsyncApi<T>>(
   };
 
   const router = Router();
+  if (options.token) router.use(apiPath(spec), requireApiToken(spec.name, options.token));
+  else {
+    logger.warn(
+      `the ${spec.name} API (${apiPath(spec)}/*) answers calls without a token: anyone who can reach this ` +
+        `service can call it, writes included; set ${serviceTokenVariable} (required in production) and give ` +
+        'its callers the same token',
+    );
+  }
   router.post(methodPath(spec, ':method'), async (req: Request<{ method: string }>, res: Response) => {
     const method = req.params.method;
     if (!Object.hasOwn(spec.methods, method)) {

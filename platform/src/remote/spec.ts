@@ -44,9 +44,14 @@ export function methodsOf<T>(spec: ApiSpec<T>): Array<keyof T & string> {
   return Object.keys(spec.methods) as Array<keyof T & string>;
 }
 
+/** The path an API's methods are served under, at a service's root. */
+export function apiPath(spec: ApiSpec<unknown>): string {
+  return `/internal/api/${spec.name}`;
+}
+
 /** The path a method is served at, under a service's root. */
 export function methodPath(spec: ApiSpec<unknown>, method: string): string {
-  return `/internal/api/${spec.name}/${method}`;
+  return `${apiPath(spec)}/${method}`;
 }
 
 /** What an API offers a caller that wants to choose the idempotency keys of its writes. */

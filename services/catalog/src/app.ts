@@ -38,7 +38,10 @@ export function createCatalogService(deps: { config: CatalogConfig; logger: Logg
     readiness: [{ name: 'db', check: async () => void (await db.raw('select 1')) }],
     routes: [
       { path: '/api/v1', router: catalogRoutes(db, tokens) },
-      { path: '/', router: apiRouter(catalogApiSpec, (trx) => catalogApi(trx), { db, logger }) },
+      {
+        path: '/',
+        router: apiRouter(catalogApiSpec, (trx) => catalogApi(trx), { db, logger, token: config.INTERNAL_API_TOKEN }),
+      },
     ],
     shadowSecret: config.SHADOW_SECRET,
     databases: [db],

@@ -16,7 +16,7 @@ let fig: { id: string };
 
 beforeAll(async () => {
   service = await startTestCatalogService();
-  t = await startTestMonolith({ env: { CATALOG_API: 'remote', CATALOG_SERVICE_URL: service.url } });
+  t = await startTestMonolith({ env: remoteCatalog(service.url) });
   const monolithCatalog = t.monolith.dbs.get('catalog')!;
   await copyCatalog(monolithCatalog, service.db);
   fig = await monolithCatalog('products').where({ sku: 'FIG-001' }).first('id');
@@ -24,6 +24,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
   await service?.close();
+});
+
+/** The monolith's environment for calling the catalog service at `url` (the service, or a proxy in front of it). */
+const remoteCatalog = (url: string, token = service.token) => ({
+  CATALOG_API: 'remote',
+  CATALOG_SERVICE_URL: url,
+  CATALOG_API_TOKEN: token,
 });
 
 const available = async (db: Knex) =>
@@ -79,7 +86,7 @@ describe('the monolith following the flag ficus.catalog-api', () => {
     });
     await flags.start();
     const u = await startTestMonolith({
-      env: { CATALOG_API: 'local', CATALOG_SERVICE_URL: service.url },
+      env: { ...remoteCatalog(service.url), CATALOG_API: 'local' },
       flags,
     });
     try {
@@ -121,7 +128,7 @@ describe('the monolith following the flag ficus.catalog-api', () => {
 describe('an order whose reserveStock answer is lost between the monolith and the service', () => {
   it('is confirmed once: the call is asked again with its key, no stock leaks and nothing is applied twice', async () => {
     const proxy = await droppingProxy(new URL(service.url));
-    const u = await startTestMonolith({ env: { CATALOG_API: 'remote', CATALOG_SERVICE_URL: proxy.url } });
+    const u = await startTestMonolith({ env: remoteCatalog(proxy.url) });
     try {
       await copyCatalog(service.db, u.monolith.dbs.get('catalog')!);
       const before = await available(service.db);
@@ -138,6 +145,34 @@ describe('an order whose reserveStock answer is lost between the monolith and th
     } finally {
       await u.close();
       await proxy.close();
+    }
+  });
+});
+
+describe('the monolith with a CATALOG_API_TOKEN the catalog service does not hold', () => {
+  it('rejects an order with FICUS_ERR_API_UNAUTHORIZED, saying to set the token on both sides; no stock moves', async () => {
+    const u = await startTestMonolith({ env: remoteCatalog(service.url, 'w'.repeat(43)) });
+    try {
+      await copyCatalog(service.db, u.monolith.dbs.get('catalog')!);
+      const before = await available(service.db);
+      const res = await request(u.app)
+        .post('/api/v1/orders')
+        .set('authorization', `Bearer ${await u.token('customer')}`)
+        .send({ items: [{ productId: fig.id, quantity: 1 }], payment: { cardNumber: sandboxCards.approved } })
+        .expect(502);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.body).toMatchObject({ code: 'FICUS_ERR_API_UNAUTHORIZED', orderId: expect.any(String) });
+      expect(res.body.detail).toMatch(/refused the call \(401, the token sent is not the service's\)/);
+      expect(res.body.detail).toMatch(/INTERNAL_API_TOKEN.*CATALOG_API_TOKEN/);
+      expect(res.body.detail).not.toContain(service.token);
+      expect(await available(service.db)).toBe(before);
+      expect(await service.db('reservations').where({ reference: res.body.orderId })).toEqual([]);
+      expect(await service.db('api_idempotency').where({ key: `orders:${res.body.orderId}:reserve` })).toEqual([]);
+      const order = await u.monolith.dbs.get('orders')!('orders').where({ id: res.body.orderId }).first();
+      // Refused before it ran: nothing to compensate, no release left pending.
+      expect(order).toMatchObject({ status: 'rejected', failure_code: 'FICUS_ERR_API_UNAUTHORIZED' });
+    } finally {
+      await u.close();
     }
   });
 });

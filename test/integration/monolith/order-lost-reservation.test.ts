@@ -24,7 +24,10 @@ let initial: Map<string, number>;
 beforeAll(async () => {
   service = await startTestCatalogService();
   proxy = await droppingProxy(new URL(service.url));
-  t = await startTestMonolith({ env: { CATALOG_API: 'remote', CATALOG_SERVICE_URL: proxy.url }, logger: logs.logger });
+  t = await startTestMonolith({
+    env: { CATALOG_API: 'remote', CATALOG_SERVICE_URL: proxy.url, CATALOG_API_TOKEN: service.token },
+    logger: logs.logger,
+  });
   const monolithCatalog = t.monolith.dbs.get('catalog')!;
   await copyCatalog(monolithCatalog, service.db);
   orders = t.monolith.dbs.get('orders')!;
@@ -167,7 +170,7 @@ describe('an order whose reserveStock outcome can never be learned', () => {
     expect(held.status).toBe('held');
 
     // What an operator (or a retry job) does with the key: ask what the call did, and give it back.
-    const catalog = remoteApi(catalogApiSpec, { baseUrl: service.url });
+    const catalog = remoteApi(catalogApiSpec, { baseUrl: service.url, token: service.token });
     try {
       const lines = [{ productId: fig, quantity: 2 }];
       const reservation = await catalog.withIdempotencyKey(key).reserveStock({ reference: orderId, lines });

@@ -1,15 +1,27 @@
+import { randomUUID } from 'node:crypto';
+import supertest from 'supertest';
 import { request as post } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokens, type FicusError, type Knex, remoteApi } from '../../../platform/src/index.js';
+import {
+  apiIdempotencyTable,
+  createTokens,
+  type FicusError,
+  type Knex,
+  loadConfig,
+  remoteApi,
+} from '../../../platform/src/index.js';
 import { catalogApiSpec as monolithSpec } from '../../../monolith/src/modules/catalog/index.js';
+import { createCatalogService } from '../../../services/catalog/src/app.js';
+import { catalogConfigSchema } from '../../../services/catalog/src/config.js';
 import { catalogApiSpec } from '../../../services/catalog/src/internal/api.js';
 import { startTestCatalogService, type TestCatalogService } from '../../kit/catalog-service.js';
+import { capturingLogger } from '../../kit/logs.js';
 import { droppingProxy } from '../../kit/upstreams.js';
 
 let service: TestCatalogService;
 let url: string;
 let product: { id: string };
-const client = () => remoteApi(catalogApiSpec, { baseUrl: url, timeoutMs: 1000 });
+const client = () => remoteApi(catalogApiSpec, { baseUrl: url, timeoutMs: 1000, token: service.token });
 let catalog: ReturnType<typeof client>;
 
 beforeAll(async () => {
@@ -35,11 +47,23 @@ const stock = async (db: Knex = service.db) =>
   (await db('stock_levels').where({ product_id: product.id }).first<{ available: number }>('available')).available;
 const reservationsFor = (reference: string) => service.db('reservations').where({ reference });
 
-/** One raw call of the API, as the remote client sends it. */
-async function raw(method: string, body: unknown, key?: string) {
+/**
+ * One raw call of the API, as the remote client sends it: with the service's token unless told
+ * another `authorization` (null: none).
+ */
+async function raw(
+  method: string,
+  body: unknown,
+  key?: string,
+  authorization: string | null = `Bearer ${service.token}`,
+) {
   const res = await post(`${url}/internal/api/catalog/${method}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(key ? { 'idempotency-key': key } : {}),
+      ...(authorization === null ? {} : { authorization }),
+    },
     body: JSON.stringify(body),
   });
   return { status: res.statusCode, headers: res.headers, body: (await res.body.json()) as Record<string, unknown> };
@@ -152,10 +176,116 @@ describe('the catalog service serves the catalog API', () => {
   });
 });
 
+describe('the catalog API without the right token', () => {
+  const request = (reference: string) => ({ reference, lines: [{ productId: product.id, quantity: 1 }] });
+  const keys = (key: string) => service.db(apiIdempotencyTable).where({ key });
+
+  it.each([
+    ['no authorization header', () => null, 'none came with this call'],
+    ['another scheme', () => `Basic ${Buffer.from('catalog:secret').toString('base64')}`, 'none came with this call'],
+    ['a wrong token', () => `Bearer ${'w'.repeat(43)}`, "it is not this service's"],
+    ['a prefix of the token', () => `Bearer ${service.token.slice(0, 10)}`, "it is not this service's"],
+  ])('refuses a reserveStock with %s: 401 problem+json, nothing applied, no key recorded', async (_, auth, why) => {
+    const before = await stock();
+    const key = `refused-${randomUUID()}`;
+    const authorization = auth();
+    const res = await raw('reserveStock', { args: [request(key)] }, key, authorization);
+    expect(res.status).toBe(401);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="catalog API"/);
+    expect(res.body).toMatchObject({ code: 'FICUS_ERR_API_UNAUTHORIZED', status: 401, api: 'catalog' });
+    const detail = String(res.body['detail']);
+    expect(detail).toContain(why);
+    expect(detail).toContain('authorization: Bearer <token>');
+    expect(detail).toContain('INTERNAL_API_TOKEN');
+    expect(detail).toContain('CATALOG_API_TOKEN');
+    expect(JSON.stringify(res.body)).not.toContain(service.token);
+    if (authorization) expect(JSON.stringify(res.body)).not.toContain(authorization.split(' ')[1]);
+    expect(await stock()).toBe(before);
+    expect(await reservationsFor(key)).toHaveLength(0);
+    expect(await keys(key)).toHaveLength(0);
+  });
+
+  it('says invalid_token in its challenge only when a token came', async () => {
+    const none = await raw('getProduct', { args: [product.id] }, undefined, null);
+    const wrong = await raw('getProduct', { args: [product.id] }, undefined, `Bearer ${'w'.repeat(43)}`);
+    expect(none.headers['www-authenticate']).toBe('Bearer realm="catalog API"');
+    expect(wrong.headers['www-authenticate']).toBe('Bearer realm="catalog API", error="invalid_token"');
+  });
+
+  it('refuses before anything else: an unknown method, a bad body, a missing key get 401, listing nothing', async () => {
+    const unknown = await raw('deleteEverything', { args: [] }, undefined, null);
+    expect(unknown.status).toBe(401);
+    expect(String(unknown.body['detail'])).not.toContain('reserveStock');
+    expect((await raw('getProduct', { id: product.id }, undefined, null)).status).toBe(401);
+    expect(
+      (await raw('releaseReservation', { args: ['00000000-0000-4000-8000-000000000000'] }, undefined, null)).status,
+    ).toBe(401);
+  });
+
+  it('accepts the token whatever the case of the scheme, and the call is applied once', async () => {
+    const before = await stock();
+    const key = `accepted-${randomUUID()}`;
+    const res = await raw('reserveStock', { args: [request(key)] }, key, `bearer ${service.token}`);
+    expect(res.status).toBe(200);
+    expect(await stock()).toBe(before - 1);
+    expect(await keys(key)).toHaveLength(1);
+  });
+
+  it('through a remote client with a wrong token: FICUS_ERR_API_UNAUTHORIZED, not applied, naming both sides', async () => {
+    const wrong = remoteApi(catalogApiSpec, { baseUrl: url, timeoutMs: 1000, token: 'w'.repeat(43) });
+    const none = remoteApi(catalogApiSpec, { baseUrl: url, timeoutMs: 1000 });
+    try {
+      const before = await stock();
+      const error = await failure(wrong.withIdempotencyKey('wrong-token').reserveStock(request('wrong-token')));
+      expect(error).toMatchObject({
+        code: 'FICUS_ERR_API_UNAUTHORIZED',
+        status: 502,
+        extensions: { api: 'catalog', method: 'reserveStock', idempotencyKey: 'wrong-token', maybeApplied: false },
+      });
+      expect(error.message).toContain("the token sent is not the service's");
+      expect(error.message).toMatch(/INTERNAL_API_TOKEN.*CATALOG_API_TOKEN/);
+      expect(error.message).toContain('it was not applied');
+      expect((await failure(none.getProduct(product.id))).message).toContain('no token was sent');
+      expect(await stock()).toBe(before);
+      expect(await keys('wrong-token')).toHaveLength(0);
+    } finally {
+      await Promise.all([wrong.close(), none.close()]);
+    }
+  });
+});
+
+describe('the catalog service without INTERNAL_API_TOKEN (development)', () => {
+  it('answers calls without a token, and says so once, in a warning at startup', async () => {
+    const logs = capturingLogger('warn');
+    const config = loadConfig(catalogConfigSchema, { DATABASE_URL: service.config.DATABASE_URL, DB_POOL_MAX: '2' });
+    const open = createCatalogService({ config, logger: logs.logger });
+    try {
+      expect(logs.lines).toEqual([
+        expect.objectContaining({ level: 40, msg: expect.stringContaining('answers calls without a token') }),
+      ]);
+      expect(logs.lines[0]!['msg']).toContain('set INTERNAL_API_TOKEN (required in production)');
+      const res = await supertest(open.app)
+        .post('/internal/api/catalog/getProduct')
+        .send({ args: [product.id] })
+        .expect(200);
+      expect(res.body.result).toMatchObject({ id: product.id });
+      expect(logs.lines).toHaveLength(1);
+    } finally {
+      await open.close();
+    }
+  });
+});
+
 describe('a reserveStock whose answer is lost', () => {
   it('without retries is reported with its idempotency key, and calling again with that key returns the reservation made once', async () => {
     const proxy = await droppingProxy(new URL(url));
-    const viaProxy = remoteApi(catalogApiSpec, { baseUrl: proxy.url, timeoutMs: 1000, retries: 0 });
+    const viaProxy = remoteApi(catalogApiSpec, {
+      baseUrl: proxy.url,
+      timeoutMs: 1000,
+      retries: 0,
+      token: service.token,
+    });
     try {
       const before = await stock();
       const request = { reference: 'order-lost', lines: [{ productId: product.id, quantity: 2 }] };
@@ -180,7 +310,7 @@ describe('a reserveStock whose answer is lost', () => {
 
   it('is asked again with the same key by default, and the caller gets the one reservation made', async () => {
     const proxy = await droppingProxy(new URL(url));
-    const viaProxy = remoteApi(catalogApiSpec, { baseUrl: proxy.url, timeoutMs: 1000 });
+    const viaProxy = remoteApi(catalogApiSpec, { baseUrl: proxy.url, timeoutMs: 1000, token: service.token });
     try {
       const before = await stock();
       const request = { reference: 'order-retried', lines: [{ productId: product.id, quantity: 1 }] };

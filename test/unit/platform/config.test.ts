@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseByteSize, platformConfigSchema, serviceConfigSchema } from '../../../platform/src/index.js';
+import {
+  apiTokenVariable,
+  loadConfig,
+  parseByteSize,
+  platformConfigSchema,
+  serviceConfigSchema,
+} from '../../../platform/src/index.js';
 import { monolithConfigSchema } from '../../../monolith/src/config.js';
+import { catalogConfigSchema } from '../../../services/catalog/src/config.js';
 
 describe('configuration', () => {
   it('fills defaults: loopback, port 3000, 1 MiB body limit', () => {
@@ -62,5 +69,44 @@ describe('configuration', () => {
         /SHADOW_SECRET: use at least 32 characters/,
       );
     }
+  });
+
+  describe('the internal API token', () => {
+    const production = { NODE_ENV: 'production', DATABASE_URL: 'postgres://a@b/c', JWT_SECRET: 'j'.repeat(32) };
+    const token = 't'.repeat(43);
+
+    it('is required by a service serving its API in production, naming INTERNAL_API_TOKEN', () => {
+      expect(() => loadConfig(catalogConfigSchema, production)).toThrowError(
+        /INTERNAL_API_TOKEN: required in production: every call of this service's API \(\/internal\/api\/\) must carry it/,
+      );
+      expect(loadConfig(catalogConfigSchema, { ...production, INTERNAL_API_TOKEN: token }).INTERNAL_API_TOKEN).toBe(
+        token,
+      );
+    });
+
+    it('is optional in development, and for a service without an API in production', () => {
+      expect(loadConfig(catalogConfigSchema, { DATABASE_URL: 'postgres://a@b/c' }).INTERNAL_API_TOKEN).toBeUndefined();
+      const withoutApi = serviceConfigSchema({ port: 3102, schema: 'users' });
+      expect(loadConfig(withoutApi, production).INTERNAL_API_TOKEN).toBeUndefined();
+    });
+
+    it('is 32+ characters a bearer header can carry, on both sides', () => {
+      const database = { DATABASE_URL: 'postgres://a@b/c' };
+      expect(() => loadConfig(catalogConfigSchema, { ...database, INTERNAL_API_TOKEN: 'short' })).toThrowError(
+        /INTERNAL_API_TOKEN: use at least 32 characters/,
+      );
+      expect(() => loadConfig(monolithConfigSchema, { ...database, CATALOG_API_TOKEN: `${token} x` })).toThrowError(
+        /CATALOG_API_TOKEN: use letters, digits and - \. _ ~ \+ \/ only/,
+      );
+    });
+
+    it('is required by a production monolith that knows the catalog service, under the name callers are told', () => {
+      const monolith = { ...production, DB_ROLE_PASSWORD: 'p'.repeat(12), CATALOG_SERVICE_URL: 'http://catalog:3101' };
+      expect(() => loadConfig(monolithConfigSchema, monolith)).toThrowError(
+        /CATALOG_API_TOKEN: required in production with CATALOG_SERVICE_URL/,
+      );
+      expect(loadConfig(monolithConfigSchema, { ...monolith, CATALOG_API_TOKEN: token }).CATALOG_API_TOKEN).toBe(token);
+      expect(monolithConfigSchema.shape).toHaveProperty(apiTokenVariable('catalog'));
+    });
   });
 });

@@ -45,6 +45,13 @@ describe('outcomeOf a repeat with the key', () => {
       expect(outcomeOf(refused(code)).state, code).toBe('unknown');
     }
   });
+
+  it('keeps it unknown when the service refuses the token: the repeat did nothing, the first call may have got in', () => {
+    // As the remote client reports it (502 to its own clients), and as the service answers it.
+    for (const status of [502, 401]) {
+      expect(outcomeOf(refused('FICUS_ERR_API_UNAUTHORIZED', status)).state, String(status)).toBe('unknown');
+    }
+  });
 });
 
 describe('learnOutcome', () => {

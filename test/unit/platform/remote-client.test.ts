@@ -37,7 +37,10 @@ async function serve(handle: (req: IncomingMessage, res: ServerResponse, body: s
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, seen };
 }
 
-function client(baseUrl: string, options: { timeoutMs?: number; retries?: number } = {}) {
+function client(
+  baseUrl: string,
+  options: { timeoutMs?: number; retries?: number; token?: string; headers?: () => Record<string, string> } = {},
+) {
   const api = remoteApi(spec, { baseUrl, timeoutMs: 300, ...options });
   clients.push(api);
   return api;
@@ -179,6 +182,52 @@ describe('remoteApi', () => {
       status: 409,
       extensions: { api: 'things', method: 'makeThing', idempotencyKey: 'k-running', maybeApplied: true },
     });
+  });
+
+  it('sends its token as authorization: Bearer, over an authorization of the headers option', async () => {
+    const upstream = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"result":{"id":"x"}}');
+    });
+    await client(upstream.url, { token: 'the-token', headers: () => ({ authorization: 'Bearer other' }) }).makeThing(
+      'a',
+    );
+    await client(upstream.url).getThing('t');
+    expect(upstream.seen.map((s) => s.headers.authorization)).toEqual(['Bearer the-token', undefined]);
+  });
+
+  const unauthorized = (res: ServerResponse) => {
+    res.writeHead(401, { 'content-type': 'application/problem+json', 'www-authenticate': 'Bearer' });
+    res.end(JSON.stringify({ code: 'FICUS_ERR_API_UNAUTHORIZED', status: 401, detail: 'refused', api: 'things' }));
+  };
+
+  it('reports a refused token once, not retried, as FICUS_ERR_API_UNAUTHORIZED (502) saying to set it on both sides', async () => {
+    const upstream = await serve((_req, res) => unauthorized(res));
+    const error = await failure(client(upstream.url, { retries: 2, token: 'old-token' }).makeThing('a'));
+    expect(upstream.seen).toHaveLength(1);
+    expect(error).toMatchObject({
+      code: 'FICUS_ERR_API_UNAUTHORIZED',
+      status: 502,
+      extensions: { api: 'things', method: 'makeThing', maybeApplied: false },
+    });
+    expect(error.extensions!['idempotencyKey']).toBe(upstream.seen[0]!.headers['idempotency-key']);
+    expect(error.message).toContain("refused the call (401, the token sent is not the service's)");
+    expect(error.message).toContain("the service's INTERNAL_API_TOKEN and the caller's token");
+    expect(error.message).toContain('THINGS_API_TOKEN');
+    expect(error.message).toContain('it was not applied (refused before it ran)');
+    expect(error.message).not.toContain('old-token');
+    const none = await failure(client(upstream.url).getThing('t'));
+    expect(none.message).toContain('no token was sent');
+  });
+
+  it('keeps maybeApplied when the token is refused after an earlier attempt was sent', async () => {
+    let calls = 0;
+    const upstream = await serve((req, res) => (calls++ === 0 ? req.socket.destroy() : unauthorized(res)));
+    const error = await failure(client(upstream.url, { retries: 2, token: 't' }).makeThing('a'));
+    expect(upstream.seen).toHaveLength(2);
+    expect(error.code).toBe('FICUS_ERR_API_UNAUTHORIZED');
+    expect(error.extensions).toMatchObject({ maybeApplied: true });
+    expect(error.message).toContain('it may have been applied: call again with idempotency key');
   });
 
   it('reports an answer that is not the API (a 502 page) as FICUS_ERR_UPSTREAM_UNAVAILABLE', async () => {

@@ -28,7 +28,7 @@ import { type DataPair, withPair } from '../data/pair.js';
 import { startSync, subscriptionState } from '../data/sync.js';
 import { migrateServiceDatabases } from '../services/database.js';
 import { discoverServices } from '../services/manifest.js';
-import { type RunningService, startServices } from '../services/run-services.js';
+import { startServices } from '../services/run-services.js';
 
 const devConfigSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
@@ -116,7 +116,7 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
   } else {
     say(`ficus: using the PostgreSQL server of DATABASE_URL (database ${databaseName(databaseUrl)})`);
   }
-  let services: { services: RunningService[]; stop(): Promise<void>; routerEnv: Record<string, string> } | undefined;
+  let services: Awaited<ReturnType<typeof startServices>> | undefined;
   // One secret for the demo's router and every upstream, so mirrored writes of dry-run routes are
   // signed and honoured; a new one per run, as nothing outlives the run that needs it.
   const shadowSecret = env['SHADOW_SECRET'] ?? randomBytes(32).toString('base64url');
@@ -179,8 +179,13 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
       });
     }
     const parityUrl = env['PARITY_DATABASE_URL'] ?? (await routerDatabase(databaseUrl, say));
-    // The monolith follows the router's flags (ficus.<module>-api after a cutover) and knows each service's URL.
-    const monolithConfig = loadConfig(monolithConfigSchema, { ...monolithEnv, ...services?.routerEnv });
+    // The monolith follows the router's flags (ficus.<module>-api after a cutover), knows each service's URL
+    // and holds the token its API requires.
+    const monolithConfig = loadConfig(monolithConfigSchema, {
+      ...monolithEnv,
+      ...services?.routerEnv,
+      ...services?.callerEnv,
+    });
     const running = await startMonolith({ config: monolithConfig, logger });
     // The router in front: the route table names the monolith by MONOLITH_URL, services by <NAME>_SERVICE_URL.
     const routerEnv = {

@@ -191,7 +191,9 @@ export async function planExtraction(
     (text) => wireRouteTable(text, config.extract.routesFile, service, routes, options.env ?? {}),
     emptyTable,
   );
-  edit('docker-compose.yml', (text) => wireCompose(text, 'docker-compose.yml', service, `dist/${src}/server.js`));
+  edit('docker-compose.yml', (text) =>
+    wireCompose(text, 'docker-compose.yml', service, `dist/${src}/server.js`, { api: api?.factory !== undefined }),
+  );
   edit('Dockerfile', wireDockerfile);
   edit('tsconfig.build.json', wireBuildConfig);
   return {

@@ -9,7 +9,7 @@ import {
   type YAMLMap,
   type YAMLSeq,
 } from 'yaml';
-import { FicusError } from '../../../platform/src/index.js';
+import { apiTokenVariable, FicusError, serviceTokenVariable } from '../../../platform/src/index.js';
 import { parseRouteTable, substituteEnv } from '../../../router/src/route-table/load.js';
 import type { ServiceManifest } from '../services/manifest.js';
 import { serviceUrlVariable } from '../services/manifest.js';
@@ -100,8 +100,16 @@ export function wireRouteTable(
 /**
  * Adds the service to the compose file the way the monolith is wired: the same image, its own
  * database on the compose PostgreSQL (created by the migrate job), and its URL given to the router.
+ * A service that serves its module's API (`api`) gets its token from `<NAME>_API_TOKEN`, required,
+ * as its production config requires it; the caller's side is wired with the caller's config.
  */
-export function wireCompose(text: string, file: string, service: ServiceManifest, entry: string): Edit {
+export function wireCompose(
+  text: string,
+  file: string,
+  service: ServiceManifest,
+  entry: string,
+  options: { api?: boolean } = {},
+): Edit {
   const doc = parseYaml(text, file);
   const changes: string[] = [];
   if (!doc.hasIn(['services', service.name])) {
@@ -117,6 +125,7 @@ export function wireCompose(text: string, file: string, service: ServiceManifest
         LOG_LEVEL: 'info',
         DATABASE_URL: `postgres://${role}:\${DB_ROLE_PASSWORD:?set DB_ROLE_PASSWORD}@postgres:5432/${database}`,
         JWT_SECRET: '${JWT_SECRET:?set JWT_SECRET (32+ characters)}',
+        ...(options.api ? { [serviceTokenVariable]: apiTokenReference(service.name) } : {}),
         SHUTDOWN_TIMEOUT_MS: '10000',
       },
       stop_grace_period: '15s',
@@ -159,6 +168,12 @@ export function wireCompose(text: string, file: string, service: ServiceManifest
     changes.push(`router depends on ${service.name}`);
   }
   return { text: yamlText(doc), changes };
+}
+
+/** The compose variable both sides of an API read its token from, required where it is used. */
+function apiTokenReference(name: string): string {
+  const variable = apiTokenVariable(name);
+  return `\${${variable}:?set ${variable} (32+ characters, the same for the service and its callers)}`;
 }
 
 /**

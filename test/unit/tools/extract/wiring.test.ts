@@ -56,7 +56,18 @@ describe('wireCompose', () => {
     expect(parsed.services.router.environment.SHOP_SERVICE_URL).toBe('http://shop:3105');
     expect(parsed.services.router.depends_on.shop).toEqual({ condition: 'service_started' });
     expect(changes).toHaveLength(3);
+    expect(parsed.services.shop.environment).not.toHaveProperty('INTERNAL_API_TOKEN');
     expect(wireCompose(text, 'docker-compose.yml', service, 'x').changes).toEqual([]);
+  });
+
+  it("gives a service that serves its module's API the required token its callers share", () => {
+    const compose = 'services:\n  monolith:\n    build: .\n';
+    const { text } = wireCompose(compose, 'docker-compose.yml', service, 'dist/services/shop/src/server.js', {
+      api: true,
+    });
+    expect(parse(text).services.shop.environment.INTERNAL_API_TOKEN).toBe(
+      '${SHOP_API_TOKEN:?set SHOP_API_TOKEN (32+ characters, the same for the service and its callers)}',
+    );
   });
 });
 

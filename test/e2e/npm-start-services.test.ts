@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -344,10 +345,18 @@ describe('npm start with services/catalog', () => {
       const product = (await response.json()) as Product;
       // The other side holds it too: the replication survived the interruption.
       const copy = upstream === 'monolith' ? catalog : monolith;
+      // The server's log says why replication stopped, if it did.
+      const serverLog = () =>
+        readFileSync(join(dir, 'data', 'postgres.log'), 'utf8')
+          .split('\n')
+          .slice(-40)
+          .join('\n');
       await waitFor(
         async () => ((await fetch(`${copy}/api/v1/products/${product.id}`)).status === 200 ? true : undefined),
-        5000,
-        () => `a write to ${upstream} did not reach the other side`,
+        // An apply worker that failed once (a slot its killed predecessor still held) restarts after
+        // wal_retrieve_retry_interval, 5 s: what matters here is that the write arrives, not how fast.
+        15_000,
+        () => `a write to ${upstream} did not reach the other side; the server's log ends:\n${serverLog()}`,
         50,
       );
     };

@@ -108,6 +108,50 @@ describe('moving the catalog writer (ficus data cutover / revert)', () => {
     expect(said.some((line) => line.includes('undone: freeze writes on the old writer'))).toBe(true);
   });
 
+  it('replicates both ways during a move without echoing: a change made on either side reaches the other once', async () => {
+    // As a cutover leaves it between the replication back and the switch (and a command killed there).
+    await target.raw(`ALTER SUBSCRIPTION "${replicationName(pair)}" SET (origin = none)`);
+    await startSync(back, { copyData: false });
+    try {
+      const [made] = await source('catalog.products')
+        .insert({ sku: 'BOTH-1', name: 'From the monolith', price_cents: 100 })
+        .returning<Array<{ id: string }>>('id');
+      await target('catalog.products').insert({ sku: 'BOTH-2', name: 'From the service', price_cents: 100 });
+      for (const db of [source, target])
+        await eventually(
+          async () => (await db('catalog.products').whereIn('sku', ['BOTH-1', 'BOTH-2'])).length === 2,
+          5000,
+          'both rows on both sides',
+        );
+      await source('catalog.products').where({ id: made!.id }).update({ name: 'Renamed' });
+      await eventually(
+        async () => (await target('catalog.products').where({ id: made!.id }).first('name'))?.name === 'Renamed',
+        5000,
+        'the update replicated',
+      );
+      // Neither apply worker met its own change coming back (it would stop on the duplicate key).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (const [db, name] of [
+        [target, replicationName(pair)],
+        [source, replicationName(back)],
+      ] as const) {
+        const { rows } = await db.raw(
+          'SELECT apply_error_count::int AS errors FROM pg_stat_subscription_stats WHERE subname = ?',
+          [name],
+        );
+        expect(rows, name).toEqual([{ errors: 0 }]);
+      }
+    } finally {
+      await stopSync(back);
+      await source('catalog.products').whereIn('sku', ['BOTH-1', 'BOTH-2']).delete();
+      await eventually(
+        async () => (await target('catalog.products').whereIn('sku', ['BOTH-1', 'BOTH-2'])).length === 0,
+        5000,
+        'cleaned up',
+      );
+    }
+  });
+
   it('under writes: loses no acknowledged write, refuses only during the freeze, and replicates back; revert returns it all', async () => {
     const initial = await stockOf(source);
     const monolithRole = moduleDatabaseUrl(monolith.url, role, monolith.config.DB_ROLE_PASSWORD);

@@ -180,10 +180,14 @@ async function create(
     await source.raw(`SELECT pg_create_logical_replication_slot(?, 'pgoutput')`, [name]);
     made.slot = true;
     const conninfo = pair.publisherConninfo ?? pair.sourceUrl;
-    // A replica kept frozen (the old writer after a cutover) refuses writes to its tables' owner;
-    // since PostgreSQL 16 the apply worker writes as that owner unless it runs as the subscription's.
+    // The replication back of a cutover (no copy), PostgreSQL 16+: a replica kept frozen (the old
+    // writer) refuses writes to its tables' owner, so the apply worker runs as the subscription's;
+    // and while replication runs both ways, each side sends only its own changes (origin = none),
+    // or a change would come back to where it was made and stop the apply worker on its own key.
     const asOwner =
-      options.copyData === false && (await serverVersion(target)) >= 160000 ? ', run_as_owner = true' : '';
+      options.copyData === false && (await serverVersion(target)) >= 160000
+        ? ', run_as_owner = true, origin = none'
+        : '';
     await target
       .raw(
         `CREATE SUBSCRIPTION ${quoteIdent(name)} CONNECTION ${quoteLiteral(conninfo)} PUBLICATION ${quoteIdent(name)}

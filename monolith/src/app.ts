@@ -1,4 +1,4 @@
-import type { HttpApp, Knex, Logger, RunningServer } from '../../platform/src/index.js';
+import type { HttpApp, Knex, Logger, ModuleDefinition, RunningServer } from '../../platform/src/index.js';
 import { apiFlagOf, createHttpApp, createTokens, FlagSource, startServer } from '../../platform/src/index.js';
 import type { MonolithConfig } from './config.js';
 import { openModuleDb } from './database.js';
@@ -15,6 +15,8 @@ export interface MonolithDeps {
   paymentProvider?: PaymentProvider;
   /** Flags the monolith follows (which implementation of an extracted module's API to call). */
   flags?: FlagSource | undefined;
+  /** The modules composed: `modules` (the repository's composition, no retired one) when omitted. */
+  modules?: readonly ModuleDefinition[];
 }
 
 /** The toggle `ficus data cutover catalog` turns on when the catalog's writes move to its service. */
@@ -30,7 +32,10 @@ export interface Monolith extends HttpApp {
 export function createMonolith(deps: MonolithDeps): Monolith {
   const { config, logger } = deps;
   const dbs = new Map(
-    modules.map((definition) => [definition.manifest.name, openModuleDb(config, definition, { logger })]),
+    (deps.modules ?? modules).map((definition) => [
+      definition.manifest.name,
+      openModuleDb(config, definition, { logger }),
+    ]),
   );
   const db = (name: string) => dbs.get(name)!;
   const tokens = createTokens({ secret: config.JWT_SECRET, ttlSeconds: config.JWT_TTL_SECONDS });

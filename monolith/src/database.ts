@@ -62,6 +62,8 @@ export function openModuleDb(
 }
 
 export interface MigrateOptions {
+  /** The modules to choose from: the monolith's composition (`modules`, no retired one) when omitted. */
+  modules?: readonly ModuleDefinition[];
   /** Only these modules (by name); all when omitted. */
   only?: readonly string[];
   /** Not these (by name), e.g. modules whose writes a cutover moved to their service. */
@@ -71,10 +73,13 @@ export interface MigrateOptions {
 
 function selected(options: MigrateOptions): readonly ModuleDefinition[] {
   const except = new Set(options.except);
-  return chosen(options.only).filter((m) => !except.has(m.manifest.name));
+  return chosen(options.modules ?? modules, options.only).filter((m) => !except.has(m.manifest.name));
 }
 
-function chosen(only: readonly string[] | undefined): readonly ModuleDefinition[] {
+function chosen(
+  modules: readonly ModuleDefinition[],
+  only: readonly string[] | undefined,
+): readonly ModuleDefinition[] {
   if (!only?.length) return modules;
   const unknown = only.filter((name) => !modules.some((m) => m.manifest.name === name));
   if (unknown.length)

@@ -1,24 +1,37 @@
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedModules } from '../../monolith/src/database.js';
+import { definedModules } from '../../monolith/src/modules.js';
 import { demoAccounts, sandboxCards } from '../kit/fixtures.js';
 import { createTestDatabase, type TestDatabase } from '../kit/database.js';
 import { freePort } from '../kit/ports.js';
 import { spawnNode, waitFor, type Spawned } from '../kit/processes.js';
+import { cloneOfThisRepository } from '../kit/repositories.js';
 
 let database: TestDatabase;
+/** The starter, copied: where the monolith runs, as it ships. */
+let starter: string;
 beforeAll(async () => {
   database = await createTestDatabase();
-  await seedModules(database.config);
+  await seedModules(database.config, { modules: definedModules });
+  starter = await cloneOfThisRepository();
 });
-afterAll(() => database.drop());
+afterAll(async () => {
+  await database.drop();
+  await rm(starter, { recursive: true, force: true });
+});
 
 async function startMonolithProcess(): Promise<{ proc: Spawned; base: string }> {
   const port = await freePort();
-  const proc = spawnNode(['--import', 'tsx', 'monolith/src/server.ts'], {
-    DATABASE_URL: database.url,
-    PORT: String(port),
-    LOG_LEVEL: 'warn',
-  });
+  const proc = spawnNode(
+    ['--import', 'tsx', 'monolith/src/server.ts'],
+    {
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+    },
+    starter,
+  );
   const base = `http://127.0.0.1:${port}`;
   await waitFor(async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined), 20_000, proc.output);
   return { proc, base };
@@ -62,7 +75,11 @@ describe('the monolith process on SIGTERM', () => {
   });
 
   it('exits 1 with the variable named when the configuration is invalid', async () => {
-    const proc = spawnNode(['--import', 'tsx', 'monolith/src/server.ts'], { DATABASE_URL: 'mysql://nope', PORT: '1' });
+    const proc = spawnNode(
+      ['--import', 'tsx', 'monolith/src/server.ts'],
+      { DATABASE_URL: 'mysql://nope', PORT: '1' },
+      starter,
+    );
     expect(await proc.exited).toBe(1);
     expect(proc.output()).toContain('FICUS_ERR_CONFIG');
     expect(proc.output()).toContain('DATABASE_URL: expected postgres://');

@@ -6,7 +6,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoAccounts } from '../kit/fixtures.js';
 import { freePort } from '../kit/ports.js';
-import { repoRoot, type Spawned, spawnNode, waitFor } from '../kit/processes.js';
+import { type Spawned, spawnNode, waitFor } from '../kit/processes.js';
+import { cloneOfThisRepository } from '../kit/repositories.js';
 
 interface Product {
   id: string;
@@ -15,26 +16,29 @@ interface Product {
 }
 
 let dir: string;
+/** The starter, copied: where npm start and every ficus command run. */
+let starter: string;
 let env: Record<string, string>;
 let monolith: string;
 let router: string;
 let catalog: string;
 let proc: Spawned;
 
+/** A node process in the starter's copy. */
+const run = (args: string[], env: Record<string, string | undefined>) => spawnNode(args, env, starter);
 const json = async <T>(url: string, init?: RequestInit) => {
   const response = await fetch(url, init);
   return { response, body: (await response.json()) as T };
 };
 const admin = () => `http://127.0.0.1:${env['ADMIN_PORT']}`;
 const flags = (...args: string[]) =>
-  spawnNode(
-    ['tools/bin/ficus.mjs', 'flags', ...args, '--flags', env['FLAGS_FILE']!, '--audit', join(dir, 'audit.jsonl')],
-    { ROUTER_ADMIN_URL: admin() },
-  );
+  run(['tools/bin/ficus.mjs', 'flags', ...args, '--flags', env['FLAGS_FILE']!, '--audit', join(dir, 'audit.jsonl')], {
+    ROUTER_ADMIN_URL: admin(),
+  });
 const databaseUrl = () => `postgres://postgres:ficus-embedded@127.0.0.1:${env['FICUS_PG_PORT']}/ficus`;
 /** `ficus data cutover|revert|status catalog` against npm start's embedded server and this test's flags. */
 const data = (command: 'cutover' | 'revert' | 'status') =>
-  spawnNode(
+  run(
     [
       'tools/bin/ficus.mjs',
       'data',
@@ -66,7 +70,8 @@ const servicePid = () =>
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ficus-services-'));
-  await copyFile(join(repoRoot, 'router/flags.json'), join(dir, 'flags.json'));
+  starter = await cloneOfThisRepository();
+  await copyFile(join(starter, 'router/flags.json'), join(dir, 'flags.json'));
   const [port, routerPort, catalogPort] = [await freePort(), await freePort(), await freePort()];
   env = {
     FICUS_DATA_DIR: join(dir, 'data'),
@@ -83,7 +88,7 @@ beforeAll(async () => {
     string,
     string,
   ];
-  proc = spawnNode(['tools/bin/ficus.mjs', 'dev'], env);
+  proc = run(['tools/bin/ficus.mjs', 'dev'], env);
   await waitFor(async () => (proc.output().includes('Press Ctrl-C') ? true : undefined), 60_000, proc.output);
 }, 90_000);
 
@@ -91,6 +96,7 @@ afterAll(async () => {
   proc.child.kill('SIGINT');
   await proc.exited;
   await rm(dir, { recursive: true, force: true });
+  await rm(starter, { recursive: true, force: true });
 });
 
 describe('npm start with services/catalog', () => {
@@ -129,7 +135,7 @@ describe('npm start with services/catalog', () => {
       proc.output,
       0,
     );
-    const report = spawnNode(['tools/bin/ficus.mjs', 'parity', 'catalog-read', '--admin', admin()], {});
+    const report = run(['tools/bin/ficus.mjs', 'parity', 'catalog-read', '--admin', admin()], {});
     expect(await report.exited, report.output()).toBe(0);
     expect(report.output()).toMatch(
       /catalog-read: match 100\.00 % \(95 % CI [\d.]+ % – 100\.00 %\) over [\d,]+ compared samples/,
@@ -167,19 +173,19 @@ describe('npm start with services/catalog', () => {
     );
     expect(await served.json()).toEqual(direct.body);
 
-    const contract = spawnNode(
+    const contract = run(
       ['tools/bin/ficus.mjs', 'contract', 'catalog', '--monolith', monolith, '--service', catalog],
       {},
     );
     expect(await contract.exited, contract.output()).toBe(0);
 
-    const readiness = spawnNode(['tools/bin/ficus.mjs', 'readiness', 'catalog'], { DATABASE_URL: databaseUrl() });
+    const readiness = run(['tools/bin/ficus.mjs', 'readiness', 'catalog'], { DATABASE_URL: databaseUrl() });
     expect(await readiness.exited, readiness.output()).toBe(0);
     expect(readiness.output()).toContain(
       'it is extracted into services/catalog; its data is in sync by logical replication',
     );
     // The route table reads the service's URL from CATALOG_SERVICE_URL, as the router does.
-    const status = spawnNode(['tools/bin/ficus.mjs', 'flags', 'status', '--flags', env['FLAGS_FILE']!], {
+    const status = run(['tools/bin/ficus.mjs', 'flags', 'status', '--flags', env['FLAGS_FILE']!], {
       CATALOG_SERVICE_URL: catalog,
     });
     expect(await status.exited, status.output()).toBe(0);

@@ -6,14 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoAccounts } from '../kit/fixtures.js';
 import { freePort } from '../kit/ports.js';
 import { spawnNode, waitFor, type Spawned } from '../kit/processes.js';
+import { cloneOfThisRepository } from '../kit/repositories.js';
 
 let dataDir: string;
+/** The starter, copied: where npm start runs. */
+let starter: string;
 let env: Record<string, string>;
 let base: string;
 let routerBase: string;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ficus-start-'));
+  starter = await cloneOfThisRepository();
   const port = await freePort();
   const routerPort = await freePort();
   env = {
@@ -28,11 +32,14 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   routerBase = `http://127.0.0.1:${routerPort}`;
 });
-afterAll(() => rm(dataDir, { recursive: true, force: true }));
+afterAll(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+  await rm(starter, { recursive: true, force: true });
+});
 
 /** `npm start` runs `ficus dev`; run it the same way, without DATABASE_URL. */
 function start(): Spawned {
-  return spawnNode(['tools/bin/ficus.mjs', 'dev'], env);
+  return spawnNode(['tools/bin/ficus.mjs', 'dev'], env, starter);
 }
 
 async function products(proc: Spawned, timeoutMs: number): Promise<Array<{ sku: string }>> {

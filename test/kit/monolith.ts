@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import { createLogger, type FlagSource, type Logger } from '../../platform/src/index.js';
 import { createMonolith, type Monolith } from '../../monolith/src/app.js';
 import { seedModules } from '../../monolith/src/database.js';
+import { definedModules } from '../../monolith/src/modules.js';
 import { demoAccounts } from '../../monolith/src/modules/users/index.js';
 import { createSandboxProvider, type PaymentProvider } from '../../monolith/src/modules/payments/index.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -27,9 +28,10 @@ export async function startTestMonolith(
   } = {},
 ): Promise<TestMonolith> {
   const database = await createTestDatabase(options.env ? { env: options.env } : {});
-  await seedModules(database.config);
+  await seedModules(database.config, { modules: definedModules });
   const monolith = createMonolith({
     config: database.config,
+    modules: definedModules,
     logger: options.logger ?? createLogger({ level: 'silent', name: 'test' }),
     ...(options.paymentProvider ? { paymentProvider: options.paymentProvider } : {}),
     ...(options.flags ? { flags: options.flags } : {}),

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { repoRoot } from './processes.js';
+import { starterEdits } from './starter.js';
 
 /**
  * Gives a repository outside this one the dependencies of this one (one symlink per package, so
@@ -34,7 +35,10 @@ export async function fixtureRepository(name: string): Promise<string> {
   return dir;
 }
 
-/** A copy of this repository's committed files, as a fresh clone has them, with its dependencies linked. */
+/**
+ * A copy of this repository's files, as a fresh clone has them, with its dependencies linked: the
+ * starter as it ships (starterEdits: a `ficus retire` of this repository undone in the copy).
+ */
 export async function cloneOfThisRepository(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'ficus-clone-'));
   const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
@@ -51,6 +55,7 @@ export async function cloneOfThisRepository(): Promise<string> {
       if (error.code !== 'ENOENT') throw error;
     });
   }
+  for (const [file, text] of starterEdits()) await writeFile(join(dir, file), text);
   await symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
   return dir;
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Knex } from '../../../platform/src/index.js';
 import { moduleUrl } from '../../../monolith/src/database.js';
-import { modules } from '../../../monolith/src/modules.js';
+import { definedModules as modules } from '../../../monolith/src/modules.js';
 import { createTestDatabase, type TestDatabase } from '../../kit/database.js';
 
 let database: TestDatabase;

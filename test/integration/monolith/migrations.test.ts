@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Knex } from '../../../platform/src/index.js';
 import { migrateModules, rollbackModules } from '../../../monolith/src/database.js';
+import { definedModules as modules } from '../../../monolith/src/modules.js';
 import { createTestDatabase, type TestDatabase } from '../../kit/database.js';
 
 let database: TestDatabase;
@@ -27,7 +28,7 @@ async function tables(): Promise<Record<string, string[]>> {
 
 describe('module migrations', () => {
   it('creates each schema owned by its module role, with its tables and its own migration history', async () => {
-    await migrateModules(database.config);
+    await migrateModules(database.config, { modules });
     expect(await tables()).toEqual({
       catalog: [
         'knex_migrations',
@@ -53,30 +54,30 @@ describe('module migrations', () => {
   });
 
   it('is idempotent: a second run applies nothing', async () => {
-    await migrateModules(database.config);
+    await migrateModules(database.config, { modules });
     const { rows } = await admin.raw('select count(*)::int as n from catalog.knex_migrations');
     expect(rows[0].n).toBe(2);
   });
 
   it('rolls every module back down to no tables but the history, and up again', async () => {
-    await rollbackModules(database.config);
+    await rollbackModules(database.config, { modules });
     const down = await tables();
     for (const schema of ['catalog', 'orders', 'payments', 'users'])
       expect(down[schema]).toEqual(['knex_migrations', 'knex_migrations_lock']);
-    await migrateModules(database.config);
+    await migrateModules(database.config, { modules });
     expect((await tables())['catalog']).toContain('products');
   });
 
   it('migrates one module on its own', async () => {
-    await rollbackModules(database.config, { only: ['payments'] });
+    await rollbackModules(database.config, { modules, only: ['payments'] });
     expect((await tables())['payments']).not.toContain('charges');
     expect((await tables())['catalog']).toContain('products');
-    await migrateModules(database.config, { only: ['payments'] });
+    await migrateModules(database.config, { modules, only: ['payments'] });
     expect((await tables())['payments']).toContain('charges');
   });
 
   it('names the modules when asked for one that does not exist', async () => {
-    await expect(migrateModules(database.config, { only: ['billing'] })).rejects.toThrow(
+    await expect(migrateModules(database.config, { modules, only: ['billing'] })).rejects.toThrow(
       'unknown module billing; modules are catalog, users, payments, orders',
     );
   });

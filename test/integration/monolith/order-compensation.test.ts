@@ -9,7 +9,7 @@ import {
   sandboxCards,
   type PaymentsApi,
 } from '../../../monolith/src/modules/payments/index.js';
-import { modules } from '../../../monolith/src/modules.js';
+import { definedModules as modules } from '../../../monolith/src/modules.js';
 import { createTestDatabase, type TestDatabase } from '../../kit/database.js';
 
 let database: TestDatabase;
@@ -18,7 +18,7 @@ const dbs: Knex[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  await seedModules(database.config);
+  await seedModules(database.config, { modules });
   admin = createDb(database.url, { poolMax: 1 });
 });
 afterAll(async () => {

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, createLogger, type Knex, shadowHeader, signShadowRequest } from '../../../platform/src/index.js';
 import { createMonolith } from '../../../monolith/src/app.js';
-import { modules } from '../../../monolith/src/modules.js';
+import { definedModules as modules } from '../../../monolith/src/modules.js';
 import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
 import { countingProvider, startTestMonolith, type TestMonolith } from '../../kit/monolith.js';
 
@@ -123,6 +123,7 @@ describe('a signed shadow POST /api/v1/orders on the monolith', () => {
     const before = await snapshot();
     const unset = createMonolith({
       config: { ...t.database.config, SHADOW_SECRET: undefined },
+      modules,
       logger: createLogger({ level: 'silent', name: 'test' }),
       paymentProvider: payments.provider,
     });

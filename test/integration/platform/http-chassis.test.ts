@@ -2,6 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../platform/src/index.js';
 import { createMonolith } from '../../../monolith/src/app.js';
+import { definedModules } from '../../../monolith/src/modules.js';
 import { startTestMonolith, type TestMonolith } from '../../kit/monolith.js';
 
 let t: TestMonolith;
@@ -22,7 +23,11 @@ describe('the platform chassis', () => {
 
   it('fails /readyz with 503 naming the database that does not answer', async () => {
     const unreachable = { ...t.database.config, DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:1/none' };
-    const broken = createMonolith({ config: unreachable, logger: createLogger({ level: 'silent', name: 'test' }) });
+    const broken = createMonolith({
+      config: unreachable,
+      modules: definedModules,
+      logger: createLogger({ level: 'silent', name: 'test' }),
+    });
     try {
       const res = await request(broken.app).get('/readyz').expect(503);
       expect(res.body.code).toBe('FICUS_ERR_NOT_READY');

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Knex } from '../../../platform/src/index.js';
-import { modules } from '../../../monolith/src/modules.js';
+import { definedModules as modules } from '../../../monolith/src/modules.js';
 import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
 import { buildReport } from '../../../router/src/shadow/report.js';
 import { countingProvider, startTestMonolith, type TestMonolith } from '../../kit/monolith.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../../../platform/src/index.js';
-import { modules } from '../../../monolith/src/modules.js';
+import { definedModules as modules } from '../../../monolith/src/modules.js';
 
 describe('module manifests', () => {
   it('names the file and field of an invalid manifest', () => {

@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { routerConfigSchema } from '../../../router/src/config.js';
 import { main } from '../../../tools/src/cli.js';
 import { captureCliOutput } from '../../kit/cli.js';
-import { repoRoot } from '../../kit/processes.js';
+import { starterFiles, starterText } from '../../kit/starter.js';
 
 /** `main` in this process, its output captured: exit codes and messages as a user sees them. */
 const cli = captureCliOutput();
@@ -16,13 +16,14 @@ afterAll(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: t
 
 const ficus = (...args: string[]) => main(['node', 'ficus', ...args], {});
 
-/** A copy of the committed flags file in a folder of its own, and the options pointing `ficus flags` at it. */
+/** The starter's flags file and route table in a folder of their own, and the options pointing `ficus flags` at them. */
 async function flagsCopy() {
   const dir = await mkdtemp(join(tmpdir(), 'ficus-cli-'));
   made.push(dir);
   const flags = join(dir, 'flags.json');
-  await copyFile(join(repoRoot, 'router/flags.json'), flags);
-  const args = ['--routes', join(repoRoot, 'router/routes.yaml'), '--flags', flags];
+  await writeFile(flags, starterText(starterFiles.flags));
+  await writeFile(join(dir, 'routes.yaml'), starterText(starterFiles.routes));
+  const args = ['--routes', join(dir, 'routes.yaml'), '--flags', flags];
   return { flags, audit: join(dir, 'flags-audit.jsonl'), args };
 }
 
@@ -93,7 +94,7 @@ describe('ficus flags set --percent', () => {
     expect(await ficus('flags', 'set', 'catalog-read', '--stage', 'canary', ...args)).toBe(2);
     expect(cli.output()).toContain('error: --percent is required with --stage canary');
     expect(cli.output()).toContain('(run ficus flags set --help for usage)');
-    expect(await readFile(flags, 'utf8')).toBe(await readFile(join(repoRoot, 'router/flags.json'), 'utf8'));
+    expect(await readFile(flags, 'utf8')).toBe(starterText(starterFiles.flags));
     expect(existsSync(audit)).toBe(false);
   });
 

@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { serveToggle } from '../../../platform/src/flags/features.js';
 import { FileFlagStore } from '../../../tools/src/flags/flag-store.js';
 import { formatFlagsFile } from '../../../tools/src/flags/flags-file-layout.js';
 import { repoRoot } from '../../kit/processes.js';
+import { starterFiles, starterText } from '../../kit/starter.js';
 
 const made: string[] = [];
 afterAll(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
@@ -45,7 +46,7 @@ describe('the local flags file', () => {
     const dir = await mkdtemp(join(tmpdir(), 'ficus-flags-'));
     made.push(dir);
     const file = join(dir, 'flags.json');
-    await copyFile(join(repoRoot, 'router/flags.json'), file);
+    await writeFile(file, starterText(starterFiles.flags));
     const committed = await readFile(file);
     const store = new FileFlagStore(file);
     await store.put(serveToggle('ficus.catalog-read', 'catalog-read', 'canary', 10, 'userId'));

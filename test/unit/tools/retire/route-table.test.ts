@@ -1,12 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRouteTable, substituteEnv } from '../../../../router/src/route-table/load.js';
 import { retireRoutes } from '../../../../tools/src/retire/route-table.js';
-import { repoRoot } from '../../../kit/processes.js';
+import { starterFiles, starterText } from '../../../kit/starter.js';
 
-const file = 'router/routes.yaml';
-const committed = readFileSync(join(repoRoot, file), 'utf8');
+const file = starterFiles.routes;
+const committed = starterText(file);
 
 describe('retiring the routes of a service in the route table', () => {
   it('marks every route of the service retired, drops its monolith fallback and shadow rules, keeps the comments', () => {

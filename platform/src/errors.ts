@@ -33,6 +33,7 @@ export const errorCodes = {
   FICUS_ERR_PARITY_SOURCE: { status: 502, title: 'Parity results unavailable' },
   FICUS_ERR_PARITY_GATE: { status: 409, title: 'Parity below the promotion bar' },
   FICUS_ERR_ROUTE_RETIRED: { status: 409, title: 'Route is retired' },
+  FICUS_ERR_WRITES_MOVE_WITH_DATA: { status: 409, title: 'Write route moves with its data' },
   FICUS_ERR_PATH_REJECTED: { status: 400, title: 'Request path rejected' },
   FICUS_ERR_URI_TOO_LONG: { status: 414, title: 'Request path too long' },
   FICUS_ERR_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },

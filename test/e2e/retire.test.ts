@@ -141,9 +141,9 @@ describe('ficus retire on a copy of the starter', () => {
     expect(await typecheck.exited, typecheck.output()).toBe(0);
     // The repository's own tests stay green in the retired copy (they test the starter as it
     // ships: every module's code, and a copy with the retire undone); the unit and monolith ones
-    // here, on npm start's server.
+    // here, on npm start's server, one file at a time (beside the rest of this run).
     const suite = spawnNode(
-      ['node_modules/vitest/vitest.mjs', 'run', 'test/unit', 'test/integration/monolith'],
+      ['node_modules/vitest/vitest.mjs', 'run', 'test/unit', 'test/integration/monolith', '--maxWorkers', '1'],
       { DATABASE_URL: databaseUrl },
       copy,
     );

@@ -26,6 +26,12 @@ async function load() {
   process.exit(1);
 }
 
+// `ficus flags status | head`: a reader that stops early is not the command's failure; what it
+// was printing is dropped, and the command (or `ficus dev`, with its children) goes on.
+process.stdout.on('error', (error) => {
+  if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+});
+
 const { main } = await load();
 const code = await main(process.argv, process.env);
 // `ficus dev` and `ficus router` keep running until a signal; every other command ends here.

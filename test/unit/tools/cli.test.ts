@@ -141,3 +141,52 @@ describe('ficus flags set --percent', () => {
     expect((await readFile(audit, 'utf8')).trim().split('\n')).toHaveLength(2);
   });
 });
+
+describe('ficus flags on a route that takes writes', () => {
+  const apiOn = {
+    name: 'ficus.catalog-api',
+    enabled: true,
+    type: 'operational',
+    strategies: [{ name: 'default', parameters: {}, constraints: [] }],
+  };
+
+  it.each([
+    [['--stage', 'canary', '--percent', '10'], 'canary'],
+    [['--stage', 'service'], 'service'],
+  ])('refuses %j while the monolith owns the data, even with --force, naming the cutover', async (stage, name) => {
+    const { flags, audit, args } = await flagsCopy();
+    const forced = [...args, '--force', '--reason', 'writes under test'];
+    expect(await ficus('flags', 'set', 'catalog-write', ...stage, ...forced)).toBe(1);
+    expect(cli.output()).toContain(
+      `FICUS_ERR_WRITES_MOVE_WITH_DATA: cannot set catalog-write to ${name}: route catalog-write takes writes (POST, PUT) to catalog's data, which the monolith owns`,
+    );
+    expect(cli.output()).toContain('ficus data cutover catalog moves the writes with the data');
+    expect(await readFile(flags, 'utf8')).toBe(starterText(starterFiles.flags));
+    expect(existsSync(audit)).toBe(false);
+  });
+
+  it('shadows them while the monolith owns the data', async () => {
+    const { args } = await flagsCopy();
+    expect(await ficus('flags', 'set', 'catalog-write', '--stage', 'shadow', ...args)).toBe(0);
+    expect(cli.output()).toContain('catalog-write: monolith → shadow 10 %');
+  });
+
+  it('refuses to roll them back by flag once a cutover moved the data, naming the revert; the reads roll back', async () => {
+    const { flags, audit, args } = await flagsCopy();
+    const data = JSON.parse(await readFile(flags, 'utf8'));
+    const write = data.features.find((f: { name: string }) => f.name === 'ficus.catalog-write');
+    write.enabled = true;
+    write.strategies[0].parameters.rollout = '100';
+    data.features.push(apiOn);
+    await writeFile(flags, JSON.stringify(data));
+    const cutOver = await readFile(flags, 'utf8');
+    expect(await ficus('flags', 'rollback', 'catalog-write', ...args)).toBe(1);
+    expect(cli.output()).toContain(
+      "cannot set catalog-write to monolith: route catalog-write takes writes (POST, PUT) to catalog's data, which the service catalog owns since ficus data cutover catalog",
+    );
+    expect(cli.output()).toContain('ficus data revert catalog moves the writes back with the data, in one command');
+    expect(await readFile(flags, 'utf8')).toBe(cutOver);
+    expect(existsSync(audit)).toBe(false);
+    expect(await ficus('flags', 'rollback', 'catalog-read', ...args)).toBe(0);
+  });
+});

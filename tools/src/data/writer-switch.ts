@@ -11,11 +11,10 @@ import { loadRouteTable } from '../../../router/src/route-table/load.js';
 import { appendAudit, auditFileOf } from '../flags/audit.js';
 import type { FlagStore } from '../flags/flag-store.js';
 import { refuseRetired } from '../flags/retired.js';
+import { takesWrites } from '../flags/write-routes.js';
 import type { WriterSwitch } from './cutover.js';
 
 type Env = Record<string, string | undefined>;
-
-const reads = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * The flags a change of writer flips: every route of the module's service that takes writes
@@ -36,9 +35,7 @@ export function flagSwitch(options: {
   readyCheck?: boolean;
 }): WriterSwitch {
   const table = loadRouteTable(options.routesFile, options.env);
-  const writes = table.routes.filter(
-    (r) => r.service === options.service && (!r.methods || [...r.methods].some((m) => !reads.has(m))),
-  );
+  const writes = table.routes.filter((r) => r.service === options.service && takesWrites(r));
   if (writes.length === 0)
     throw new FicusError(
       'FICUS_ERR_CONFIG',

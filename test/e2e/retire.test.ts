@@ -46,6 +46,8 @@ describe('ficus retire on a copy of the starter', () => {
     };
     dev = spawnNode(['tools/bin/ficus.mjs', 'dev'], env, copy);
     await ready(dev);
+    const shadowHint = '(shadow: npx ficus flags set catalog-read --stage shadow --sample 100)';
+    expect(dev.output()).toContain(shadowHint);
 
     const early = await ficus('retire', 'catalog', '--yes');
     expect(early.code, early.output).toBe(1);
@@ -93,12 +95,23 @@ describe('ficus retire on a copy of the starter', () => {
     const again = await ficus('retire', 'catalog', '--yes', '--served-for', '0');
     expect(again.code, again.output).toBe(1);
     expect(again.output).toContain('catalog was retired on');
+    // What is left to clean up: the routes' toggles and the API flag nothing reads any more.
+    const status = await ficus('flags', 'status', '--no-probe');
+    expect(status.code, status.output).toBe(0);
+    for (const line of [
+      'flag ficus.catalog-read can be deleted: route catalog-read is retired',
+      'flag ficus.catalog-write can be deleted: route catalog-write is retired',
+      "flag ficus.catalog-api can be deleted: module catalog is retired (its callers use the service's API)",
+    ])
+      expect(status.output).toContain(line);
 
     dev.child.kill('SIGINT');
     await dev.exited;
     dev = spawnNode(['tools/bin/ficus.mjs', 'dev'], env, copy);
     await ready(dev);
     expect(dev.output()).toContain('catalog is retired: the service catalog owns its data');
+    // No route left to shadow: the banner does not suggest one.
+    expect(dev.output()).not.toContain(shadowHint);
     // The monolith has no catalog any more: not mounted, no schema; the router sends it all to the service.
     expect((await fetch(`${monolith}/api/v1/products`)).status).toBe(404);
     const admin = new pg.Client({ connectionString: databaseUrl });

@@ -22,11 +22,13 @@ import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
 import type { RunningPostgres } from '../embedded-postgres.js';
 import { routerConfigSchema } from '../../../router/src/config.js';
 import { startRouter } from '../../../router/src/main.js';
+import { loadRouteTable } from '../../../router/src/route-table/load.js';
 import { writesAllowed } from '../data/freeze.js';
 import { replicationName } from '../data/names.js';
 import { type DataPair, withPair } from '../data/pair.js';
 import { startSync, subscriptionState } from '../data/sync.js';
 import { migrateServiceDatabases } from '../services/database.js';
+import { takesWrites } from '../flags/write-routes.js';
 import { discoverServices } from '../services/manifest.js';
 import { startServices } from '../services/run-services.js';
 
@@ -223,8 +225,12 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
     say(
       `  sandbox cards approve ${sandboxCards.approved}, decline ${sandboxCards.declined}, time out ${sandboxCards.timeout}`,
     );
+    // The first route a flag can still move, and that takes only reads: the one to shadow first.
+    const readRoute = loadRouteTable(routerConfig.ROUTES_FILE, routerEnv).routes.find(
+      (r) => r.stage !== 'retired' && !takesWrites(r),
+    );
     say(
-      `  stages        npx ficus flags status   (shadow: npx ficus flags set catalog-read --stage shadow --sample 100)`,
+      `  stages        npx ficus flags status${readRoute ? `   (shadow: npx ficus flags set ${readRoute.id} --stage shadow --sample 100)` : ''}`,
     );
     say(
       `  parity        npx ficus parity   (${parityUrl ? `stored in database ${databaseName(parityUrl)}` : 'kept in the router'})`,

@@ -11,14 +11,16 @@ export interface CleanupRoute {
 
 /**
  * One flag `ficus flags status` proposes to clean up:
- * - `deletable`: a toggle of a retired route; the router no longer reads it;
+ * - `deletable`: a toggle of a retired route, which the router no longer reads; or the API flag
+ *   of a retired module (`module` set), which the monolith no longer reads (its callers can only
+ *   call the service);
  * - `stale`: a serve toggle at 100 % (stage service) unchanged for at least the threshold, by
  *   its last audit entry (`basis: audit-entry`) or, with none, by the audit log being older than
  *   the threshold (`basis: before-audit-log`, `unchangedSince` is then the log's first entry);
  * - `undetermined`: at 100 %, but the audit log cannot say since when (`reason`).
  */
 export type CleanupFinding =
-  | { kind: 'deletable'; route: string; flag: string; service: string }
+  | { kind: 'deletable'; route: string; flag: string; service: string; module?: string }
   | {
       kind: 'stale';
       route: string;
@@ -48,6 +50,8 @@ export function findCleanup(input: {
   routes: readonly CleanupRoute[];
   /** The toggles the flag store holds, by name; a name that is missing has no toggle. */
   toggles: ReadonlyMap<string, Feature>;
+  /** By service: the module it was extracted from, when `ficus retire` retired it, and its API flag (`ficus.<module>-api`). */
+  retiredModules?: ReadonlyMap<string, { module: string; apiFlag: string }>;
   audit: AuditLog;
   staleAfterMs: number;
   /** How the threshold was written (`30d`), for messages. */
@@ -89,6 +93,11 @@ export function findCleanup(input: {
           `less than --stale-after ${staleAfter}`,
       );
   }
+  for (const [service, retired] of input.retiredModules ?? [])
+    if (toggles.has(retired.apiFlag)) {
+      const route = routes.find((r) => r.service === service)?.id ?? `${retired.module} API`;
+      findings.push({ kind: 'deletable', route, flag: retired.apiFlag, service, module: retired.module });
+    }
   return findings;
 }
 
@@ -103,7 +112,9 @@ export interface CleanupHints {
 export function adviceFor(finding: CleanupFinding, hints: CleanupHints): string {
   switch (finding.kind) {
     case 'deletable':
-      return `delete it: the router serves a retired route from its service without reading flags; ${hints.deleteHow([finding.flag])}`;
+      return finding.module
+        ? `delete it: module ${finding.module} is retired, so the monolith calls its service without reading the flag; ${hints.deleteHow([finding.flag])}`
+        : `delete it: the router serves a retired route from its service without reading flags; ${hints.deleteHow([finding.flag])}`;
     case 'stale':
       return (
         `once nobody will go back to the monolith, retire the module (${hints.retireCommand(finding.service)}), ` +
@@ -131,7 +142,12 @@ export function formatCleanup(
   if (findings.length === 0) return lines;
   lines.push('', `cleanup (stale: at 100 % and unchanged for --stale-after ${staleAfter} or more):`);
   for (const f of findings) {
-    if (f.kind === 'deletable') lines.push(`  flag ${f.flag} can be deleted: route ${f.route} is retired`);
+    if (f.kind === 'deletable')
+      lines.push(
+        f.module
+          ? `  flag ${f.flag} can be deleted: module ${f.module} is retired (its callers use the service's API)`
+          : `  flag ${f.flag} can be deleted: route ${f.route} is retired`,
+      );
     else if (f.kind === 'stale')
       lines.push(
         f.basis === 'audit-entry'
@@ -140,10 +156,14 @@ export function formatCleanup(
       );
     else lines.push(`  flag ${f.flag} is at service, but cannot tell for how long: ${f.reason}`);
   }
-  const deletable = findings.filter((f) => f.kind === 'deletable').map((f) => f.flag);
+  const deletable = findings.filter((f) => f.kind === 'deletable');
   lines.push('what to do:');
   if (deletable.length > 0)
-    lines.push(`  - flags of retired routes: the router no longer reads them; ${hints.deleteHow(deletable)}`);
+    lines.push(
+      deletable.some((f) => f.module)
+        ? `  - flags of retired routes and modules: nothing reads them any more; ${hints.deleteHow(deletable.map((f) => f.flag))}`
+        : `  - flags of retired routes: the router no longer reads them; ${hints.deleteHow(deletable.map((f) => f.flag))}`,
+    );
   // One line per service: its stale routes go together, with one retire of its module.
   const staleByService = new Map<string, CleanupFinding[]>();
   for (const f of findings)

@@ -1,4 +1,7 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
+  apiFlagOf,
   sampleOf,
   shadowFlagOf,
   stageOf,
@@ -45,15 +48,20 @@ async function readiness(url: string): Promise<string> {
   }
 }
 
-/** `npx ficus retire <module>` with the module a service was extracted from, when its manifest says. */
-function retireCommandFor(root: string): (service: string) => string {
-  let modules = new Map<string, string>();
+/** The services under services/ with the module each was extracted from, and whether `ficus retire` retired it. */
+function extractedModules(root: string): Map<string, { module: string; apiFlag: string; retired: boolean }> {
   try {
-    modules = new Map(discoverServices(root).map((s) => [s.name, s.module]));
+    return new Map(
+      discoverServices(root).map((s) => {
+        const manifest = join(root, s.from, 'module.json');
+        const retired = existsSync(manifest) && Boolean(JSON.parse(readFileSync(manifest, 'utf8')).retired);
+        return [s.name, { module: s.module, apiFlag: apiFlagOf(s.module), retired }];
+      }),
+    );
   } catch {
     // A broken manifest is `ficus extract`'s and `ficus dev`'s to report; here it costs only the module's name.
+    return new Map();
   }
-  return (service) => `npx ficus retire ${modules.get(service) ?? '<module>'}`;
 }
 
 /**
@@ -71,7 +79,11 @@ export async function flagsStatus(options: StatusOptions, env: Env, out: (line: 
       ),
     ),
   );
-  const names = table.routes.flatMap((r) => [r.flag, shadowFlagOf(r.flag)]);
+  const modules = extractedModules(process.cwd());
+  const names = [
+    ...table.routes.flatMap((r) => [r.flag, shadowFlagOf(r.flag)]),
+    ...[...modules.values()].filter((m) => m.retired).map((m) => m.apiFlag),
+  ];
   const toggles = new Map<string, Feature>();
   for (const [name, feature] of await Promise.all(names.map(async (n) => [n, await store.get(n)] as const)))
     if (feature) toggles.set(name, feature);
@@ -91,6 +103,7 @@ export async function flagsStatus(options: StatusOptions, env: Env, out: (line: 
   const findings = findCleanup({
     routes: table.routes,
     toggles,
+    retiredModules: new Map([...modules].filter(([, m]) => m.retired)),
     audit,
     staleAfterMs: parseDuration(options.staleAfter),
     staleAfter: options.staleAfter,
@@ -98,7 +111,7 @@ export async function flagsStatus(options: StatusOptions, env: Env, out: (line: 
   });
   const hints: CleanupHints = {
     deleteHow: (flags) => store.howToDelete(flags),
-    retireCommand: retireCommandFor(process.cwd()),
+    retireCommand: (service) => `npx ficus retire ${modules.get(service)?.module ?? '<module>'}`,
   };
 
   if (options.json) {

@@ -143,6 +143,47 @@ describe('the cleanup report of ficus flags status', () => {
     ]);
   });
 
+  it("lists a retired module's API flag, which the monolith no longer reads, and no API flag of a module still there", () => {
+    const apiFlag = (module: string): Feature => ({
+      name: `ficus.${module}-api`,
+      enabled: true,
+      type: 'operational',
+      strategies: [{ name: 'default', parameters: {}, constraints: [] }],
+    });
+    const held = new Map([...toggles({ 'catalog-read': 'service' }), ['ficus.catalog-api', apiFlag('catalog')]]);
+    const args = {
+      routes: [route('catalog-read', 'retired')],
+      toggles: held,
+      audit: log([]),
+      staleAfterMs: 30 * day,
+      staleAfter: '30d',
+      now,
+    };
+    const findings = findCleanup({
+      ...args,
+      retiredModules: new Map([['catalog', { module: 'catalog', apiFlag: 'ficus.catalog-api' }]]),
+    });
+    expect(findings).toEqual([
+      { kind: 'deletable', route: 'catalog-read', flag: 'ficus.catalog-read', service: 'catalog' },
+      { kind: 'deletable', route: 'catalog-read', flag: 'ficus.catalog-api', service: 'catalog', module: 'catalog' },
+    ]);
+    expect(
+      formatCleanup(findings, log([]), '30d', {
+        deleteHow: (flags) => `remove ${flags.join(', ')} from router/flags.json`,
+        retireCommand: () => '',
+      }),
+    ).toEqual([
+      '',
+      'cleanup (stale: at 100 % and unchanged for --stale-after 30d or more):',
+      '  flag ficus.catalog-read can be deleted: route catalog-read is retired',
+      "  flag ficus.catalog-api can be deleted: module catalog is retired (its callers use the service's API)",
+      'what to do:',
+      '  - flags of retired routes and modules: nothing reads them any more; remove ficus.catalog-read, ficus.catalog-api from router/flags.json',
+    ]);
+    // Routes marked retired by hand, the module still composed: its API flag still decides, so it stays.
+    expect(findCleanup({ ...args, retiredModules: new Map() }).map((f) => f.flag)).toEqual(['ficus.catalog-read']);
+  });
+
   it('prints each finding and what to do about it: delete the toggles, or retire the module', () => {
     const findings = find(
       [route('old-read', 'retired'), route('catalog-write'), route('catalog-search')],

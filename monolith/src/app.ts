@@ -72,6 +72,7 @@ export function createMonolith(deps: MonolithDeps): Monolith {
     logger: logger.child({ module: 'orders' }),
     catalog: catalog.api,
     payments: payments.api,
+    retryCompensationsMs: config.COMPENSATION_RETRY_MS,
   });
 
   const http = createHttpApp({
@@ -90,6 +91,8 @@ export function createMonolith(deps: MonolithDeps): Monolith {
     ...http,
     dbs,
     close: async () => {
+      // The retry job first: it calls the catalog and writes orders.
+      await orders.close();
       await Promise.all([catalog.close(), ...[...dbs.values()].map((knex) => knex.destroy())]);
     },
   };

@@ -56,6 +56,11 @@ export const monolithConfigSchema = platformConfigSchema
     CATALOG_API_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
     /** The catalog service's INTERNAL_API_TOKEN, sent with every call of its API. */
     CATALOG_API_TOKEN: apiTokenSetting.optional(),
+    /**
+     * How often the orders module retries the compensations a failed order could not finish (a
+     * release of stock or a refund whose module did not answer); 0 turns the job off.
+     */
+    COMPENSATION_RETRY_MS: z.coerce.number().int().min(0).default(5000),
   })
   .superRefine((config, ctx) => {
     const missing = moduleUrlKeys.filter((key) => !config[key]);

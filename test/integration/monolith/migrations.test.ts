@@ -38,7 +38,7 @@ describe('module migrations', () => {
         'reservations',
         'stock_levels',
       ],
-      orders: ['knex_migrations', 'knex_migrations_lock', 'order_lines', 'orders'],
+      orders: ['compensations', 'knex_migrations', 'knex_migrations_lock', 'order_lines', 'orders'],
       payments: ['charges', 'knex_migrations', 'knex_migrations_lock'],
       users: ['accounts', 'knex_migrations', 'knex_migrations_lock'],
     });

@@ -1,7 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Knex, remoteApi } from '../../../platform/src/index.js';
-import { catalogApiSpec } from '../../../monolith/src/modules/catalog/index.js';
+import type { Knex } from '../../../platform/src/index.js';
 import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
 import { copyCatalog, startTestCatalogService, type TestCatalogService } from '../../kit/catalog-service.js';
 import { capturingLogger } from '../../kit/logs.js';
@@ -25,7 +24,13 @@ beforeAll(async () => {
   service = await startTestCatalogService();
   proxy = await droppingProxy(new URL(service.url));
   t = await startTestMonolith({
-    env: { CATALOG_API: 'remote', CATALOG_SERVICE_URL: proxy.url, CATALOG_API_TOKEN: service.token },
+    env: {
+      CATALOG_API: 'remote',
+      CATALOG_SERVICE_URL: proxy.url,
+      CATALOG_API_TOKEN: service.token,
+      // The retry job of failed compensations, at a pace a test can wait for.
+      COMPENSATION_RETRY_MS: '200',
+    },
     logger: logs.logger,
   });
   const monolithCatalog = t.monolith.dbs.get('catalog')!;
@@ -145,8 +150,8 @@ describe('orders whose every reserveStock answer is lost for a while', () => {
   });
 });
 
-describe('an order whose reserveStock outcome can never be learned', () => {
-  it('is rejected with a failure code naming the pending release and its key, logged with the key for an operator', async () => {
+describe('an order whose reserveStock outcome cannot be learned while the service is gone', () => {
+  it('is rejected with a failure code naming the pending release and its key; the retry job releases it once the service is back', async () => {
     // The service applies the reservation, its answer is cut, and the service is gone from then on.
     proxy.dropAnswersTo('/reserveStock', () => proxy.down());
     let res: Awaited<ReturnType<typeof place>>;
@@ -154,7 +159,6 @@ describe('an order whose reserveStock outcome can never be learned', () => {
       res = await place(fig, 2);
     } finally {
       proxy.dropAnswersTo(undefined);
-      await proxy.up();
     }
     expect(res.status).toBe(502);
     expect(res.headers['content-type']).toContain('application/problem+json');
@@ -168,17 +172,39 @@ describe('an order whose reserveStock outcome can never be learned', () => {
     expect(logged).toEqual([expect.objectContaining({ orderId, msg: expect.stringContaining('compensation failed') })]);
     const [held] = await service.db('reservations').where({ reference: orderId });
     expect(held.status).toBe('held');
+    // The job tries while the service is gone, and keeps the release for later.
+    await waitFor(
+      async () => {
+        const row = await orders('compensations').where({ order_id: orderId }).first();
+        return row?.attempts >= 2 && row.last_error && !row.done_at ? row : undefined;
+      },
+      10_000,
+      () => 'two failed attempts of the retry job',
+      20,
+    );
+    expect((await service.db('reservations').where({ id: held.id }).first()).status).toBe('held');
 
-    // What an operator (or a retry job) does with the key: ask what the call did, and give it back.
-    const catalog = remoteApi(catalogApiSpec, { baseUrl: service.url, token: service.token });
-    try {
-      const lines = [{ productId: fig, quantity: 2 }];
-      const reservation = await catalog.withIdempotencyKey(key).reserveStock({ reference: orderId, lines });
-      expect(reservation.id).toBe(held.id);
-      await catalog.releaseReservation(reservation.id);
-    } finally {
-      await catalog.close();
-    }
+    // Back: the job asks again with the order's key, learns the reservation, and releases it.
+    await proxy.up();
+    const finished = await waitFor(
+      async () => {
+        const row = await orders('compensations').where({ order_id: orderId }).first();
+        return row?.done_at ? row : undefined;
+      },
+      15_000,
+      () => 'the retry job finishing the release',
+      20,
+    );
+    expect(finished).toMatchObject({ step: 'release-stock', idempotency_key: key, last_error: null });
+    expect(await orders('orders').where({ id: orderId }).first('status', 'failure_code', 'reservation_id')).toEqual({
+      status: 'rejected',
+      failure_code: 'FICUS_ERR_UPSTREAM_UNAVAILABLE',
+      reservation_id: held.id,
+    });
+    expect((await service.db('reservations').where({ id: held.id }).first()).status).toBe('released');
+    expect(logs.lines).toContainEqual(expect.objectContaining({ orderId, msg: 'compensation finished' }));
+    // Applied once, under the order's key, though the saga and the job each asked again.
+    expect(await service.db('reservations').where({ reference: orderId })).toHaveLength(1);
     await expectNoStockLeaked();
   });
 });

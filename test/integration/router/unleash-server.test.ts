@@ -81,7 +81,7 @@ beforeAll(async () => {
   files = await startTestRouter(
     routeTableYaml(
       { monolith: monolith.url, catalog: service.url },
-      { 'catalog-read': { path: '/api/v1/products/**', service: 'catalog' } },
+      { 'catalog-read': { path: '/api/v1/products/**', service: 'catalog', getOnly: true } },
     ),
   );
   const logger = createLogger({ level: 'silent', name: 'router' });

@@ -56,10 +56,10 @@ describe('the parity gate of ficus flags set', () => {
       routeTableYaml(
         { monolith: 'http://127.0.0.1:1', catalog: 'http://127.0.0.1:2' },
         {
-          things: { path: '/api/things/**', service: 'catalog' },
-          loose: { path: '/api/loose/**', service: 'catalog', extra: '    promote: false' },
-          shadowed: { path: '/api/shadowed/**', service: 'catalog' },
-          tuned: { path: '/api/tuned/**', service: 'catalog' },
+          things: { path: '/api/things/**', service: 'catalog', getOnly: true },
+          loose: { path: '/api/loose/**', service: 'catalog', getOnly: true, extra: '    promote: false' },
+          shadowed: { path: '/api/shadowed/**', service: 'catalog', getOnly: true },
+          tuned: { path: '/api/tuned/**', service: 'catalog', getOnly: true },
         },
       ),
     );

@@ -27,8 +27,10 @@ export async function refuseWriteMove(
   if (!module || !takesWrites(route)) return;
   const onService = (await options.store.get(apiFlagOf(module)))?.enabled === true;
   if (onService ? stage === 'service' : stage === 'monolith' || stage === 'shadow') return;
-  const methods = route.methods ? [...route.methods].filter((m) => !reads.has(m)).join(', ') : 'every method';
-  const takes = `route ${route.id} takes writes (${methods}) to ${module}'s data`;
+  const takes = route.methods
+    ? `route ${route.id} takes writes (${[...route.methods].filter((m) => !reads.has(m)).join(', ')}) to ${module}'s data`
+    : `route ${route.id} matches every method, so it takes writes to ${module}'s data (give a route of reads ` +
+      '`methods: [GET]` to move it on its own)';
   throw new FicusError(
     'FICUS_ERR_WRITES_MOVE_WITH_DATA',
     onService

@@ -11,6 +11,7 @@ import type { PaymentsApi } from '../payments/index.js';
 import { ordersRoutes } from './http/routes.js';
 import { getOrder, listOrders, type Order, type OrderLine, type OrderStatus } from './internal/order-repository.js';
 import { placeOrder, type PlaceOrderRequest } from './internal/place-order.js';
+import { retryCompensations } from './internal/retry-compensations.js';
 import { migrations } from './migrations/index.js';
 import manifest from './module.json' with { type: 'json' };
 
@@ -34,10 +35,16 @@ export interface OrdersDeps {
   /** The catalog's API as createCatalog makes it: the saga chooses the idempotency key of its reservation. */
   catalog: KeyedApi<CatalogApi>;
   payments: PaymentsApi;
+  /** How often the retry job looks for compensations failed orders still owe; 0: no job. */
+  retryCompensationsMs?: number;
 }
 
-export function createOrders(deps: OrdersDeps): { api: OrdersApi; routes: Router } {
+export function createOrders(deps: OrdersDeps): { api: OrdersApi; routes: Router; close(): Promise<void> } {
+  const retry = deps.retryCompensationsMs
+    ? retryCompensations({ ...deps, intervalMs: deps.retryCompensationsMs })
+    : undefined;
   return {
+    close: async () => retry?.stop(),
     api: {
       placeOrder: (request) => placeOrder(deps, request),
       getOrder: (id, userId) => getOrder(deps.db, id, userId),

@@ -1,4 +1,5 @@
 import type { Knex, Logger } from '../../../../../platform/src/index.js';
+import { finishPending, type PendingStep, recordPending } from './compensations.js';
 import { updateOrder } from './order-repository.js';
 import { codeOf, failureCodeOf } from './saga-failure.js';
 
@@ -14,8 +15,9 @@ export interface CompensateDeps {
 
 /**
  * Undoes what the saga did, each step on its own so one failing compensation does not skip
- * the others, and records the outcome on the order. A compensation that fails is logged and
- * written to the order's failure code for an operator (or a retry job) to finish.
+ * the others, and records the outcome on the order. A compensation that fails is logged,
+ * written to the order's failure code, and recorded for the retry job (retryCompensations),
+ * which finishes it once the module answers again.
  */
 export async function compensate(
   deps: CompensateDeps,
@@ -25,22 +27,43 @@ export async function compensate(
   outcome: { status: 'rejected' | 'payment_failed'; error: unknown; chargeId?: string | undefined },
 ): Promise<void> {
   const failed: string[] = [];
-  if (done.refundChargeId) {
-    await deps.payments.refund(done.refundChargeId).catch((error: unknown) => {
+  const pending: PendingStep[] = [];
+  const { refundChargeId, reservationId } = done;
+  if (refundChargeId) {
+    await deps.payments.refund(refundChargeId).catch((error: unknown) => {
       failed.push('refund');
-      log.error({ err: error, chargeId: done.refundChargeId }, 'compensation failed: could not refund the charge');
+      pending.push({ step: 'refund', chargeId: refundChargeId });
+      log.error(
+        { err: error, chargeId: refundChargeId },
+        'compensation failed: could not refund the charge; it will be retried',
+      );
     });
   }
-  await deps.catalog.releaseReservation(done.reservationId).catch((error: unknown) => {
-    failed.push('release-stock');
-    log.error(
-      { err: error, reservationId: done.reservationId },
-      'compensation failed: could not release reserved stock',
+  const released = await deps.catalog.releaseReservation(reservationId).then(
+    () => true,
+    (error: unknown) => {
+      failed.push('release-stock');
+      pending.push({ step: 'release-stock', reservationId });
+      log.error(
+        { err: error, reservationId },
+        'compensation failed: could not release reserved stock; it will be retried',
+      );
+      return false;
+    },
+  );
+  await deps.db
+    .transaction(async (trx) => {
+      await updateOrder(trx, orderId, {
+        status: outcome.status,
+        failure_code: failureCodeOf(codeOf(outcome.error), failed),
+        charge_id: outcome.chargeId ?? null,
+      });
+      for (const step of pending) await recordPending(trx, orderId, step);
+    })
+    .catch((error: unknown) => log.error({ err: error, pending }, 'could not record the failed order'));
+  // A release the saga had left to the retry job (its answer was lost) is done now.
+  if (released)
+    await finishPending(deps.db, orderId, 'release-stock').catch((error: unknown) =>
+      log.error({ err: error }, 'could not record the finished release'),
     );
-  });
-  await updateOrder(deps.db, orderId, {
-    status: outcome.status,
-    failure_code: failureCodeOf(codeOf(outcome.error), failed),
-    charge_id: outcome.chargeId ?? null,
-  }).catch((error: unknown) => log.error({ err: error }, 'could not record the failed order'));
 }

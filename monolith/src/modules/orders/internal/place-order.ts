@@ -12,7 +12,7 @@ import { reserveKeyOf, settleUnknownReservation } from './settle-unknown-reserva
  * the saga gives it a key derived from the order (reserveKeyOf), so it can always ask the catalog
  * service again what that call did.
  */
-type SagaCatalog = Omit<CatalogApi, 'reserveStock'> & IdempotencyKeys<Pick<CatalogApi, 'reserveStock'>>;
+export type SagaCatalog = Omit<CatalogApi, 'reserveStock'> & IdempotencyKeys<Pick<CatalogApi, 'reserveStock'>>;
 
 export interface PlaceOrderDeps extends CompensateDeps {
   catalog: SagaCatalog;
@@ -45,7 +45,7 @@ export async function placeOrder(deps: PlaceOrderDeps, request: PlaceOrderReques
     reservation = await reserving.reserveStock(stock);
   } catch (error) {
     if (isOutcomeUnknown(error)) {
-      throw await settleUnknownReservation(deps, log, orderId, error, () => reserving.reserveStock(stock));
+      throw await settleUnknownReservation(deps, log, orderId, error, stock, () => reserving.reserveStock(stock));
     }
     await updateOrder(db, orderId, { status: 'rejected', failure_code: codeOf(error) });
     throw withOrderId(error, orderId);

@@ -72,6 +72,7 @@ export function createMonolith(deps: MonolithDeps): Monolith {
     logger: logger.child({ module: 'orders' }),
     catalog: catalog.api,
     payments: payments.api,
+    catalogService: catalog.service,
     retryCompensationsMs: config.COMPENSATION_RETRY_MS,
   });
 

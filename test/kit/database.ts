@@ -38,6 +38,8 @@ export async function createTestDatabase(
     LOG_LEVEL: 'silent',
     DB_POOL_MAX: '4',
     PAYMENT_TIMEOUT_MS: '300',
+    // No retry job behind a test's back; a test of it turns it on.
+    COMPENSATION_RETRY_MS: '0',
     ...options.env,
   });
   // Every module the starter defines, a retired one too: the suite tests the modules' code.

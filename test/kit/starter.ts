@@ -48,6 +48,7 @@ export function starterEdits(root = repoRoot): Map<string, string> {
   }
   const doc = parseYaml(readFileSync(join(root, starterFiles.routes), 'utf8'), starterFiles.routes);
   const flags = new Set<string>();
+  const shadowed = new Set<string>();
   const list = doc.get('routes');
   for (const item of isSeq(list) ? (list as YAMLSeq).items : []) {
     if (!isMap(item) || item.get('stage') !== 'retired' || !services.has(String(item.get('service')))) continue;
@@ -55,14 +56,17 @@ export function starterEdits(root = repoRoot): Map<string, string> {
     // Where the starter has it: right after the service.
     const at = item.items.findIndex((pair) => isScalar(pair.key) && pair.key.value === 'service');
     item.items.splice(at + 1, 0, doc.createPair('fallback', 'monolith'));
-    flags.add(String(item.get('flag') ?? `ficus.${String(item.get('id'))}`));
+    const flag = String(item.get('flag') ?? `ficus.${String(item.get('id'))}`);
+    flags.add(flag);
+    // The starter ships no shadow toggles.
+    shadowed.add(`${flag}.shadow`);
   }
   edits.set(starterFiles.routes, yamlText(doc));
   // As `ficus flags` writes it: the file as written (not as validation reads it), in its layout.
   const data = JSON.parse(readFileSync(join(root, starterFiles.flags), 'utf8')) as { features: Toggle[] };
   const apiFlags = new Set(retired.map((r) => `ficus.${r.module}-api`));
   data.features = data.features
-    .filter((toggle) => !apiFlags.has(toggle.name))
+    .filter((toggle) => !apiFlags.has(toggle.name) && !shadowed.has(toggle.name))
     .map((toggle) =>
       flags.has(toggle.name)
         ? {

@@ -141,8 +141,11 @@ describe('the place-order saga when a step fails after the charge', () => {
         ordersDb('compensations').where({ order_id: orderId }).whereNull('done_at').orderBy('step');
       expect((await owed()).map((row) => row.step)).toEqual(['refund', 'release-stock']);
       // Tried, and kept, while they do not answer.
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      expect((await owed()).every((row) => row.attempts >= 1)).toBe(true);
+      await waitFor(
+        async () => ((await owed()).filter((row) => row.attempts >= 2).length === 2 ? true : undefined),
+        10_000,
+        () => 'two attempts of each',
+      );
 
       down = false;
       await waitFor(
@@ -180,8 +183,8 @@ describe('the place-order saga when a step fails after the charge', () => {
     const logs = capturingLogger();
     const job = retryCompensations({
       db: ordersDb,
-      catalog: {
-        ...catalog.api,
+      catalog: catalog.api,
+      catalogService: {
         withIdempotencyKey: (key) => {
           asked.push(key);
           return catalog.api.withIdempotencyKey(key);
@@ -201,7 +204,8 @@ describe('the place-order saga when a step fails after the charge', () => {
     expect(asked).toEqual([]);
     const row = await ordersDb('compensations').where({ order_id: orderId }).first('done_at', 'last_error');
     expect(row.done_at).toBeNull();
-    expect(row.last_error).toContain(`release by hand the held reservations whose reference is ${orderId}`);
+    expect(row.last_error).toContain('the catalog service keeps idempotency keys for 24 h');
+    expect(row.last_error).toContain(`release the held reservations whose reference is ${orderId}`);
     expect(logs.lines).toContainEqual(
       expect.objectContaining({ level: 50, idempotencyKey, msg: expect.stringContaining('compensation set aside') }),
     );

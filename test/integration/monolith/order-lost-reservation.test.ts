@@ -195,7 +195,8 @@ describe('an order whose reserveStock outcome cannot be learned while the servic
       () => 'the retry job finishing the release',
       20,
     );
-    expect(finished).toMatchObject({ step: 'release-stock', idempotency_key: key, last_error: null });
+    // Learned by the key: the row now names the reservation it released.
+    expect(finished).toMatchObject({ step: 'release-stock', reservation_id: held.id, last_error: null });
     expect(await orders('orders').where({ id: orderId }).first('status', 'failure_code', 'reservation_id')).toEqual({
       status: 'rejected',
       failure_code: 'FICUS_ERR_UPSTREAM_UNAVAILABLE',

@@ -44,6 +44,11 @@ export interface CatalogDeps {
  */
 export function createCatalog(deps: CatalogDeps): {
   api: KeyedApi<CatalogApi>;
+  /**
+   * The catalog service's API alone (with CATALOG_SERVICE_URL), whatever `mode()` says: where an
+   * idempotency key lives, so where a write whose answer was lost is asked about again.
+   */
+  service: KeyedApi<CatalogApi> | undefined;
   routes: Router;
   close(): Promise<void>;
 } {
@@ -57,6 +62,7 @@ export function createCatalog(deps: CatalogDeps): {
       );
     return {
       api: remote,
+      service: remote,
       routes: express.Router(),
       close: () => remote.close(),
     };
@@ -72,6 +78,7 @@ export function createCatalog(deps: CatalogDeps): {
   };
   return {
     api: switchApi(catalogApiSpec, { local, remote }, checkedMode),
+    service: remote,
     routes: catalogRoutes(deps.db, deps.tokens),
     close: async () => {
       await remote?.close();

@@ -35,6 +35,11 @@ export interface OrdersDeps {
   /** The catalog's API as createCatalog makes it: the saga chooses the idempotency key of its reservation. */
   catalog: KeyedApi<CatalogApi>;
   payments: PaymentsApi;
+  /**
+   * The catalog service's API alone, when there is one: the retry job asks it again about a
+   * reservation whose answer was lost, since the key is in its database.
+   */
+  catalogService?: KeyedApi<CatalogApi> | undefined;
   /** How often the retry job looks for compensations failed orders still owe; 0: no job. */
   retryCompensationsMs?: number;
 }

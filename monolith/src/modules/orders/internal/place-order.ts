@@ -12,7 +12,7 @@ import { reserveKeyOf, settleUnknownReservation } from './settle-unknown-reserva
  * the saga gives it a key derived from the order (reserveKeyOf), so it can always ask the catalog
  * service again what that call did.
  */
-export type SagaCatalog = Omit<CatalogApi, 'reserveStock'> & IdempotencyKeys<Pick<CatalogApi, 'reserveStock'>>;
+type SagaCatalog = Omit<CatalogApi, 'reserveStock'> & IdempotencyKeys<Pick<CatalogApi, 'reserveStock'>>;
 
 export interface PlaceOrderDeps extends CompensateDeps {
   catalog: SagaCatalog;

@@ -1,13 +1,16 @@
-import type { Knex, Logger } from '../../../../../platform/src/index.js';
+import type { IdempotencyKeys, Knex, Logger } from '../../../../../platform/src/index.js';
 import { outcomeOf } from '../../../../../platform/src/index.js';
+import type { CatalogApi } from '../../catalog/index.js';
 import type { CompensateDeps } from './compensate.js';
-import { claimDue, finishPending, type PendingRow, postpone, setAside } from './compensations.js';
+import { claimDue, finishPending, type PendingRow, postpone, recordPending, setAside } from './compensations.js';
 import { updateOrder } from './order-repository.js';
-import type { SagaCatalog } from './place-order.js';
 
 export interface RetryCompensationsDeps {
   db: Knex;
-  catalog: SagaCatalog;
+  /** The catalog as the saga calls it: releases go to whichever side writes its data now. */
+  catalog: Pick<CatalogApi, 'releaseReservation'>;
+  /** The catalog service's API alone, where the idempotency keys of lost reservations live. */
+  catalogService?: IdempotencyKeys<Pick<CatalogApi, 'reserveStock'>> | undefined;
   payments: CompensateDeps['payments'];
   logger: Logger;
   /** How often to look for due compensations; a failed one waits this, doubled per attempt (at most 5 min). */
@@ -16,22 +19,31 @@ export interface RetryCompensationsDeps {
 
 /** Longest wait between two attempts of one compensation. */
 const maxDelayMs = 5 * 60_000;
-/** A claimed step is this process's for this long; a process that stops meanwhile leaves it to another. */
+/**
+ * A claimed step is this process's for this long (one step is a few calls with their timeouts);
+ * a process that stops meanwhile leaves it to another.
+ */
 const leaseMs = 60_000;
-const batch = 20;
 /**
  * How long after the order a lost reservation is still asked about by its key: well inside the
  * catalog service's key retention (24 h by default), after which a repeat would reserve anew.
  */
 const keyRepeatLimitMs = 20 * 60 * 60_000;
 
+/** Why the job gives a step up to an operator; undefined while it is worth another attempt. */
+class SetAside extends Error {}
+
+/** A refusal that will not change by asking again (a 4xx of the method: the charge is not refundable, say). */
+const definitive = (error: unknown) => outcomeOf({ status: 'rejected', reason: error }).state === 'not-applied';
+
 /**
  * Finishes the compensations failed orders still owe (compensations.ts): refunds a charge,
- * releases a reservation, or, for a reservation whose answer was lost, asks the catalog again
- * with the order's idempotency key and releases what it answers. Each attempt is logged; an order
- * that owes nothing more loses the "compensation failed" of its failure code. Every step is
- * idempotent on the other side (a released reservation or a refunded charge stays as it is), so
- * a step run again after a crash does no harm.
+ * releases a reservation, or, for a reservation whose answer was lost, asks the catalog service
+ * again with the order's idempotency key (the service holds the key, whichever side writes the
+ * catalog's data now) and releases what it answers where the data is written. One step at a time,
+ * each leased; each attempt logged; an order that owes nothing more loses the "compensation
+ * failed" of its failure code. A step the job cannot finish (refused for good; a key too old to
+ * ask about; no service to ask) is set aside, logged as an error, for an operator.
  */
 export function retryCompensations(deps: RetryCompensationsDeps): {
   runOnce(): Promise<number>;
@@ -39,38 +51,66 @@ export function retryCompensations(deps: RetryCompensationsDeps): {
 } {
   const log = deps.logger.child({ job: 'retry-compensations' });
   let running: Promise<number> | undefined;
+  let stopped = false;
 
-  async function perform(row: PendingRow): Promise<void> {
-    if (row.step === 'refund') return void (await deps.payments.refund(row.charge_id!));
-    if (row.reservation_id) return deps.catalog.releaseReservation(row.reservation_id);
-    // The same call under the same key: the catalog answers what the first one did, or does it now.
+  async function releaseLost(row: PendingRow): Promise<void> {
+    const key = row.idempotency_key!;
+    if (!deps.catalogService) throw new SetAside(`no catalog service (CATALOG_SERVICE_URL) to ask about ${key}`);
+    if (Date.now() - row.created_at.getTime() > keyRepeatLimitMs)
+      throw new SetAside(
+        `the catalog service keeps idempotency keys for 24 h: asking again with ${key} now could reserve anew`,
+      );
+    // The same call under the same key: the service answers what the first one did, or does it now.
     const [answer] = await Promise.allSettled([
-      deps.catalog.withIdempotencyKey(row.idempotency_key!).reserveStock(row.reserve_call!),
+      deps.catalogService.withIdempotencyKey(key).reserveStock(row.reserve_call!),
     ]);
     const outcome = outcomeOf(answer!);
     if (outcome.state === 'not-applied') return;
     if (outcome.state === 'unknown') throw outcome.error;
-    await updateOrder(deps.db, row.order_id, { reservation_id: outcome.value.id });
-    await deps.catalog.releaseReservation(outcome.value.id);
+    const reservationId = outcome.value.id;
+    // Known from now on: a failed release is retried by its id, with no key to ask about.
+    await updateOrder(deps.db, row.order_id, { reservation_id: reservationId });
+    await recordPending(deps.db, row.order_id, { step: 'release-stock', reservationId }, { delayMs: leaseMs });
+    await deps.catalog.releaseReservation(reservationId);
+  }
+
+  async function perform(row: PendingRow): Promise<void> {
+    try {
+      if (row.step === 'refund') await deps.payments.refund(row.charge_id!);
+      else if (row.reservation_id) await deps.catalog.releaseReservation(row.reservation_id);
+      else await releaseLost(row);
+    } catch (error) {
+      if (!(error instanceof SetAside) && definitive(error))
+        throw new SetAside(`refused: ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    }
   }
 
   async function runOnce(): Promise<number> {
-    const due = await claimDue(deps.db, { limit: batch, leaseMs });
-    for (const row of due) {
+    let done = 0;
+    while (!stopped) {
+      const [row] = await claimDue(deps.db, { limit: 1, leaseMs });
+      if (!row) break;
+      done++;
       const about = { orderId: row.order_id, step: row.step, attempt: row.attempts };
       try {
-        if (row.idempotency_key && !row.reservation_id && Date.now() - row.created_at.getTime() > keyRepeatLimitMs) {
-          const reason =
-            `the catalog service keeps idempotency keys for 24 h: asking again with ${row.idempotency_key} now could ` +
-            `reserve anew; release by hand the held reservations whose reference is ${row.order_id}`;
-          log.error({ ...about, idempotencyKey: row.idempotency_key }, `compensation set aside: ${reason}`);
-          await setAside(deps.db, row.id, reason);
-          continue;
-        }
         await perform(row);
         await finishPending(deps.db, row.order_id, row.step);
         log.info(about, 'compensation finished');
       } catch (error) {
+        if (error instanceof SetAside) {
+          const reason =
+            `${error.message}; finish it by hand (docs/remote-api.md, the retry job)` +
+            (row.step === 'release-stock' ? `: release the held reservations whose reference is ${row.order_id}` : '');
+          log.error(
+            { ...about, idempotencyKey: row.idempotency_key ?? undefined },
+            `compensation set aside: ${reason}`,
+          );
+          await setAside(deps.db, row.id, reason).catch((failure: unknown) =>
+            log.error({ err: failure }, 'could not record the set-aside compensation'),
+          );
+          continue;
+        }
         const delayMs = Math.min(deps.intervalMs * 2 ** (row.attempts - 1), maxDelayMs);
         const message = error instanceof Error ? error.message : String(error);
         log.warn({ ...about, err: error, retryInMs: delayMs }, 'compensation failed again; it will be retried');
@@ -79,7 +119,7 @@ export function retryCompensations(deps: RetryCompensationsDeps): {
         );
       }
     }
-    return due.length;
+    return done;
   }
 
   const tick = () => {
@@ -98,6 +138,7 @@ export function retryCompensations(deps: RetryCompensationsDeps): {
   return {
     runOnce,
     async stop() {
+      stopped = true;
       clearInterval(timer);
       await running;
     },

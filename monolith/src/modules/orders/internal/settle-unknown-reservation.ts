@@ -42,14 +42,20 @@ export async function settleUnknownReservation(
     updateOrder(deps.db, orderId, changes).catch((failure: unknown) =>
       log.error({ err: failure, idempotencyKey, ...changes }, 'could not record the failed order'),
     );
-  await record({
-    status: 'rejected',
-    failure_code: failureCodeOf(error.code, [`release-stock (idempotency key ${idempotencyKey})`]),
-  });
   const pending = { step: 'release-stock', idempotencyKey, reserveCall: call } as const;
-  await recordPending(deps.db, orderId, pending, { delayMs: sagaLeaseMs }).catch((failure: unknown) =>
-    log.error({ err: failure, idempotencyKey }, 'could not record the pending release'),
-  );
+  const mark = {
+    status: 'rejected' as const,
+    failure_code: failureCodeOf(error.code, [`release-stock (idempotency key ${idempotencyKey})`]),
+  };
+  // Together: the mark an operator reads and the row the retry job works from.
+  await deps.db
+    .transaction(async (trx) => {
+      await updateOrder(trx, orderId, mark);
+      await recordPending(trx, orderId, pending, { delayMs: sagaLeaseMs });
+    })
+    .catch((failure: unknown) =>
+      log.error({ err: failure, idempotencyKey, ...mark }, 'could not record the pending release'),
+    );
   log.warn({ code: error.code, idempotencyKey }, 'the answer to reserveStock was lost: asking the catalog again');
 
   const outcome = await learnOutcome(repeat);

@@ -292,7 +292,10 @@ describe.each(routerForms)('the monolith as its own candidate behind the %s rout
     const result = await load(`${t.url}/api/things/7`, { total: 5000, concurrency: 16 });
     expect(result.statuses[200]).toBe(5000);
     const parity = await settled(t, 'things', 5000);
-    expect(parity.compared).toBeGreaterThan(4500);
+    // Nearly all compared; what a loaded machine sheds is counted as dropped, never lost or failed.
+    expect(parity.compared).toBeGreaterThan(4000);
+    expect(parity.failed).toBe(0);
+    expect(parity.compared + parity.dropped + parity.skipped).toBe(5000);
     expect(parity.differ / parity.compared).toBeLessThanOrEqual(0.0003);
     expect(parity.differences).toEqual([]);
     expect(parity.noise.map((d) => d.field).sort()).toEqual(['$.at', '$.requestId']);

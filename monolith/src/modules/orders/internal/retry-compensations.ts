@@ -1,16 +1,16 @@
-import type { IdempotencyKeys, Knex, Logger } from '../../../../../platform/src/index.js';
+import type { Knex, Logger } from '../../../../../platform/src/index.js';
 import { outcomeOf } from '../../../../../platform/src/index.js';
-import type { CatalogApi } from '../../catalog/index.js';
 import type { CompensateDeps } from './compensate.js';
 import { claimDue, finishPending, type PendingRow, postpone, recordPending, setAside } from './compensations.js';
 import { updateOrder } from './order-repository.js';
+import type { PlaceOrderDeps } from './place-order.js';
 
 export interface RetryCompensationsDeps {
   db: Knex;
   /** The catalog as the saga calls it: releases go to whichever side writes its data now. */
-  catalog: Pick<CatalogApi, 'releaseReservation'>;
+  catalog: CompensateDeps['catalog'];
   /** The catalog service's API alone, where the idempotency keys of lost reservations live. */
-  catalogService?: IdempotencyKeys<Pick<CatalogApi, 'reserveStock'>> | undefined;
+  catalogService?: Pick<PlaceOrderDeps['catalog'], 'withIdempotencyKey'> | undefined;
   payments: CompensateDeps['payments'];
   logger: Logger;
   /** How often to look for due compensations; a failed one waits this, doubled per attempt (at most 5 min). */

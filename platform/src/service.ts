@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { platformConfigSchema, port, postgresUrl } from './config.js';
-import { apiTokenSetting, serviceTokenVariable } from './remote/api-token.js';
+import { apiTokenSetting, previousTokenVariable, serviceTokenVariable } from './remote/api-token.js';
 
 /** JWT_SECRET when none is set, so development needs no setup; refused in production. */
 export const developmentJwtSecret = 'ficus-development-secret-change-me-in-production';
@@ -47,9 +47,26 @@ export function serviceConfigSchema(defaults: { port: number; schema: string; in
        * warning at startup; refused in production.
        */
       INTERNAL_API_TOKEN: apiTokenSetting.optional(),
+      /**
+       * The token the API still accepts while its callers move to a new INTERNAL_API_TOKEN: a
+       * rotation without a moment when either side's calls are refused.
+       */
+      INTERNAL_API_TOKEN_PREVIOUS: apiTokenSetting.optional(),
     })
     .superRefine((config, ctx) => {
       refuseDevelopmentSecret(config, ctx);
+      if (config.INTERNAL_API_TOKEN_PREVIOUS && !config.INTERNAL_API_TOKEN)
+        ctx.addIssue({
+          code: 'custom',
+          path: [previousTokenVariable],
+          message: `is accepted beside ${serviceTokenVariable} during a rotation: set ${serviceTokenVariable} (the new token) too`,
+        });
+      if (config.INTERNAL_API_TOKEN_PREVIOUS && config.INTERNAL_API_TOKEN_PREVIOUS === config.INTERNAL_API_TOKEN)
+        ctx.addIssue({
+          code: 'custom',
+          path: [previousTokenVariable],
+          message: `is the same as ${serviceTokenVariable}: give ${serviceTokenVariable} the new token, or unset this`,
+        });
       // Production fails closed: an API that can move stock must not be open to whoever reaches
       // the port because a variable was forgotten. Development stays one command (a warning).
       if (defaults.internalApi && config.NODE_ENV === 'production' && !config.INTERNAL_API_TOKEN) {

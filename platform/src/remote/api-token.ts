@@ -18,6 +18,9 @@ export const apiTokenSetting = z
 /** The service's setting that holds the token its API requires (serviceConfigSchema). */
 export const serviceTokenVariable = 'INTERNAL_API_TOKEN';
 
+/** The service's setting for the token it still accepts while its callers move to a new one. */
+export const previousTokenVariable = 'INTERNAL_API_TOKEN_PREVIOUS';
+
 /**
  * The setting a caller reads an API's token from, by convention next to `<NAME>_SERVICE_URL`:
  * the monolith's `CATALOG_API_TOKEN` for the catalog API.
@@ -39,16 +42,19 @@ export function sharedTokenAdvice(name: string): string {
 const digest = (token: string) => createHash('sha256').update(token).digest();
 
 /**
- * Lets through only calls with `authorization: Bearer <token>`; anything else is answered 401
- * FICUS_ERR_API_UNAUTHORIZED with `www-authenticate: Bearer` (RFC 6750 §3), before the API looks
- * at the call: no method is listed, no key recorded, nothing run.
+ * Lets through only calls with `authorization: Bearer <token>` (or, during a rotation, the
+ * previous token); anything else is answered 401 FICUS_ERR_API_UNAUTHORIZED with
+ * `www-authenticate: Bearer` (RFC 6750 §3), before the API looks at the call: no method is
+ * listed, no key recorded, nothing run.
  */
-export function requireApiToken(name: string, token: string): RequestHandler {
-  const expected = digest(token);
+export function requireApiToken(name: string, token: string, previous?: string): RequestHandler {
+  const accepted = [token, ...(previous ? [previous] : [])].map(digest);
   const realm = `realm="${name} API"`;
   return (req, res, next) => {
     const given = bearerToken(req.headers.authorization);
-    if (given !== undefined && timingSafeEqual(digest(given), expected)) {
+    // Every accepted token is compared, so the time taken does not say which one matched.
+    const matches = given === undefined ? [] : accepted.map((expected) => timingSafeEqual(digest(given), expected));
+    if (matches.some(Boolean)) {
       next();
       return;
     }

@@ -37,6 +37,12 @@ export interface ApiRouterOptions {
    * @example apiRouter(catalogApiSpec, (trx) => catalogApi(trx), { db, logger, token: config.INTERNAL_API_TOKEN })
    */
   token?: string | undefined;
+  /**
+   * A token also accepted while the service's callers move to a new `token` (its
+   * INTERNAL_API_TOKEN_PREVIOUS): set the new token here and the old one there, move the
+   * callers, then drop this.
+   */
+  previousToken?: string | undefined;
 }
 
 const dayMs = 24 * 60 * 60 * 1000;
@@ -90,7 +96,7 @@ export function apiRouter<T extends AsyncApi<T>>(
   };
 
   const router = Router();
-  if (options.token) router.use(apiPath(spec), requireApiToken(spec.name, options.token));
+  if (options.token) router.use(apiPath(spec), requireApiToken(spec.name, options.token, options.previousToken));
   else {
     logger.warn(
       `the ${spec.name} API (${apiPath(spec)}/*) answers calls without a token: anyone who can reach this ` +

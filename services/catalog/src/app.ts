@@ -40,7 +40,12 @@ export function createCatalogService(deps: { config: CatalogConfig; logger: Logg
       { path: '/api/v1', router: catalogRoutes(db, tokens) },
       {
         path: '/',
-        router: apiRouter(catalogApiSpec, (trx) => catalogApi(trx), { db, logger, token: config.INTERNAL_API_TOKEN }),
+        router: apiRouter(catalogApiSpec, (trx) => catalogApi(trx), {
+          db,
+          logger,
+          token: config.INTERNAL_API_TOKEN,
+          previousToken: config.INTERNAL_API_TOKEN_PREVIOUS,
+        }),
       },
     ],
     shadowSecret: config.SHADOW_SECRET,

@@ -7,7 +7,7 @@ import { serviceConfigSchema } from '../../../platform/src/index.js';
  * database), PORT (3101), JWT_SECRET (the monolith's), SHADOW_SECRET (the router's, for
  * shadow writes in dry-run),
  * INTERNAL_API_TOKEN (the token its API requires of every call; its callers send the same one;
- * required in production), HOST, LOG_LEVEL, DB_SCHEMA, MIGRATE_ON_START, BODY_LIMIT,
+ * required in production), INTERNAL_API_TOKEN_PREVIOUS (also accepted during a rotation), HOST, LOG_LEVEL, DB_SCHEMA, MIGRATE_ON_START, BODY_LIMIT,
  * SHUTDOWN_TIMEOUT_MS, DB_POOL_MAX.
  */
 export const catalogConfigSchema = serviceConfigSchema({ port: 3101, schema: 'catalog', internalApi: true });

@@ -4,6 +4,7 @@ import { request as post } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   apiIdempotencyTable,
+  createLogger,
   createTokens,
   type FicusError,
   type Knex,
@@ -273,6 +274,43 @@ describe('the catalog service without INTERNAL_API_TOKEN (development)', () => {
       expect(logs.lines).toHaveLength(1);
     } finally {
       await open.close();
+    }
+  });
+});
+
+describe('rotating the catalog service token', () => {
+  it('accepts the new token and the previous one while callers move, then only the new one', async () => {
+    const [oldToken, newToken] = ['o'.repeat(43), 'n'.repeat(43)];
+    const serve = (env: Record<string, string>) =>
+      createCatalogService({
+        config: loadConfig(catalogConfigSchema, {
+          DATABASE_URL: service.config.DATABASE_URL,
+          DB_POOL_MAX: '2',
+          ...env,
+        }),
+        logger: createLogger({ level: 'silent', name: 'test' }),
+      });
+    const get = (app: ReturnType<typeof serve>['app'], token: string) =>
+      supertest(app)
+        .post('/internal/api/catalog/getProduct')
+        .set('authorization', `Bearer ${token}`)
+        .send({ args: [product.id] });
+    const rotating = serve({ INTERNAL_API_TOKEN: newToken, INTERNAL_API_TOKEN_PREVIOUS: oldToken });
+    try {
+      expect((await get(rotating.app, oldToken)).status).toBe(200);
+      expect((await get(rotating.app, newToken)).status).toBe(200);
+      expect((await get(rotating.app, 'w'.repeat(43))).status).toBe(401);
+    } finally {
+      await rotating.close();
+    }
+    const rotated = serve({ INTERNAL_API_TOKEN: newToken });
+    try {
+      expect((await get(rotated.app, newToken)).status).toBe(200);
+      const refused = await get(rotated.app, oldToken);
+      expect(refused.status).toBe(401);
+      expect(refused.body).toMatchObject({ code: 'FICUS_ERR_API_UNAUTHORIZED' });
+    } finally {
+      await rotated.close();
     }
   });
 });

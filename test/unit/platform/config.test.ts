@@ -100,6 +100,26 @@ describe('configuration', () => {
       );
     });
 
+    it('takes a previous token during a rotation, only beside a new one and not the same', () => {
+      const database = { DATABASE_URL: 'postgres://a@b/c' };
+      const previous = 'p'.repeat(43);
+      expect(
+        loadConfig(catalogConfigSchema, {
+          ...database,
+          INTERNAL_API_TOKEN: token,
+          INTERNAL_API_TOKEN_PREVIOUS: previous,
+        }).INTERNAL_API_TOKEN_PREVIOUS,
+      ).toBe(previous);
+      expect(() =>
+        loadConfig(catalogConfigSchema, { ...database, INTERNAL_API_TOKEN_PREVIOUS: previous }),
+      ).toThrowError(
+        /INTERNAL_API_TOKEN_PREVIOUS: is accepted beside INTERNAL_API_TOKEN during a rotation: set INTERNAL_API_TOKEN \(the new token\) too/,
+      );
+      expect(() =>
+        loadConfig(catalogConfigSchema, { ...database, INTERNAL_API_TOKEN: token, INTERNAL_API_TOKEN_PREVIOUS: token }),
+      ).toThrowError(/INTERNAL_API_TOKEN_PREVIOUS: is the same as INTERNAL_API_TOKEN/);
+    });
+
     it('is required by a production monolith that knows the catalog service, under the name callers are told', () => {
       const monolith = { ...production, DB_ROLE_PASSWORD: 'p'.repeat(12), CATALOG_SERVICE_URL: 'http://catalog:3101' };
       expect(() => loadConfig(monolithConfigSchema, monolith)).toThrowError(

@@ -32,7 +32,7 @@ export function configFile(input: ServiceTemplateInput): string {
   const api = input.api?.factory !== undefined;
   const tokenLine = api
     ? '\n * INTERNAL_API_TOKEN (the token its API requires of every call; its callers send the same one;\n' +
-      ' * required in production),'
+      ' * required in production), INTERNAL_API_TOKEN_PREVIOUS (also accepted during a rotation),'
     : '';
   const options = `port: ${manifest.port}, schema: '${manifest.schema}'${api ? ', internalApi: true' : ''}`;
   const declaration = `export const ${configSchemaName(manifest.name)} = `;
@@ -71,7 +71,8 @@ function apiRoute(api: ModuleApi, module: string): string {
   const implementation = factory.params.some((p) => p.type === 'Knex')
     ? `(trx) => ${factory.name}(${argumentsOf(factory.params, module, 'trx')})`
     : `${factory.name}(${argumentsOf(factory.params, module)})`;
-  const options = '{ db, logger, token: config.INTERNAL_API_TOKEN }';
+  const options =
+    '{\n          db,\n          logger,\n          token: config.INTERNAL_API_TOKEN,\n          previousToken: config.INTERNAL_API_TOKEN_PREVIOUS,\n        }';
   return `{\n        path: '/',\n        router: apiRouter(${api.spec}, ${implementation}, ${options}),\n      }`;
 }
 

@@ -16,7 +16,13 @@ beforeAll(async () => {
   await seedModules(database.config, { modules: definedModules });
   starter = await cloneOfThisRepository();
 });
+/** Every monolith this file started: one a failed assertion left running is stopped at the end. */
+const started: Spawned[] = [];
 afterAll(async () => {
+  for (const run of started.filter((r) => r.child.exitCode === null && r.child.signalCode === null)) {
+    run.child.kill('SIGKILL');
+    await run.exited;
+  }
   await database.drop();
   await rm(starter, { recursive: true, force: true });
 });
@@ -32,6 +38,7 @@ async function startMonolithProcess(): Promise<{ proc: Spawned; base: string }> 
     },
     starter,
   );
+  started.push(proc);
   const base = `http://127.0.0.1:${port}`;
   await waitFor(async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined), 20_000, proc.output);
   return { proc, base };

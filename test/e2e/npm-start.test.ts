@@ -32,14 +32,22 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   routerBase = `http://127.0.0.1:${routerPort}`;
 });
+/** Every npm start of this file: one a failed assertion left running is stopped (with its PostgreSQL) at the end. */
+const started: Spawned[] = [];
 afterAll(async () => {
+  for (const run of started.filter((r) => r.child.exitCode === null && r.child.signalCode === null)) {
+    run.child.kill('SIGINT');
+    await run.exited;
+  }
   await rm(dataDir, { recursive: true, force: true });
   await rm(starter, { recursive: true, force: true });
 });
 
 /** `npm start` runs `ficus dev`; run it the same way, without DATABASE_URL. */
 function start(): Spawned {
-  return spawnNode(['tools/bin/ficus.mjs', 'dev'], env, starter);
+  const run = spawnNode(['tools/bin/ficus.mjs', 'dev'], env, starter);
+  started.push(run);
+  return run;
 }
 
 async function products(proc: Spawned, timeoutMs: number): Promise<Array<{ sku: string }>> {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FicusError, type Knex } from '../../../platform/src/index.js';
 import {
   type ChunkSum,
@@ -136,13 +137,25 @@ export async function verifyData(pair: DataPair, options: VerifyOptions = {}): P
   const name = replicationName(pair);
   const stable = { ...pair, sourceUrl: stableTextUrl(pair.sourceUrl), targetUrl: stableTextUrl(pair.targetUrl) };
   return withPair(stable, async ({ source, target }) => {
-    const { rows } = await target.raw<{ rows: { pending: string }[] }>(
-      `SELECT count(*) FILTER (WHERE sr.srsubstate <> 'r') AS pending FROM pg_subscription s
-         LEFT JOIN pg_subscription_rel sr ON sr.srsubid = s.oid
-        WHERE s.subname = ? AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-        GROUP BY s.oid`,
-      [name],
-    );
+    const pendingTables = () =>
+      target.raw<{ rows: { pending: string; copied: string }[] }>(
+        `SELECT count(*) FILTER (WHERE sr.srsubstate <> 'r') AS pending,
+                count(*) FILTER (WHERE sr.srsubstate = 's') AS copied
+           FROM pg_subscription s
+           LEFT JOIN pg_subscription_rel sr ON sr.srsubid = s.oid
+          WHERE s.subname = ? AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+          GROUP BY s.oid`,
+        [name],
+      );
+    let { rows } = await pendingTables();
+    // A table whose copy is done ('s', synchronized) turns ready once the apply worker passes the
+    // copy's position: a moment after a sync, so it is waited for, not refused.
+    const deadline = Date.now() + lagTimeoutMs;
+    while (rows.length > 0 && Number(rows[0]!.pending) > 0 && rows[0]!.pending === rows[0]!.copied) {
+      if (Date.now() > deadline) break;
+      await sleep(50);
+      ({ rows } = await pendingTables());
+    }
     const syncing = rows.length > 0;
     if (syncing && Number(rows[0]!.pending) > 0) {
       throw new FicusError(

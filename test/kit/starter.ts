@@ -1,6 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isScalar, isSeq, type YAMLSeq } from 'yaml';
+import { apiFlagOf, shadowFlagOf } from '../../platform/src/index.js';
+import { discoverModules } from '../../tools/src/boundaries/modules.js';
 import { formatFlagsFile } from '../../tools/src/flags/flags-file-layout.js';
 import { parseYaml, yamlText } from '../../tools/src/extract/wiring.js';
 import { repoRoot } from './processes.js';
@@ -25,14 +27,11 @@ interface Toggle {
   strategies?: Array<{ parameters?: Record<string, unknown> }>;
 }
 
-/** The names of this repository's retired modules, and the services that took them over. */
-function retirements(root: string): Array<{ module: string; service: string }> {
-  return readdirSync(join(root, modulesDir))
-    .filter((name) => existsSync(join(root, modulesDir, name, 'module.json')))
-    .flatMap((name) => {
-      const manifest = JSON.parse(readFileSync(join(root, modulesDir, name, 'module.json'), 'utf8'));
-      return manifest.retired ? [{ module: name, service: String(manifest.retired.service) }] : [];
-    });
+/** This repository's retired modules (validated manifests), and the services that took them over. */
+function retirements(root: string): Array<{ module: string; service: string; manifest: string }> {
+  return discoverModules(root, [modulesDir]).flatMap((m) =>
+    m.retired ? [{ module: m.name, service: m.retired.service, manifest: `${m.dir}/module.json` }] : [],
+  );
 }
 
 /** Each file a retire changed, as the starter ships it: path (relative) → text; empty when nothing is retired. */
@@ -41,8 +40,7 @@ export function starterEdits(root = repoRoot): Map<string, string> {
   const retired = retirements(root);
   if (retired.length === 0) return edits;
   const services = new Set(retired.map((r) => r.service));
-  for (const { module } of retired) {
-    const file = join(modulesDir, module, 'module.json');
+  for (const { manifest: file } of retired) {
     const { retired: _, ...manifest } = JSON.parse(readFileSync(join(root, file), 'utf8'));
     edits.set(file, `${JSON.stringify(manifest, null, 2)}\n`);
   }
@@ -59,12 +57,12 @@ export function starterEdits(root = repoRoot): Map<string, string> {
     const flag = String(item.get('flag') ?? `ficus.${String(item.get('id'))}`);
     flags.add(flag);
     // The starter ships no shadow toggles.
-    shadowed.add(`${flag}.shadow`);
+    shadowed.add(shadowFlagOf(flag));
   }
   edits.set(starterFiles.routes, yamlText(doc));
   // As `ficus flags` writes it: the file as written (not as validation reads it), in its layout.
   const data = JSON.parse(readFileSync(join(root, starterFiles.flags), 'utf8')) as { features: Toggle[] };
-  const apiFlags = new Set(retired.map((r) => `ficus.${r.module}-api`));
+  const apiFlags = new Set(retired.map((r) => apiFlagOf(r.module)));
   data.features = data.features
     .filter((toggle) => !apiFlags.has(toggle.name) && !shadowed.has(toggle.name))
     .map((toggle) =>

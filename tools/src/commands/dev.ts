@@ -22,7 +22,6 @@ import { sandboxCards } from '../../../monolith/src/modules/payments/index.js';
 import type { RunningPostgres } from '../embedded-postgres.js';
 import { routerConfigSchema } from '../../../router/src/config.js';
 import { startRouter } from '../../../router/src/main.js';
-import { loadRouteTable } from '../../../router/src/route-table/load.js';
 import { writesAllowed } from '../data/freeze.js';
 import { replicationName } from '../data/names.js';
 import { type DataPair, withPair } from '../data/pair.js';
@@ -226,9 +225,7 @@ export async function runDev(env: Env, out: NodeJS.WritableStream = process.stdo
       `  sandbox cards approve ${sandboxCards.approved}, decline ${sandboxCards.declined}, time out ${sandboxCards.timeout}`,
     );
     // The first route a flag can still move, and that takes only reads: the one to shadow first.
-    const readRoute = loadRouteTable(routerConfig.ROUTES_FILE, routerEnv).routes.find(
-      (r) => r.stage !== 'retired' && !takesWrites(r),
-    );
+    const readRoute = router.router.state.table.routes.find((r) => r.stage !== 'retired' && !takesWrites(r));
     say(
       `  stages        npx ficus flags status${readRoute ? `   (shadow: npx ficus flags set ${readRoute.id} --stage shadow --sample 100)` : ''}`,
     );

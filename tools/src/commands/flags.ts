@@ -14,8 +14,7 @@ import { loadRouteTable, type CompiledRoute } from '../../../router/src/route-ta
 import { appendAudit, auditFileOf } from '../flags/audit.js';
 import { FileFlagStore, storeFor, type FlagStore } from '../flags/flag-store.js';
 import { refuseRetired } from '../flags/retired.js';
-import { refuseWriteMove, takesWrites } from '../flags/write-routes.js';
-import { discoverServices } from '../services/manifest.js';
+import { refuseWriteMove } from '../flags/write-routes.js';
 import { describeStage, flagsStatus, type StatusOptions } from '../flags/status.js';
 import { formatDifferences } from '../parity/format.js';
 import { judgePromotion, promotes } from '../parity/gate.js';
@@ -137,11 +136,7 @@ async function changeStage(
   const route = routeById(options, env, routeId);
   refuseRetired(route, options.routes, `cannot set ${route.id} to ${change.stage}`);
   const store = storeFor(options, env);
-  // Only a route of writes asks which module's data it serves: a rollback of reads never reads a manifest.
-  if (takesWrites(route)) {
-    const module = discoverServices(process.cwd()).find((s) => s.name === route.service)?.module;
-    await refuseWriteMove(route, change.stage, { store, module });
-  }
+  await refuseWriteMove(route, change.stage, { store, root: process.cwd() });
   const gate = await checkGate(route, await stageIn(store, route.flag), change, env, out);
   const [serve, shadow] = stageToggles(route, change.stage, change.percent, change.sample);
   // A route that never sampled gets no shadow toggle to say it does not: the flags stay as they were.

@@ -1,5 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   apiFlagOf,
   sampleOf,
@@ -12,6 +10,7 @@ import {
 import { retiredStage } from '../../../router/src/decide.js';
 import { loadRouteTable } from '../../../router/src/route-table/load.js';
 import { parseDuration } from '../duration.js';
+import { discoverModules } from '../boundaries/modules.js';
 import { discoverServices } from '../services/manifest.js';
 import { auditFileOf, readAudit } from './audit.js';
 import { adviceFor, findCleanup, formatCleanup, type CleanupHints } from './cleanup.js';
@@ -51,12 +50,16 @@ async function readiness(url: string): Promise<string> {
 /** The services under services/ with the module each was extracted from, and whether `ficus retire` retired it. */
 function extractedModules(root: string): Map<string, { module: string; apiFlag: string; retired: boolean }> {
   try {
+    const retired = new Set(
+      discoverModules(root)
+        .filter((m) => m.retired)
+        .map((m) => m.name),
+    );
     return new Map(
-      discoverServices(root).map((s) => {
-        const manifest = join(root, s.from, 'module.json');
-        const retired = existsSync(manifest) && Boolean(JSON.parse(readFileSync(manifest, 'utf8')).retired);
-        return [s.name, { module: s.module, apiFlag: apiFlagOf(s.module), retired }];
-      }),
+      discoverServices(root).map((s) => [
+        s.name,
+        { module: s.module, apiFlag: apiFlagOf(s.module), retired: retired.has(s.module) },
+      ]),
     );
   } catch {
     // A broken manifest is `ficus extract`'s and `ficus dev`'s to report; here it costs only the module's name.

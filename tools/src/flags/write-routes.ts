@@ -1,5 +1,6 @@
 import { apiFlagOf, FicusError, type Stage } from '../../../platform/src/index.js';
 import type { CompiledRoute } from '../../../router/src/route-table/load.js';
+import { discoverServices } from '../services/manifest.js';
 import type { FlagStore } from './flag-store.js';
 
 const reads = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -21,10 +22,12 @@ export function takesWrites(route: Pick<CompiledRoute, 'methods'>): boolean {
 export async function refuseWriteMove(
   route: CompiledRoute,
   stage: Stage,
-  options: { store: FlagStore; module: string | undefined },
+  options: { store: FlagStore; root: string },
 ): Promise<void> {
-  const { module } = options;
-  if (!module || !takesWrites(route)) return;
+  // Only a route of writes asks which module's data it serves: a rollback of reads reads no manifest.
+  if (!takesWrites(route)) return;
+  const module = discoverServices(options.root).find((s) => s.name === route.service)?.module;
+  if (!module) return;
   const onService = (await options.store.get(apiFlagOf(module)))?.enabled === true;
   if (onService ? stage === 'service' : stage === 'monolith' || stage === 'shadow') return;
   const takes = route.methods

@@ -59,11 +59,8 @@ export async function compensate(
         charge_id: outcome.chargeId ?? null,
       });
       for (const step of pending) await recordPending(trx, orderId, step);
+      // A release the saga had left to the retry job (its answer was lost) is done now.
+      if (released) await finishPending(trx, orderId, 'release-stock');
     })
     .catch((error: unknown) => log.error({ err: error, pending }, 'could not record the failed order'));
-  // A release the saga had left to the retry job (its answer was lost) is done now.
-  if (released)
-    await finishPending(deps.db, orderId, 'release-stock').catch((error: unknown) =>
-      log.error({ err: error }, 'could not record the finished release'),
-    );
 }

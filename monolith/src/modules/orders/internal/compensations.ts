@@ -25,6 +25,9 @@ export interface PendingRow {
   created_at: Date;
 }
 
+/** `now()` plus `ms`, for a step's next_at. */
+const fromNow = (db: Knex, ms: number) => db.raw('now() + make_interval(secs => ?)', [ms / 1000]);
+
 /**
  * Records what an order still owes (one row per order and step; a later record of the same step
  * replaces it, e.g. a key once the reservation is known). `delayMs` keeps the retry job off it
@@ -43,7 +46,7 @@ export async function recordPending(
     idempotency_key: 'idempotencyKey' in pending ? pending.idempotencyKey : null,
     reserve_call: 'reserveCall' in pending ? JSON.stringify(pending.reserveCall) : null,
     charge_id: 'chargeId' in pending ? pending.chargeId : null,
-    next_at: db.raw('now() + make_interval(secs => ?)', [(options.delayMs ?? 0) / 1000]),
+    next_at: fromNow(db, options.delayMs ?? 0),
     done_at: null,
     updated_at: db.fn.now(),
   };
@@ -77,36 +80,32 @@ export async function finishPending(db: Knex, orderId: string, step: PendingStep
 }
 
 /**
- * Takes up to `limit` due steps for this process: each is leased (its next_at moved `leaseMs`
+ * Takes the next due step for this process, if any: it is leased (its next_at moved `leaseMs`
  * ahead) and counted as an attempt, so another monolith process (SKIP LOCKED) or a crash before
  * the outcome is written does not lose it or run it twice at once.
  */
-export async function claimDue(db: Knex, options: { limit: number; leaseMs: number }): Promise<PendingRow[]> {
+export async function claimNext(db: Knex, leaseMs: number): Promise<PendingRow | undefined> {
   const { rows } = await db.raw<{ rows: PendingRow[] }>(
-    `UPDATE compensations SET next_at = now() + make_interval(secs => ?), attempts = attempts + 1, updated_at = now()
-     WHERE id IN (
+    `UPDATE compensations SET next_at = ?, attempts = attempts + 1, updated_at = now()
+     WHERE id = (
        SELECT id FROM compensations WHERE done_at IS NULL AND next_at <= now()
-       ORDER BY next_at LIMIT ? FOR UPDATE SKIP LOCKED)
+       ORDER BY next_at LIMIT 1 FOR UPDATE SKIP LOCKED)
      RETURNING id, order_id, step, reservation_id, idempotency_key, reserve_call, charge_id, attempts, created_at`,
-    [options.leaseMs / 1000, options.limit],
+    [fromNow(db, leaseMs)],
   );
-  return rows;
+  return rows[0];
 }
 
-/** A step the job cannot finish: kept (the order's failure code still names it) for an operator, never due again. */
-export async function setAside(db: Knex, id: string, reason: string): Promise<void> {
-  await db('compensations')
-    .where({ id })
-    .update({ next_at: db.raw(`'infinity'::timestamptz`), last_error: reason, updated_at: db.fn.now() });
-}
-
-/** A step that failed again: due after `delayMs`, with the error kept for an operator. */
-export async function postpone(db: Knex, id: string, delayMs: number, error: string): Promise<void> {
+/**
+ * A step that failed again: due after `delayMs`, or `never` for one the job cannot finish (kept,
+ * the order's failure code still naming it, for an operator); `reason` is kept with it.
+ */
+export async function postpone(db: Knex, id: string, delayMs: number | 'never', reason: string): Promise<void> {
   await db('compensations')
     .where({ id })
     .update({
-      next_at: db.raw('now() + make_interval(secs => ?)', [delayMs / 1000]),
-      last_error: error,
+      next_at: delayMs === 'never' ? db.raw(`'infinity'::timestamptz`) : fromNow(db, delayMs),
+      last_error: reason,
       updated_at: db.fn.now(),
     });
 }

@@ -1,7 +1,7 @@
 import type { Knex, Logger } from '../../../../../platform/src/index.js';
 import { outcomeOf } from '../../../../../platform/src/index.js';
 import type { CompensateDeps } from './compensate.js';
-import { claimDue, finishPending, type PendingRow, postpone, recordPending, setAside } from './compensations.js';
+import { claimNext, finishPending, type PendingRow, postpone, recordPending } from './compensations.js';
 import { updateOrder } from './order-repository.js';
 import type { PlaceOrderDeps } from './place-order.js';
 
@@ -89,7 +89,7 @@ export function retryCompensations(deps: RetryCompensationsDeps): {
   async function runOnce(): Promise<number> {
     let done = 0;
     while (!stopped) {
-      const [row] = await claimDue(deps.db, { limit: 1, leaseMs });
+      const row = await claimNext(deps.db, leaseMs);
       if (!row) break;
       done++;
       const about = { orderId: row.order_id, step: row.step, attempt: row.attempts };
@@ -106,7 +106,7 @@ export function retryCompensations(deps: RetryCompensationsDeps): {
             { ...about, idempotencyKey: row.idempotency_key ?? undefined },
             `compensation set aside: ${reason}`,
           );
-          await setAside(deps.db, row.id, reason).catch((failure: unknown) =>
+          await postpone(deps.db, row.id, 'never', reason).catch((failure: unknown) =>
             log.error({ err: failure }, 'could not record the set-aside compensation'),
           );
           continue;
